@@ -1,0 +1,160 @@
+//! Snapshots of each request the client sends, captured by a real HTTP server
+//! on 127.0.0.1: method, raw path, raw query, headers and JSON body.
+
+mod common;
+
+use common::capture::{CaptureServer, Captured};
+use h2ogpte_api_keys::{Client, types};
+
+const API_KEY: &str = "test-admin-key";
+
+async fn setup() -> (CaptureServer, Client) {
+    let server = CaptureServer::start().await;
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key(API_KEY)
+        .build()
+        .expect("client builds");
+    (server, client)
+}
+
+/// The one request, with the bearer token checked and then redacted and the
+/// crate version in the user agent replaced, so snapshots stay stable.
+fn wire(server: &CaptureServer) -> Captured {
+    let mut req = server.only_request();
+    let auth = req
+        .headers
+        .get_mut("authorization")
+        .expect("authorization header sent");
+    assert_eq!(auth, &format!("Bearer {API_KEY}"));
+    *auth = "Bearer [redacted]".into();
+    let agent = req.headers.get_mut("user-agent").expect("user-agent sent");
+    assert_eq!(
+        agent,
+        concat!("h2ogpte-api-keys/", env!("CARGO_PKG_VERSION"))
+    );
+    *agent = "h2ogpte-api-keys/[version]".into();
+    req
+}
+
+#[tokio::test]
+async fn create_with_only_user_id() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .create_api_key_for_user()
+        .body(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+        .send()
+        .await
+        .expect("create succeeds");
+    insta::assert_yaml_snapshot!(wire(&server));
+}
+
+#[tokio::test]
+async fn create_with_every_field() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .create_api_key_for_user()
+        .body(
+            types::ApiKeyCreateRequest::builder()
+                .user_id("u-1")
+                .name("nightly ingestion".to_owned())
+                .collection_id("c-1".to_owned())
+                .expires_in("30 days".to_owned())
+                .inactivity_interval(14),
+        )
+        .send()
+        .await
+        .expect("create succeeds");
+    insta::assert_yaml_snapshot!(wire(&server));
+}
+
+#[tokio::test]
+async fn list_with_no_parameters() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .list_all_api_keys()
+        .send()
+        .await
+        .expect("list succeeds");
+    insta::assert_yaml_snapshot!(wire(&server));
+}
+
+#[tokio::test]
+async fn list_with_offset_limit_and_filter() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .list_all_api_keys()
+        .offset(200)
+        .limit(50)
+        .filter("ana & josé")
+        .send()
+        .await
+        .expect("list succeeds");
+    insta::assert_yaml_snapshot!(wire(&server));
+}
+
+#[tokio::test]
+async fn deactivate() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .deactivate_api_key()
+        .key_id("0b8e4a52-3c1d-4e0f-8a6b-2d9c7f1e5a34")
+        .send()
+        .await
+        .expect("deactivate succeeds");
+    insta::assert_yaml_snapshot!(wire(&server));
+}
+
+#[tokio::test]
+async fn delete_with_reserved_characters_in_key_id() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .delete_api_key()
+        .key_id("a/b?c#d%e f")
+        .send()
+        .await
+        .expect("delete succeeds");
+    let req = wire(&server);
+    // One path segment: nothing in the id may split or end the path.
+    assert_eq!(req.path, "/api/v1/admin/api_keys/a%2Fb%3Fc%23d%25e%20f");
+    insta::assert_yaml_snapshot!(req);
+}
+
+#[tokio::test]
+async fn set_an_expiry() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .update_api_key_expiry()
+        .key_id("k-1")
+        .body(types::ApiKeyUpdateExpiryRequest::builder().expires_in("90 days".to_owned()))
+        .send()
+        .await
+        .expect("update succeeds");
+    insta::assert_yaml_snapshot!(wire(&server));
+}
+
+#[tokio::test]
+async fn remove_an_expiry() {
+    let (server, client) = setup().await;
+    client
+        .raw()
+        .update_api_key_expiry()
+        .key_id("k-1")
+        .send()
+        .await
+        .expect("update succeeds");
+    let req = wire(&server);
+    assert_eq!(
+        req.body,
+        serde_json::json!({}),
+        "remove-expiry is the body {{}}"
+    );
+    insta::assert_yaml_snapshot!(req);
+}
