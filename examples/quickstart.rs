@@ -1,0 +1,153 @@
+//! The whole lifecycle of an API key through the client: create (showing the
+//! secret once), list with a filter, set and remove an expiry, deactivate,
+//! delete, and a typed error. Runs on an embedded fake server unless
+//! `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY` name a real one.
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+
+use std::error::Error as StdError;
+
+use h2ogpte_api_keys::{API_KEY_ENV, Client, SERVER_URL_ENV, raw, types};
+use h2ogpte_fake_server::FakeServer;
+
+/// The user the demo key is made for on the embedded server; on a real server
+/// set `QUICKSTART_USER_ID` to a user that exists there.
+const DEMO_USER_ID: &str = "demo-user";
+const DEMO_USERNAME: &str = "demo.user";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn StdError>> {
+    let configured =
+        std::env::var_os(SERVER_URL_ENV).is_some() && std::env::var_os(API_KEY_ENV).is_some();
+    // Keep the embedded server alive for the whole run.
+    let (_server, client, user_id) = if configured {
+        let client = Client::from_env()?;
+        let user_id = std::env::var("QUICKSTART_USER_ID").map_err(|_| {
+            "set QUICKSTART_USER_ID to the id of a user on that server to create a demo key for"
+        })?;
+        println!(
+            "Using the server at {} from {SERVER_URL_ENV}: this creates, changes and deletes one key for user {user_id}.",
+            client.base_url()
+        );
+        (None, client, user_id)
+    } else {
+        let server = FakeServer::builder()
+            .user(DEMO_USER_ID, DEMO_USERNAME)
+            .start()
+            .await?;
+        println!(
+            "No {SERVER_URL_ENV}/{API_KEY_ENV} set: running on an embedded fake h2oGPTe at {}",
+            server.url()
+        );
+        let client = Client::builder()
+            .with_server_url(server.url())
+            .with_api_key(server.admin_key())
+            .build()?;
+        (Some(server), client, DEMO_USER_ID.to_owned())
+    };
+    let api = client.raw();
+
+    println!("\n1. Create a key for user {user_id}");
+    let created = api
+        .create_api_key_for_user()
+        .body(
+            types::ApiKeyCreateRequest::builder()
+                .user_id(user_id.clone())
+                .name("quickstart".to_owned())
+                .expires_in("30 days".to_owned()),
+        )
+        .send()
+        .await?
+        .into_inner();
+    let key = &created.api_key;
+    println!(
+        "   secret (shown once, store it now): {}",
+        created.secret_key
+    );
+    println!(
+        "   id {}  hint …{}  expires {}",
+        key.id,
+        key.hint,
+        show(key.expires_at)
+    );
+
+    println!("\n2. List the keys of users matching {:?}", &key.username);
+    let page = api
+        .list_all_api_keys()
+        .filter(key.username.clone())
+        .limit(10)
+        .send()
+        .await?;
+    for k in page.iter() {
+        println!(
+            "   {}  {:<12} {:<12} active={} calls={} expires {}",
+            k.id,
+            k.username,
+            k.name,
+            k.is_active,
+            k.total_calls,
+            show(k.expires_at)
+        );
+    }
+
+    println!("\n3. Set its expiry to 90 days from now, then remove it");
+    api.update_api_key_expiry()
+        .key_id(&key.id)
+        .body(types::ApiKeyUpdateExpiryRequest::builder().expires_in("90 days".to_owned()))
+        .send()
+        .await?;
+    println!("   expires {}", show(find(api, key).await?.expires_at));
+    api.update_api_key_expiry().key_id(&key.id).send().await?;
+    println!("   expires {}", show(find(api, key).await?.expires_at));
+
+    println!("\n4. Deactivate it");
+    api.deactivate_api_key().key_id(&key.id).send().await?;
+    println!("   active={}", find(api, key).await?.is_active);
+
+    println!("\n5. Deactivate it again: a typed error");
+    match api.deactivate_api_key().key_id(&key.id).send().await {
+        Err(raw::Error::ErrorResponse(e)) => {
+            println!("   HTTP {}: {} (code {})", e.status(), e.message, e.code);
+        }
+        other => return Err(format!("expected a 409 error response, got {other:?}").into()),
+    }
+
+    println!("\n6. Delete it");
+    api.delete_api_key().key_id(&key.id).send().await?;
+    let left = api
+        .list_all_api_keys()
+        .filter(key.username.clone())
+        .send()
+        .await?;
+    println!(
+        "   keys left with that id: {}",
+        left.iter().filter(|k| k.id == key.id).count()
+    );
+    println!("\nDone.");
+    Ok(())
+}
+
+fn show(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(
+        || "never".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+async fn find(
+    api: &raw::Client,
+    key: &types::ApiKeyInfo,
+) -> Result<types::ApiKeyInfo, Box<dyn StdError>> {
+    let page = api
+        .list_all_api_keys()
+        .filter(key.username.clone())
+        .limit(1000)
+        .send()
+        .await?;
+    page.iter()
+        .find(|k| k.id == key.id)
+        .cloned()
+        .ok_or_else(|| format!("key {} is not listed", key.id).into())
+}

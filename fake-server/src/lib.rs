@@ -1,0 +1,30 @@
+//! An in-memory h2oGPTe server for the five API-key administration endpoints,
+//! with the real semantics: for tests, demos, and downstream crates' CI.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let server = h2ogpte_fake_server::FakeServer::builder()
+//!     .user("u-1", "alice")
+//!     .collection("c-1", "Reports", "u-1")
+//!     .max_expiry_days(365)
+//!     .start()
+//!     .await?;
+//! // Point a client at it:
+//! println!("H2OGPTE_SERVER_URL={}", server.url());
+//! println!("H2OGPTE_API_KEY={}", server.admin_key());
+//! # Ok(()) }
+//! ```
+//!
+//! It shares no code with the client crate on purpose: it is a second, independent
+//! reading of the spec, so a mistake in one shows up as a failure against the other.
+
+mod error;
+mod interval;
+mod routes;
+mod store;
+mod testing;
+
+pub use error::ApiError;
+pub use routes::{AppState, MAX_LIMIT, SPEC_YAML, app};
+pub use store::{Collection, Created, KeyInfo, MAX_INACTIVITY_DAYS, Settings, Store, User};
+pub use testing::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder};

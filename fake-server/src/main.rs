@@ -1,0 +1,142 @@
+//! The `h2ogpte-fake-server` binary: serves the fake server until SIGINT or
+//! SIGTERM, after printing its URL and admin key as the first two stdout lines.
+
+use std::{io::Write, net::SocketAddr, process::ExitCode};
+
+use clap::Parser;
+use h2ogpte_fake_server::{FakeServer, FakeServerBuilder};
+use tokio::net::TcpListener;
+
+/// An in-memory h2oGPTe server for the API-key administration endpoints.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Secret of the bootstrap admin key; random when not given.
+    #[arg(long, env = "H2OGPTE_FAKE_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+    /// A non-admin user, as ID or ID:USERNAME (the username defaults to the id). Repeatable.
+    #[arg(long = "user", value_name = "ID[:USERNAME]")]
+    users: Vec<String>,
+    /// A collection, as ID:NAME:OWNER_ID. Repeatable.
+    #[arg(long = "collection", value_name = "ID:NAME:OWNER_ID")]
+    collections: Vec<String>,
+    /// Longest key lifetime in days (the server's global_api_key_expiry_days).
+    #[arg(long, value_name = "N")]
+    max_expiry_days: Option<u32>,
+    /// Create N keys for the admin user at start, for demos and load tests.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed_keys: u32,
+}
+
+fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
+    let mut b = FakeServer::builder().addr(args.addr);
+    if let Some(key) = &args.admin_key {
+        b = b.admin_key(key);
+    }
+    for user in &args.users {
+        let (id, name) = user.split_once(':').unwrap_or((user, user));
+        if id.is_empty() || name.is_empty() {
+            return Err(format!("--user {user:?}: use ID or ID:USERNAME"));
+        }
+        b = b.user(id, name);
+    }
+    for c in &args.collections {
+        let parts: Vec<&str> = c.splitn(3, ':').collect();
+        match parts.as_slice() {
+            [id, name, owner] if !id.is_empty() && !name.is_empty() && !owner.is_empty() => {
+                b = b.collection(*id, *name, *owner);
+            }
+            _ => return Err(format!("--collection {c:?}: use ID:NAME:OWNER_ID")),
+        }
+    }
+    if let Some(days) = args.max_expiry_days {
+        b = b.max_expiry_days(days);
+    }
+    Ok(b)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("h2ogpte-fake-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let (state, admin_key) = builder(&args)?.into_state()?;
+    for i in 0..args.seed_keys {
+        let now = state.now();
+        let req = serde_json::from_value(serde_json::json!({
+            "user_id": h2ogpte_fake_server::DEFAULT_ADMIN_ID,
+            "name": format!("seed {i}"),
+        }))
+        .map_err(|e| e.to_string())?;
+        state.store().create(req, now).map_err(|e| e.message)?;
+    }
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "H2OGPTE_SERVER_URL=http://{addr}").map_err(|e| e.to_string())?;
+        writeln!(out, "H2OGPTE_API_KEY={admin_key}").map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    tracing::info!(%addr, "serving the h2oGPTe API-key admin endpoints");
+    let app = h2ogpte_fake_server::app(state).layer(axum::middleware::from_fn(log_request));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Logs method, path and status of each request; never headers or bodies,
+/// which carry secrets.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(%method, %path, status = response.status().as_u16(), "request");
+    response
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,288 @@
+//! The HTTP layer: routes for the five operations under `/api/v1`, bearer
+//! authentication, request decoding, and the spec at `/api-spec.yaml`.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{FromRequest, Path, Query, Request, State, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, patch, post},
+};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use serde::{Deserialize, de::DeserializeOwned};
+
+use crate::{
+    error::ApiError,
+    store::{CreateRequest, Store, UpdateExpiryRequest},
+};
+
+/// The spec this server implements, served at `/api-spec.yaml` like the real server.
+pub const SPEC_YAML: &str = include_str!("../../openapi/h2ogpte-api-keys.yaml");
+
+/// Largest `limit` a list accepts.
+pub const MAX_LIMIT: usize = 1000;
+
+/// Shared state: the store behind a lock, and the server's clock.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    store: Mutex<Store>,
+    clock_offset: Mutex<TimeDelta>,
+}
+
+impl AppState {
+    /// State around a store.
+    pub fn new(store: Store) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                store: Mutex::new(store),
+                clock_offset: Mutex::new(TimeDelta::zero()),
+            }),
+        }
+    }
+
+    /// The store. Handlers never panic while holding it, and a poisoned lock
+    /// is recovered rather than failing every later request.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.inner
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The server's now: UTC, in microseconds as a database keeps it, moved by
+    /// [`advance_clock`](Self::advance_clock).
+    pub fn now(&self) -> DateTime<Utc> {
+        let offset = *self
+            .inner
+            .clock_offset
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        (Utc::now() + offset).trunc_subsecs(6)
+    }
+
+    /// Moves the server's clock forward, to let keys expire in tests.
+    pub fn advance_clock(&self, by: TimeDelta) {
+        let mut offset = self
+            .inner
+            .clock_offset
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *offset += by;
+    }
+}
+
+/// The whole server as a router: the five operations under `/api/v1`, the spec
+/// at `/api-spec.yaml`, and an `EndpointError` 404 for anything else.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/admin/api_keys", post(api_keys_create).get(api_keys_list))
+        .route(
+            "/admin/api_keys/deactivate/{key_id}",
+            post(api_keys_deactivate),
+        )
+        .route(
+            "/admin/api_keys/expire/{key_id}",
+            patch(api_keys_update_expiry),
+        )
+        .route(
+            "/admin/api_keys/{key_id}",
+            axum::routing::delete(api_keys_delete),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .route("/api-spec.yaml", get(spec_yaml))
+        .nest("/api/v1", api)
+        .fallback(unknown_route)
+        .with_state(state)
+}
+
+async fn require_admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    let Some(secret) = bearer.filter(|s| !s.is_empty()) else {
+        return ApiError::unauthorized(
+            "missing bearer token: send Authorization: Bearer <API key>",
+        )
+        .into_response();
+    };
+    let now = state.now();
+    if let Err(e) = state.store().authenticate(secret, now) {
+        return e.into_response();
+    }
+    next.run(request).await
+}
+
+/// JSON body extractor whose every rejection is a 400 `EndpointError`.
+struct JsonBody<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("send the body as JSON with Content-Type: application/json")
+        }
+        other => ApiError::bad_request(format!("invalid request body: {}", other.body_text())),
+    }
+}
+
+/// The `key_id` path parameter, percent-decoded; a rejection is a 400.
+struct KeyId(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for KeyId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(Self(id)),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid key_id: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
+async fn api_keys_create(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<CreateRequest>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let created = state.store().create(req, now)?;
+    tracing::info!(key_id = %created.api_key.id, user = %created.api_key.username, "created API key");
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Query of `list_all_api_keys`. Signed so that a negative value is a range
+/// error with a clear message rather than a parse error.
+#[derive(Deserialize)]
+struct ListQuery {
+    offset: Option<i64>,
+    limit: Option<i64>,
+    filter: Option<String>,
+}
+
+async fn api_keys_list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100);
+    let offset = usize::try_from(offset)
+        .map_err(|_| ApiError::bad_request(format!("offset must be 0 or more, not {offset}")))?;
+    let limit = usize::try_from(limit)
+        .ok()
+        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "limit must be between 1 and {MAX_LIMIT}, not {limit}"
+            ))
+        })?;
+    let now = state.now();
+    let page = state.store().list(offset, limit, q.filter.as_deref(), now);
+    Ok(Json(page).into_response())
+}
+
+async fn api_keys_deactivate(
+    State(state): State<AppState>,
+    KeyId(key_id): KeyId,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    state.store().deactivate(&key_id, now)?;
+    tracing::info!(%key_id, "deactivated API key");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn api_keys_delete(
+    State(state): State<AppState>,
+    KeyId(key_id): KeyId,
+) -> Result<StatusCode, ApiError> {
+    state.store().delete(&key_id)?;
+    tracing::info!(%key_id, "deleted API key");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body is optional: none at all, or `{}`, removes the expiry.
+async fn api_keys_update_expiry(
+    State(state): State<AppState>,
+    KeyId(key_id): KeyId,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let req = if body.iter().all(u8::is_ascii_whitespace) {
+        UpdateExpiryRequest::default()
+    } else {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::bad_request(
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?
+    };
+    let now = state.now();
+    state.store().update_expiry(&key_id, req, now)?;
+    tracing::info!(%key_id, "updated API key expiry");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn spec_yaml() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], SPEC_YAML)
+}
+
+async fn unknown_route(request: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}

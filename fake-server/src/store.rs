@@ -1,0 +1,427 @@
+//! The server's state and the semantics of the five operations, independent of
+//! HTTP: users, collections, settings and API keys, with a clock tests can move.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{error::ApiError, interval};
+
+/// Longest inactivity interval accepted, in days (100 years).
+pub const MAX_INACTIVITY_DAYS: i64 = 36_500;
+
+/// A user the server knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id, as `user_id` in create requests.
+    pub id: String,
+    /// Username, as shown in keys and matched by the list filter.
+    pub username: String,
+    /// Whether the user's keys may call the admin endpoints.
+    pub is_admin: bool,
+}
+
+/// A collection a key can be restricted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    /// Id, as `collection_id` in create requests.
+    pub id: String,
+    /// Name, shown as `collection_name` of the keys restricted to it.
+    pub name: String,
+    /// Id of the user who owns it; only that user's keys may be restricted to it.
+    pub owner_id: String,
+}
+
+/// Server-wide settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `global_api_key_expiry_days`: the longest lifetime a key may have. With a
+    /// cap, a key created or updated without an expiry gets the longest allowed.
+    pub max_expiry_days: Option<u32>,
+}
+
+/// A create request as the spec's `APIKeyCreateRequest`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreateRequest {
+    user_id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    collection_id: Option<String>,
+    #[serde(default)]
+    expires_in: Option<String>,
+    #[serde(default)]
+    inactivity_interval: Option<i64>,
+}
+
+/// An update-expiry request as the spec's `APIKeyUpdateExpiryRequest`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UpdateExpiryRequest {
+    #[serde(default)]
+    expires_in: Option<String>,
+}
+
+/// A key's metadata on the wire, as the spec's `APIKeyInfo` (the fields are
+/// documented there).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactivity_interval: Option<i64>,
+    pub total_calls: i64,
+    pub is_active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_id: Option<String>,
+    pub is_global_key: bool,
+}
+
+/// A created key with its secret, as the spec's `APIKeyResult`.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Created {
+    pub secret_key: String,
+    pub api_key: KeyInfo,
+}
+
+/// What the server keeps of a key: never the secret, only its SHA-256.
+#[derive(Debug, Clone)]
+struct KeyRecord {
+    id: String,
+    user_id: String,
+    name: String,
+    secret_sha256: [u8; 32],
+    hint: String,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    inactivity_days: Option<i64>,
+    total_calls: i64,
+    deactivated: bool,
+    collection_id: Option<String>,
+}
+
+impl KeyRecord {
+    fn is_active(&self, now: DateTime<Utc>) -> bool {
+        let expired = self.expires_at.is_some_and(|at| at <= now);
+        let idle = self.inactivity_days.is_some_and(|days| {
+            self.last_used_at.unwrap_or(self.created_at) + TimeDelta::days(days) <= now
+        });
+        !self.deactivated && !expired && !idle
+    }
+}
+
+/// Key records in list order (creation time, then id) with indexes by id and
+/// by secret hash.
+#[derive(Debug, Default)]
+pub struct Store {
+    users: HashMap<String, User>,
+    collections: HashMap<String, Collection>,
+    settings: Settings,
+    keys: BTreeMap<(DateTime<Utc>, String), KeyRecord>,
+    by_id: HashMap<String, (DateTime<Utc>, String)>,
+    by_hash: HashMap<[u8; 32], String>,
+}
+
+fn sha256(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// A new secret: `sk-` and 43 random alphanumerics (over 256 bits) from the
+/// thread-local CSPRNG, which is seeded from the operating system.
+pub fn new_secret() -> String {
+    format!("sk-{}", Alphanumeric.sample_string(&mut rand::rng(), 43))
+}
+
+impl Store {
+    /// A store with these users, collections and settings, and no keys.
+    pub fn new(users: Vec<User>, collections: Vec<Collection>, settings: Settings) -> Self {
+        Self {
+            users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
+            collections: collections.into_iter().map(|c| (c.id.clone(), c)).collect(),
+            settings,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a key with a known secret for `user_id`, as the bootstrap admin key.
+    pub fn insert_key_with_secret(
+        &mut self,
+        user_id: &str,
+        name: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<KeyInfo, ApiError> {
+        if !self.users.contains_key(user_id) {
+            return Err(ApiError::not_found(format!("user {user_id} not found")));
+        }
+        if self.by_hash.contains_key(&sha256(secret)) {
+            return Err(ApiError::bad_request("that secret is already a key"));
+        }
+        let record = self.record(user_id, name, secret, now, None, None, None);
+        Ok(self.insert(record, now))
+    }
+
+    /// Checks a presented bearer secret: it must be a known, active key of an
+    /// administrator. Counts the call on the key.
+    pub fn authenticate(&mut self, secret: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let presented = sha256(secret);
+        // The map lookup finds a candidate by hash; the stored hash is then
+        // compared in constant time, so no timing depends on the secret.
+        let record = self
+            .by_hash
+            .get(&presented)
+            .and_then(|id| self.by_id.get(id))
+            .and_then(|pos| self.keys.get_mut(pos))
+            .filter(|r| bool::from(r.secret_sha256.ct_eq(&presented)))
+            .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+        if !record.is_active(now) {
+            return Err(ApiError::unauthorized("API key is expired or deactivated"));
+        }
+        let is_admin = self.users.get(&record.user_id).is_some_and(|u| u.is_admin);
+        if !is_admin {
+            return Err(ApiError::unauthorized(
+                "only administrators may manage API keys",
+            ));
+        }
+        record.last_used_at = Some(now);
+        record.total_calls += 1;
+        Ok(())
+    }
+
+    /// `create_api_key_for_user`.
+    pub fn create(&mut self, req: CreateRequest, now: DateTime<Utc>) -> Result<Created, ApiError> {
+        let user_id = req.user_id.trim();
+        if user_id.is_empty() {
+            return Err(ApiError::bad_request("user_id must not be empty"));
+        }
+        if let Some(days) = req.inactivity_interval
+            && !(1..=MAX_INACTIVITY_DAYS).contains(&days)
+        {
+            return Err(ApiError::bad_request(format!(
+                "inactivity_interval must be between 1 and {MAX_INACTIVITY_DAYS} days, not {days}"
+            )));
+        }
+        let expires_at = self.expiry(req.expires_in.as_deref(), now)?;
+        if !self.users.contains_key(user_id) {
+            return Err(ApiError::not_found(format!("user {user_id} not found")));
+        }
+        if let Some(cid) = &req.collection_id {
+            let owned = self
+                .collections
+                .get(cid)
+                .is_some_and(|c| c.owner_id == user_id);
+            if !owned {
+                return Err(ApiError::not_found(format!(
+                    "collection {cid} not found among the collections of user {user_id}"
+                )));
+            }
+        }
+        let secret = new_secret();
+        let record = self.record(
+            user_id,
+            req.name.as_deref().unwrap_or_default(),
+            &secret,
+            now,
+            expires_at,
+            req.inactivity_interval,
+            req.collection_id,
+        );
+        let api_key = self.insert(record, now);
+        Ok(Created {
+            secret_key: secret,
+            api_key,
+        })
+    }
+
+    /// `list_all_api_keys`: one page in creation order; `filter` matches
+    /// usernames case-insensitively as a substring.
+    pub fn list(
+        &self,
+        offset: usize,
+        limit: usize,
+        filter: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Vec<KeyInfo> {
+        let filter = filter.map(str::to_lowercase);
+        self.keys
+            .values()
+            .filter(|r| match &filter {
+                Some(f) => self
+                    .username(&r.user_id)
+                    .to_lowercase()
+                    .contains(f.as_str()),
+                None => true,
+            })
+            .skip(offset)
+            .take(limit)
+            .map(|r| self.info(r, now))
+            .collect()
+    }
+
+    /// `deactivate_api_key`.
+    pub fn deactivate(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let record = self.get_mut(id)?;
+        if !record.is_active(now) {
+            return Err(ApiError::conflict(format!(
+                "API key {id} is already inactive"
+            )));
+        }
+        record.deactivated = true;
+        Ok(())
+    }
+
+    /// `delete_api_key`.
+    pub fn delete(&mut self, id: &str) -> Result<(), ApiError> {
+        let pos = self.by_id.remove(id).ok_or_else(|| not_found(id))?;
+        if let Some(record) = self.keys.remove(&pos) {
+            self.by_hash.remove(&record.secret_sha256);
+        }
+        Ok(())
+    }
+
+    /// `update_api_key_expiry`: sets the expiry `expires_in` from now, or
+    /// removes it when absent.
+    pub fn update_expiry(
+        &mut self,
+        id: &str,
+        req: UpdateExpiryRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let deactivated = self.get_mut(id)?.deactivated;
+        if deactivated {
+            return Err(ApiError::conflict(format!(
+                "API key {id} is deactivated; its expiry cannot change"
+            )));
+        }
+        let expires_at = self.expiry(req.expires_in.as_deref(), now)?;
+        self.get_mut(id)?.expires_at = expires_at;
+        Ok(())
+    }
+
+    /// How many keys the store holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the store holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn expiry(
+        &self,
+        expires_in: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let cap = self
+            .settings
+            .max_expiry_days
+            .map(|days| TimeDelta::days(i64::from(days)));
+        let Some(text) = expires_in else {
+            return Ok(cap.map(|cap| now + cap));
+        };
+        let delta = interval::parse(text).map_err(ApiError::bad_request)?;
+        if let Some(cap) = cap
+            && delta > cap
+        {
+            return Err(ApiError::bad_request(format!(
+                "expires_in {text:?} is beyond the maximum key lifetime of {} days",
+                cap.num_days()
+            )));
+        }
+        now.checked_add_signed(delta)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("expires_in {text:?} is too far away")))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        user_id: &str,
+        name: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+        inactivity_days: Option<i64>,
+        collection_id: Option<String>,
+    ) -> KeyRecord {
+        let hint_start = secret.len().saturating_sub(4);
+        KeyRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user_id.to_owned(),
+            name: name.to_owned(),
+            secret_sha256: sha256(secret),
+            hint: secret.get(hint_start..).unwrap_or_default().to_owned(),
+            created_at: now,
+            expires_at,
+            last_used_at: None,
+            inactivity_days,
+            total_calls: 0,
+            deactivated: false,
+            collection_id,
+        }
+    }
+
+    fn insert(&mut self, record: KeyRecord, now: DateTime<Utc>) -> KeyInfo {
+        let info = self.info(&record, now);
+        let pos = (record.created_at, record.id.clone());
+        self.by_id.insert(record.id.clone(), pos.clone());
+        self.by_hash.insert(record.secret_sha256, record.id.clone());
+        self.keys.insert(pos, record);
+        info
+    }
+
+    fn get_mut(&mut self, id: &str) -> Result<&mut KeyRecord, ApiError> {
+        self.by_id
+            .get(id)
+            .and_then(|pos| self.keys.get_mut(pos))
+            .ok_or_else(|| not_found(id))
+    }
+
+    fn username<'a>(&'a self, user_id: &'a str) -> &'a str {
+        self.users
+            .get(user_id)
+            .map_or(user_id, |u| u.username.as_str())
+    }
+
+    fn info(&self, r: &KeyRecord, now: DateTime<Utc>) -> KeyInfo {
+        let collection = r
+            .collection_id
+            .as_ref()
+            .and_then(|id| self.collections.get(id));
+        KeyInfo {
+            id: r.id.clone(),
+            username: self.username(&r.user_id).to_owned(),
+            name: r.name.clone(),
+            hint: r.hint.clone(),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            inactivity_interval: r.inactivity_days,
+            total_calls: r.total_calls,
+            is_active: r.is_active(now),
+            collection_name: collection.map(|c| c.name.clone()),
+            collection_id: r.collection_id.clone(),
+            is_global_key: r.collection_id.is_none(),
+        }
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("API key {id} not found"))
+}

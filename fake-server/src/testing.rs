@@ -1,0 +1,225 @@
+//! A one-line fake server for tests: `FakeServer::start().await` serves on
+//! 127.0.0.1 with a random port and gives back its URL and admin key.
+
+use std::net::SocketAddr;
+
+use chrono::TimeDelta;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{
+    routes::{AppState, app},
+    store::{Collection, Settings, Store, User, new_secret},
+};
+
+/// Id of the administrator that every server starts with unless told otherwise.
+pub const DEFAULT_ADMIN_ID: &str = "admin";
+
+/// Builds a fake server: users, collections, settings, and the admin key.
+#[derive(Debug, Clone)]
+pub struct FakeServerBuilder {
+    addr: SocketAddr,
+    admin_key: Option<String>,
+    admin_id: String,
+    users: Vec<User>,
+    collections: Vec<Collection>,
+    settings: Settings,
+}
+
+impl Default for FakeServerBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_key: None,
+            admin_id: DEFAULT_ADMIN_ID.to_owned(),
+            users: Vec::new(),
+            collections: Vec::new(),
+            settings: Settings::default(),
+        }
+    }
+}
+
+impl FakeServerBuilder {
+    /// The address to bind; defaults to `127.0.0.1:0` (a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The bootstrap admin key's secret; random when not set.
+    pub fn admin_key(mut self, secret: impl Into<String>) -> Self {
+        self.admin_key = Some(secret.into());
+        self
+    }
+
+    /// A user who is not an administrator.
+    pub fn user(mut self, id: impl Into<String>, username: impl Into<String>) -> Self {
+        self.users.push(User {
+            id: id.into(),
+            username: username.into(),
+            is_admin: false,
+        });
+        self
+    }
+
+    /// Another administrator.
+    pub fn admin_user(mut self, id: impl Into<String>, username: impl Into<String>) -> Self {
+        self.users.push(User {
+            id: id.into(),
+            username: username.into(),
+            is_admin: true,
+        });
+        self
+    }
+
+    /// A collection owned by `owner_id`.
+    pub fn collection(
+        mut self,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        owner_id: impl Into<String>,
+    ) -> Self {
+        self.collections.push(Collection {
+            id: id.into(),
+            name: name.into(),
+            owner_id: owner_id.into(),
+        });
+        self
+    }
+
+    /// `global_api_key_expiry_days`: the longest lifetime a key may have.
+    pub fn max_expiry_days(mut self, days: u32) -> Self {
+        self.settings.max_expiry_days = Some(days);
+        self
+    }
+
+    /// The state the server will run on, with the admin user and key in it.
+    /// Returns the state and the admin key's secret.
+    pub fn into_state(self) -> Result<(AppState, String), String> {
+        let mut users = self.users;
+        if !users.iter().any(|u| u.id == self.admin_id) {
+            users.push(User {
+                id: self.admin_id.clone(),
+                username: self.admin_id.clone(),
+                is_admin: true,
+            });
+        }
+        if let Some(c) = self
+            .collections
+            .iter()
+            .find(|c| !users.iter().any(|u| u.id == c.owner_id))
+        {
+            return Err(format!(
+                "collection {} is owned by unknown user {}: add the user first",
+                c.id, c.owner_id
+            ));
+        }
+        let secret = self.admin_key.unwrap_or_else(new_secret);
+        if secret.trim().is_empty() || secret.chars().any(char::is_whitespace) {
+            return Err("the admin key must be non-empty and hold no whitespace".to_owned());
+        }
+        let state = AppState::new(Store::new(users, self.collections, self.settings));
+        let now = state.now();
+        state
+            .store()
+            .insert_key_with_secret(&self.admin_id, "bootstrap admin key", &secret, now)
+            .map_err(|e| e.message)?;
+        Ok((state, secret))
+    }
+
+    /// Binds and serves in the background until the returned server is dropped
+    /// or [`FakeServer::shutdown`] is called.
+    pub async fn start(self) -> std::io::Result<FakeServer> {
+        let addr = self.addr;
+        let (state, admin_key) = self.into_state().map_err(std::io::Error::other)?;
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = app(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(FakeServer {
+            addr,
+            admin_key,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running fake server. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeServer {
+    addr: SocketAddr,
+    admin_key: String,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl FakeServer {
+    /// A builder for a server with custom users, collections and settings.
+    pub fn builder() -> FakeServerBuilder {
+        FakeServerBuilder::default()
+    }
+
+    /// Starts a server with the defaults: one administrator (`admin`) and a
+    /// random admin key, on 127.0.0.1 with a free port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// The server root, such as `http://127.0.0.1:41234`: the value for `H2OGPTE_SERVER_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bootstrap admin key: the value for `H2OGPTE_API_KEY`.
+    pub fn admin_key(&self) -> &str {
+        &self.admin_key
+    }
+
+    /// Moves the server's clock forward, so keys expire without waiting.
+    pub fn advance_clock(&self, by: TimeDelta) {
+        self.state.advance_clock(by);
+    }
+
+    /// Number of keys the server holds, the admin key included.
+    pub fn key_count(&self) -> usize {
+        self.state.store().len()
+    }
+
+    /// Stops accepting connections, finishes requests in flight, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
