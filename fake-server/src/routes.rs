@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{FromRequest, Path, Query, Request, State, rejection::JsonRejection},
+    extract::{Path, Query, Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -131,27 +131,39 @@ async fn require_admin(
     next.run(request).await
 }
 
-/// JSON body extractor whose every rejection is a 400 `EndpointError`.
-struct JsonBody<T>(T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+/// Decodes a JSON object body. An empty body is `None`; anything but a JSON
+/// object (an array would otherwise fill the fields in order), a wrong content
+/// type or a wrong field type is a 400 naming the problem.
+fn json_object<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
     }
-}
-
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::bad_request("send the body as JSON with Content-Type: application/json")
-        }
-        other => ApiError::bad_request(format!("invalid request body: {}", other.body_text())),
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::bad_request(
+            "send the body as JSON with Content-Type: application/json",
+        ));
     }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid request body: expected a JSON object",
+        ));
+    }
+    // The path names the field a type error is in, as in `user_id: invalid type`.
+    serde_path_to_error::deserialize(value)
+        .map(Some)
+        .map_err(|e| {
+            ApiError::bad_request(format!("invalid request body: {}: {}", e.path(), e.inner()))
+        })
 }
 
 /// The `key_id` path parameter, percent-decoded; a rejection is a 400.
@@ -176,8 +188,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for KeyId {
 
 async fn api_keys_create(
     State(state): State<AppState>,
-    JsonBody(req): JsonBody<CreateRequest>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
+    let req: CreateRequest = json_object(&headers, &body)?.ok_or_else(|| {
+        ApiError::bad_request("invalid request body: expected a JSON object with user_id")
+    })?;
     let now = state.now();
     let created = state.store().create(req, now)?;
     tracing::info!(key_id = %created.api_key.id, user = %created.api_key.username, "created API key");
@@ -242,22 +258,7 @@ async fn api_keys_update_expiry(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let req = if body.iter().all(u8::is_ascii_whitespace) {
-        UpdateExpiryRequest::default()
-    } else {
-        let is_json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return Err(ApiError::bad_request(
-                "send the body as JSON with Content-Type: application/json",
-            ));
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?
-    };
+    let req: UpdateExpiryRequest = json_object(&headers, &body)?.unwrap_or_default();
     let now = state.now();
     state.store().update_expiry(&key_id, req, now)?;
     tracing::info!(%key_id, "updated API key expiry");

@@ -39,8 +39,9 @@ pub struct Collection {
 /// Server-wide settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
-    /// `global_api_key_expiry_days`: the longest lifetime a key may have. With a
-    /// cap, a key created or updated without an expiry gets the longest allowed.
+    /// `global_api_key_expiry_days`: the longest expiry a request may ask for.
+    /// As the administration guide says, a requested expiry beyond it is
+    /// rejected; a key created without one, or whose expiry is removed, has none.
     pub max_expiry_days: Option<u32>,
 }
 
@@ -333,7 +334,7 @@ impl Store {
             .max_expiry_days
             .map(|days| TimeDelta::days(i64::from(days)));
         let Some(text) = expires_in else {
-            return Ok(cap.map(|cap| now + cap));
+            return Ok(None);
         };
         let delta = interval::parse(text).map_err(ApiError::bad_request)?;
         if let Some(cap) = cap

@@ -1,0 +1,175 @@
+//! The binary's contract: the URL and admin key as its first two stdout lines,
+//! a working API on that URL, and a clean exit on SIGTERM and SIGINT.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+struct Running {
+    child: Child,
+    url: String,
+    key: String,
+}
+
+fn start(args: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h2ogpte-fake-server"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next = || lines.next().expect("a line").expect("utf-8 line");
+    let first = next();
+    let second = next();
+    let url = first
+        .strip_prefix("H2OGPTE_SERVER_URL=")
+        .expect("first line is the URL")
+        .to_owned();
+    let key = second
+        .strip_prefix("H2OGPTE_API_KEY=")
+        .expect("second line is the key")
+        .to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+        "{url}"
+    );
+    Running { child, url, key }
+}
+
+/// A minimal HTTP/1.1 exchange; returns the status line and the body.
+fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+) -> (String, String) {
+    let addr = url.strip_prefix("http://").expect("http url");
+    let mut stream = TcpStream::connect(addr).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(key) = key {
+        req += &format!("Authorization: Bearer {key}\r\n");
+    }
+    let body = body.unwrap_or("");
+    req += &format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).expect("sends");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("reads");
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn stop(mut running: Running, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), running.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(exit) = running.child.try_wait().expect("wait") {
+            assert!(exit.success(), "clean exit on {signal}: {exit:?}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = running.child.kill();
+            panic!("no exit within 10 s of {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn prints_url_and_key_then_serves_until_sigterm() {
+    let server = start(&[
+        "--user",
+        "u1:alice",
+        "--collection",
+        "c1:Reports:u1",
+        "--seed-keys",
+        "3",
+    ]);
+    let (status, body) = http(
+        &server.url,
+        "GET",
+        "/api/v1/admin/api_keys",
+        Some(&server.key),
+        None,
+    );
+    assert!(status.contains("200"), "{status}");
+    let keys: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        keys.as_array().expect("array").len(),
+        4,
+        "admin key and three seeded: {keys}"
+    );
+    let (status, body) = http(
+        &server.url,
+        "POST",
+        "/api/v1/admin/api_keys",
+        Some(&server.key),
+        Some(r#"{"user_id":"u1","collection_id":"c1"}"#),
+    );
+    assert!(status.contains("201"), "{status} {body}");
+    assert!(body.contains("\"collection_name\":\"Reports\""), "{body}");
+    let (status, _) = http(&server.url, "GET", "/api/v1/admin/api_keys", None, None);
+    assert!(status.contains("401"), "{status}");
+    let (status, spec) = http(&server.url, "GET", "/api-spec.yaml", None, None);
+    assert!(status.contains("200") && spec.contains("operationId: list_all_api_keys"));
+    stop(server, "TERM");
+}
+
+#[test]
+fn uses_the_given_admin_key_and_stops_on_sigint() {
+    let server = start(&[
+        "--admin-key",
+        "sk-given-admin-key",
+        "--max-expiry-days",
+        "7",
+    ]);
+    assert_eq!(server.key, "sk-given-admin-key");
+    let (status, body) = http(
+        &server.url,
+        "POST",
+        "/api/v1/admin/api_keys",
+        Some("sk-given-admin-key"),
+        Some(r#"{"user_id":"admin","expires_in":"8 days"}"#),
+    );
+    assert!(
+        status.contains("400") && body.contains("7 days"),
+        "{status} {body}"
+    );
+    stop(server, "INT");
+}
+
+#[test]
+fn bad_arguments_fail_with_a_message() {
+    for args in [
+        &["--user", ":x"][..],
+        &["--collection", "c1:Reports"],
+        &["--collection", "c1:R:nobody"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_h2ogpte-fake-server"))
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "nothing on stdout for {args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("h2ogpte-fake-server:"), "{args:?}: {err}");
+    }
+}

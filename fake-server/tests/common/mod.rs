@@ -1,0 +1,5 @@
+//! Helpers shared by the fake server's tests.
+
+#![allow(dead_code)]
+
+pub mod spec;

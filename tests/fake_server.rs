@@ -1,0 +1,286 @@
+//! The generated client against the fake server over a real socket: every
+//! operation, every error status the server produces, and many concurrent creates.
+
+use std::collections::HashSet;
+
+use h2ogpte_api_keys::{Client, raw, reqwest::StatusCode, types};
+use h2ogpte_fake_server::FakeServer;
+
+async fn start() -> (FakeServer, Client) {
+    let server = FakeServer::builder()
+        .user("u-alice", "alice")
+        .user("u-bob", "bob")
+        .collection("c-1", "Reports", "u-alice")
+        .max_expiry_days(365)
+        .start()
+        .await
+        .expect("server starts");
+    let client = Client::builder()
+        .with_server_url(format!("{}/", server.url()))
+        .with_api_key(server.admin_key())
+        .build()
+        .expect("client builds");
+    (server, client)
+}
+
+fn create_body(user: &str) -> types::builder::ApiKeyCreateRequest {
+    types::ApiKeyCreateRequest::builder().user_id(user)
+}
+
+/// The status and decoded `EndpointError` of an error response.
+fn api_error<T: std::fmt::Debug>(
+    result: Result<T, raw::Error<types::EndpointError>>,
+) -> (StatusCode, types::EndpointError) {
+    match result {
+        Err(raw::Error::ErrorResponse(e)) => {
+            assert_eq!(i64::from(e.status().as_u16()), e.code, "code is the status");
+            (e.status(), e.into_inner())
+        }
+        other => panic!("expected an error response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn lifecycle_through_every_operation() {
+    let (_server, client) = start().await;
+    let api = client.raw();
+    let created = api
+        .create_api_key_for_user()
+        .body(
+            create_body("u-alice")
+                .name("ci".to_owned())
+                .collection_id("c-1".to_owned())
+                .expires_in("30 days".to_owned())
+                .inactivity_interval(10),
+        )
+        .send()
+        .await
+        .expect("create")
+        .into_inner();
+    assert_eq!(created.api_key.collection_name.as_deref(), Some("Reports"));
+    assert!(!created.api_key.is_global_key);
+    assert_eq!(
+        created.api_key.hint,
+        created.secret_key[created.secret_key.len() - 4..]
+    );
+    let id = created.api_key.id.clone();
+
+    let listed = api
+        .list_all_api_keys()
+        .filter("ALI")
+        .offset(0)
+        .limit(10)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0], created.api_key);
+
+    api.update_api_key_expiry()
+        .key_id(&id)
+        .body(types::ApiKeyUpdateExpiryRequest::builder().expires_in("90 days".to_owned()))
+        .send()
+        .await
+        .expect("set expiry");
+    let after = api
+        .list_all_api_keys()
+        .filter("alice")
+        .send()
+        .await
+        .expect("list");
+    let expires = after[0].expires_at.expect("expiry set");
+    assert_eq!((expires - after[0].created_at).num_days(), 90);
+
+    api.update_api_key_expiry()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("remove expiry");
+    let after = api
+        .list_all_api_keys()
+        .filter("alice")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(after[0].expires_at, None);
+
+    api.deactivate_api_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("deactivate");
+    let after = api
+        .list_all_api_keys()
+        .filter("alice")
+        .send()
+        .await
+        .expect("list");
+    assert!(!after[0].is_active);
+
+    api.delete_api_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("delete");
+    assert!(
+        api.list_all_api_keys()
+            .filter("alice")
+            .send()
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn every_error_status_is_typed() {
+    let (server, client) = start().await;
+    let api = client.raw();
+
+    let (status, e) = api_error(
+        api.create_api_key_for_user()
+            .body(create_body(""))
+            .send()
+            .await,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e:?}");
+    let (status, _) = api_error(
+        api.create_api_key_for_user()
+            .body(create_body("u-alice").expires_in("10 years".to_owned()))
+            .send()
+            .await,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, e) = api_error(
+        api.create_api_key_for_user()
+            .body(create_body("u-nobody"))
+            .send()
+            .await,
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(e.message.contains("u-nobody"), "{e:?}");
+    let (status, _) = api_error(
+        api.create_api_key_for_user()
+            .body(create_body("u-bob").collection_id("c-1".to_owned()))
+            .send()
+            .await,
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _) = api_error(api.list_all_api_keys().limit(0).send().await);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = api_error(api.list_all_api_keys().offset(-5).send().await);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, _) = api_error(api.deactivate_api_key().key_id("missing").send().await);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api_error(api.delete_api_key().key_id("missing").send().await);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api_error(api.update_api_key_expiry().key_id("missing").send().await);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let bob = api
+        .create_api_key_for_user()
+        .body(create_body("u-bob"))
+        .send()
+        .await
+        .expect("create");
+    let bob_id = bob.api_key.id.clone();
+    api.deactivate_api_key()
+        .key_id(&bob_id)
+        .send()
+        .await
+        .expect("deactivate");
+    let (status, _) = api_error(api.deactivate_api_key().key_id(&bob_id).send().await);
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = api_error(api.update_api_key_expiry().key_id(&bob_id).send().await);
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = api_error(
+        api.update_api_key_expiry()
+            .key_id(&bob_id)
+            .body(types::ApiKeyUpdateExpiryRequest::builder().expires_in("whenever".to_owned()))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the key's state is checked first"
+    );
+
+    // A non-admin's key, and a wrong key, are 401 on every route.
+    for key in [bob.secret_key.as_str(), "sk-not-a-key"] {
+        let other = Client::builder()
+            .with_server_url(server.url())
+            .with_api_key(key)
+            .build()
+            .expect("client");
+        let (status, _) = api_error(other.raw().list_all_api_keys().send().await);
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = api_error(other.raw().delete_api_key().key_id(&bob_id).send().await);
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn key_ids_with_reserved_characters_reach_the_right_route() {
+    let (_server, client) = start().await;
+    for id in [
+        "a/b",
+        "a?b=c",
+        "a#b",
+        "100%",
+        "with space",
+        "café",
+        "../../admin/api_keys",
+    ] {
+        let (status, e) = api_error(client.raw().delete_api_key().key_id(id).send().await);
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(
+            e.message,
+            format!("API key {id} not found"),
+            "the server saw the id as sent"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_creates_are_distinct() {
+    let (server, client) = start().await;
+    let tasks: Vec<_> = (0..1000)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .raw()
+                    .create_api_key_for_user()
+                    .body(create_body(if i % 2 == 0 { "u-alice" } else { "u-bob" }))
+                    .send()
+                    .await
+                    .map(|r| r.into_inner())
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    let mut secrets = HashSet::new();
+    for task in tasks {
+        let created = task.await.expect("task").expect("create");
+        ids.insert(created.api_key.id);
+        secrets.insert(created.secret_key);
+    }
+    assert_eq!((ids.len(), secrets.len()), (1000, 1000));
+    assert_eq!(server.key_count(), 1001, "the admin key and 1000 new ones");
+    let page = client
+        .raw()
+        .list_all_api_keys()
+        .limit(1000)
+        .offset(1)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(page.len(), 1000);
+    assert_eq!(
+        page.iter().map(|k| k.id.clone()).collect::<HashSet<_>>(),
+        ids
+    );
+}
