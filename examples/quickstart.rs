@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     let page = api
         .list_all_api_keys()
         .filter(key.username.clone())
-        .limit(10)
+        .limit(10u64)
         .send()
         .await?;
     for k in page.iter() {
@@ -143,7 +143,7 @@ async fn find(
     let page = api
         .list_all_api_keys()
         .filter(key.username.clone())
-        .limit(1000)
+        .limit(1000u64)
         .send()
         .await?;
     page.iter()

@@ -89,7 +89,7 @@ async fn list_with_offset_limit_and_filter() {
         .raw()
         .list_all_api_keys()
         .offset(200)
-        .limit(50)
+        .limit(50u64)
         .filter("ana & josé")
         .send()
         .await

@@ -26,6 +26,10 @@ struct Args {
     /// Longest key lifetime in days (the server's global_api_key_expiry_days).
     #[arg(long, value_name = "N")]
     max_expiry_days: Option<u32>,
+    /// Refuse (409) to deactivate, delete or re-expire the bootstrap admin key,
+    /// so a contract tester holding it cannot lock itself out.
+    #[arg(long)]
+    protect_admin_key: bool,
     /// Create N keys for the admin user at start, for demos and load tests.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed_keys: u32,
@@ -52,6 +56,7 @@ fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
             _ => return Err(format!("--collection {c:?}: use ID:NAME:OWNER_ID")),
         }
     }
+    b = b.protect_admin_key(args.protect_admin_key);
     if let Some(days) = args.max_expiry_days {
         b = b.max_expiry_days(days);
     }

@@ -153,10 +153,16 @@ fn json_object<T: DeserializeOwned>(
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("invalid request body: not JSON: {e}")))?;
-    if !value.is_object() {
+    let Some(object) = value.as_object() else {
         return Err(ApiError::bad_request(
             "invalid request body: expected a JSON object",
         ));
+    };
+    // No field of these requests is nullable: an unset field is left out.
+    if let Some((field, _)) = object.iter().find(|(_, v)| v.is_null()) {
+        return Err(ApiError::bad_request(format!(
+            "invalid request body: {field} must not be null; leave it out instead"
+        )));
     }
     // The path names the field a type error is in, as in `user_id: invalid type`.
     serde_path_to_error::deserialize(value)

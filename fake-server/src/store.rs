@@ -136,6 +136,7 @@ pub struct Store {
     keys: BTreeMap<(DateTime<Utc>, String), KeyRecord>,
     by_id: HashMap<String, (DateTime<Utc>, String)>,
     by_hash: HashMap<[u8; 32], String>,
+    protected: Option<String>,
 }
 
 fn sha256(secret: &str) -> [u8; 32] {
@@ -276,6 +277,7 @@ impl Store {
 
     /// `deactivate_api_key`.
     pub fn deactivate(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+        self.check_unprotected(id)?;
         let record = self.get_mut(id)?;
         if !record.is_active(now) {
             return Err(ApiError::conflict(format!(
@@ -288,6 +290,7 @@ impl Store {
 
     /// `delete_api_key`.
     pub fn delete(&mut self, id: &str) -> Result<(), ApiError> {
+        self.check_unprotected(id)?;
         let pos = self.by_id.remove(id).ok_or_else(|| not_found(id))?;
         if let Some(record) = self.keys.remove(&pos) {
             self.by_hash.remove(&record.secret_sha256);
@@ -303,6 +306,7 @@ impl Store {
         req: UpdateExpiryRequest,
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
+        self.check_unprotected(id)?;
         let deactivated = self.get_mut(id)?.deactivated;
         if deactivated {
             return Err(ApiError::conflict(format!(
@@ -311,6 +315,21 @@ impl Store {
         }
         let expires_at = self.expiry(req.expires_in.as_deref(), now)?;
         self.get_mut(id)?.expires_at = expires_at;
+        Ok(())
+    }
+
+    /// Refuses, with 409, to deactivate, delete or re-expire the key `id`: for
+    /// contract testers that would otherwise lock themselves out.
+    pub fn protect(&mut self, id: &str) {
+        self.protected = Some(id.to_owned());
+    }
+
+    fn check_unprotected(&self, id: &str) -> Result<(), ApiError> {
+        if self.protected.as_deref() == Some(id) {
+            return Err(ApiError::conflict(format!(
+                "API key {id} is the protected bootstrap admin key; restart the server without --protect-admin-key to change it"
+            )));
+        }
         Ok(())
     }
 

@@ -23,6 +23,7 @@ pub struct FakeServerBuilder {
     users: Vec<User>,
     collections: Vec<Collection>,
     settings: Settings,
+    protect_admin_key: bool,
 }
 
 impl Default for FakeServerBuilder {
@@ -34,6 +35,7 @@ impl Default for FakeServerBuilder {
             users: Vec::new(),
             collections: Vec::new(),
             settings: Settings::default(),
+            protect_admin_key: false,
         }
     }
 }
@@ -92,6 +94,13 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Answer 409 to any attempt to deactivate, delete or re-expire the
+    /// bootstrap admin key, so a fuzzer holding it cannot lock itself out.
+    pub fn protect_admin_key(mut self, protect: bool) -> Self {
+        self.protect_admin_key = protect;
+        self
+    }
+
     /// The state the server will run on, with the admin user and key in it.
     /// Returns the state and the admin key's secret.
     pub fn into_state(self) -> Result<(AppState, String), String> {
@@ -119,10 +128,13 @@ impl FakeServerBuilder {
         }
         let state = AppState::new(Store::new(users, self.collections, self.settings));
         let now = state.now();
-        state
+        let admin_key = state
             .store()
             .insert_key_with_secret(&self.admin_id, "bootstrap admin key", &secret, now)
             .map_err(|e| e.message)?;
+        if self.protect_admin_key {
+            state.store().protect(&admin_key.id);
+        }
         Ok((state, secret))
     }
 

@@ -264,7 +264,11 @@ async fn create_rejects_bad_input_with_400() {
             json!({"user_id": "u-alice", "inactivity_interval": "7"}),
             "inactivity_interval",
         ),
-        (json!(["u-alice"]), "invalid request body"),
+        (json!(["u-alice"]), "expected a JSON object"),
+        (
+            json!({"user_id": "u-alice", "inactivity_interval": null}),
+            "must not be null",
+        ),
     ] {
         assert_message(
             &h.create(body.clone()).await,
@@ -608,4 +612,30 @@ async fn unknown_routes_and_methods_are_endpoint_errors() {
     assert_eq!(spec.status(), StatusCode::OK);
     let text = to_bytes(spec.into_body(), 1 << 20).await.expect("body");
     assert_eq!(&text[..], h2ogpte_fake_server::SPEC_YAML.as_bytes());
+}
+
+#[tokio::test]
+async fn a_protected_admin_key_cannot_be_changed() {
+    let h = Harness::with(FakeServer::builder().protect_admin_key(true));
+    let admin_id = h.listed("?filter=admin").await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_message(
+        &h.deactivate(&admin_id).await,
+        StatusCode::CONFLICT,
+        "protected",
+    );
+    assert_message(
+        &h.delete(&admin_id).await,
+        StatusCode::CONFLICT,
+        "protected",
+    );
+    assert_message(
+        &h.expire(&admin_id, Some(json!({"expires_in": "1 day"})))
+            .await,
+        StatusCode::CONFLICT,
+        "protected",
+    );
+    assert_eq!(h.listed("").await.len(), 1, "still there and still working");
 }
