@@ -37,6 +37,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct ClientBuilder {
     server_url: String,
+    base_url_verbatim: bool,
     api_key: Option<SecretString>,
     user_agent: String,
     connect_timeout: Duration,
@@ -53,6 +54,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("server_url", &self.server_url)
+            .field("base_url_verbatim", &self.base_url_verbatim)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("user_agent", &self.user_agent)
             .field("connect_timeout", &self.connect_timeout)
@@ -66,6 +68,7 @@ impl ClientBuilder {
     pub fn new() -> Self {
         Self {
             server_url: DEFAULT_SERVER_URL.to_owned(),
+            base_url_verbatim: false,
             api_key: None,
             user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -103,6 +106,16 @@ impl ClientBuilder {
     /// a trailing slash is ignored.
     pub fn with_server_url(mut self, url: impl Into<String>) -> Self {
         self.server_url = url.into();
+        self.base_url_verbatim = false;
+        self
+    }
+
+    /// The API base URL as is, without `/api/v1` appended: for a gateway that
+    /// mounts the API elsewhere, or a mock server that serves it at its root.
+    /// A trailing slash is still ignored.
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
+        self.server_url = url.into();
+        self.base_url_verbatim = true;
         self
     }
 
@@ -132,7 +145,7 @@ impl ClientBuilder {
 
     /// The API base URL this builder would use: the server root with `/api/v1`.
     pub fn base_url(&self) -> Result<Url, Error> {
-        api_base_url(&self.server_url)
+        api_base_url(&self.server_url, !self.base_url_verbatim)
     }
 
     /// Checks the configuration and makes the client.
@@ -168,7 +181,7 @@ impl ClientBuilder {
 }
 
 /// Turns a server root or API base into the API base URL, `<root>/api/v1`.
-fn api_base_url(server_url: &str) -> Result<Url, Error> {
+fn api_base_url(server_url: &str, append_api_path: bool) -> Result<Url, Error> {
     let trimmed = server_url.trim();
     if trimmed.is_empty() {
         return Err(Error::config(format!(
@@ -197,7 +210,7 @@ fn api_base_url(server_url: &str) -> Result<Url, Error> {
     }
     // A trailing slash would give `//api/v1`, which the real ingress redirects.
     let root = url.path().trim_end_matches('/');
-    let path = if root.ends_with(API_PATH) {
+    let path = if root.ends_with(API_PATH) || !append_api_path {
         root.to_owned()
     } else {
         format!("{root}{API_PATH}")
@@ -306,7 +319,22 @@ mod tests {
             ),
             ("  http://localhost:1  ", "http://localhost:1/api/v1"),
         ] {
-            let got = api_base_url(input).map(|u| u.to_string());
+            let got = api_base_url(input, true).map(|u| u.to_string());
+            assert_eq!(got.ok().as_deref(), Some(expected), "for {input:?}");
+        }
+    }
+
+    #[test]
+    fn base_url_is_taken_as_is() {
+        for (input, expected) in [
+            ("http://127.0.0.1:9", "http://127.0.0.1:9/"),
+            ("http://127.0.0.1:9/", "http://127.0.0.1:9/"),
+            (
+                "https://gw.example/h2ogpte/v1/",
+                "https://gw.example/h2ogpte/v1",
+            ),
+        ] {
+            let got = api_base_url(input, false).map(|u| u.to_string());
             assert_eq!(got.ok().as_deref(), Some(expected), "for {input:?}");
         }
     }
@@ -320,7 +348,7 @@ mod tests {
             ("https://h.example/?a=1", "query or fragment"),
             ("mailto:admin@h.example", "http:// or https://"),
         ] {
-            let err = api_base_url(input).expect_err(input).to_string();
+            let err = api_base_url(input, true).expect_err(input).to_string();
             assert!(err.contains(needle), "{input:?} gave {err:?}");
         }
     }

@@ -1,0 +1,13 @@
+//! Generates progenitor's typed httpmock helpers for `h2ogpte-api-keys` from the
+//! same spec, into `$OUT_DIR/httpmock.rs`.
+
+#[path = "../build/generate.rs"]
+mod generate;
+
+fn main() -> std::process::ExitCode {
+    generate::run(
+        "../openapi/h2ogpte-api-keys.yaml",
+        generate::Output::Httpmock("h2ogpte_api_keys"),
+        "httpmock.rs",
+    )
+}

@@ -1,0 +1,91 @@
+//! The generated mocks script exact responses for the client, typed by the spec.
+
+use h2ogpte_api_keys::{Client, raw, reqwest::StatusCode, types};
+use h2ogpte_api_keys_mock::{MockServerExt, httpmock::MockServer};
+
+fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .with_base_url(server.base_url())
+        .with_api_key("sk-test")
+        .build()
+        .expect("client builds")
+}
+
+fn key(id: &str) -> types::ApiKeyInfo {
+    types::ApiKeyInfo {
+        id: id.to_owned(),
+        username: "alice".to_owned(),
+        name: "scripted".to_owned(),
+        hint: "abcd".to_owned(),
+        created_at: "2026-11-02T09:14:07Z".parse().expect("time"),
+        expires_at: None,
+        last_used_at: None,
+        inactivity_interval: None,
+        total_calls: 0,
+        is_active: true,
+        collection_name: None,
+        collection_id: None,
+        is_global_key: true,
+    }
+}
+
+#[tokio::test]
+async fn scripted_list_and_error_responses() {
+    let server = MockServer::start_async().await;
+    let list = server.list_all_api_keys(|when, then| {
+        when.filter("alice").limit(std::num::NonZeroU64::new(2));
+        then.ok(&vec![key("k-1"), key("k-2")]);
+    });
+    let conflict = server.deactivate_api_key(|when, then| {
+        when.key_id("k-1");
+        then.conflict(&types::EndpointError {
+            code: 409,
+            message: "API key k-1 is already deactivated".to_owned(),
+            error_type: None,
+        });
+    });
+    let client = client(&server);
+
+    let page = client
+        .raw()
+        .list_all_api_keys()
+        .filter("alice")
+        .limit(2u64)
+        .send()
+        .await
+        .expect("scripted page");
+    assert_eq!(
+        page.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        ["k-1", "k-2"]
+    );
+
+    match client.raw().deactivate_api_key().key_id("k-1").send().await {
+        Err(raw::Error::ErrorResponse(e)) => {
+            assert_eq!(e.status(), StatusCode::CONFLICT);
+            assert_eq!(e.message, "API key k-1 is already deactivated");
+        }
+        other => panic!("expected the scripted 409, got {other:?}"),
+    }
+    list.assert_async().await;
+    conflict.assert_async().await;
+}
+
+#[tokio::test]
+async fn unmatched_requests_do_not_hit_the_mock() {
+    let server = MockServer::start_async().await;
+    let delete = server.delete_api_key(|when, then| {
+        when.key_id("k-1");
+        then.no_content();
+    });
+    let client = client(&server);
+    let other = client.raw().delete_api_key().key_id("k-2").send().await;
+    assert!(other.is_err(), "k-2 is not scripted: {other:?}");
+    client
+        .raw()
+        .delete_api_key()
+        .key_id("k-1")
+        .send()
+        .await
+        .expect("scripted 204");
+    assert_eq!(delete.calls_async().await, 1);
+}
