@@ -4,6 +4,7 @@
 use std::{fs, path::Path};
 
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use schemars08::schema::{InstanceType, SchemaObject};
 
 /// What to generate from the spec.
 #[allow(dead_code)]
@@ -25,7 +26,26 @@ pub fn generate(spec_path: &Path, output: Output<'_>) -> Result<String, String> 
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
-        .with_derive("PartialEq");
+        .with_derive("PartialEq")
+        // Secrets (`format: password`) become `crate::Secret`, whose Debug
+        // output is redacted; the JSON on the wire is the same string.
+        .with_conversion(
+            SchemaObject {
+                instance_type: Some(InstanceType::String.into()),
+                format: Some("password".to_owned()),
+                ..SchemaObject::default()
+            },
+            "crate::Secret",
+            std::iter::empty(),
+        );
+    if let Output::Client = output {
+        // The hooks (auth header, tracing, wire fixes) keep their state in the
+        // generated client's `inner` field.
+        let inner: proc_macro2::TokenStream = "crate::hooks::Hooks"
+            .parse()
+            .map_err(|e| format!("inner type: {e}"))?;
+        settings.with_inner_type(inner);
+    }
     let mut generator = Generator::new(&settings);
 
     // progenitor reports most spec problems as errors but a few (an optional

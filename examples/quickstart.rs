@@ -9,7 +9,7 @@
 
 use std::error::Error as StdError;
 
-use h2ogpte_api_keys::{API_KEY_ENV, Client, SERVER_URL_ENV, raw, types};
+use h2ogpte_api_keys::{API_KEY_ENV, Client, Error, SERVER_URL_ENV, types};
 use h2ogpte_fake_server::FakeServer;
 
 /// The user the demo key is made for on the embedded server; on a real server
@@ -47,24 +47,19 @@ async fn main() -> Result<(), Box<dyn StdError>> {
             .build()?;
         (Some(server), client, DEMO_USER_ID.to_owned())
     };
-    let api = client.raw();
-
     println!("\n1. Create a key for user {user_id}");
-    let created = api
-        .create_api_key_for_user()
-        .body(
+    let created = client
+        .create_api_key(
             types::ApiKeyCreateRequest::builder()
                 .user_id(user_id.clone())
                 .name("quickstart".to_owned())
                 .expires_in("30 days".to_owned()),
         )
-        .send()
-        .await?
-        .into_inner();
+        .await?;
     let key = &created.api_key;
     println!(
         "   secret (shown once, store it now): {}",
-        created.secret_key
+        created.secret_key.expose()
     );
     println!(
         "   id {}  hint …{}  expires {}",
@@ -74,13 +69,7 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     );
 
     println!("\n2. List the keys of users matching {:?}", &key.username);
-    let page = api
-        .list_all_api_keys()
-        .filter(key.username.clone())
-        .limit(10u64)
-        .send()
-        .await?;
-    for k in page.iter() {
+    for k in client.all_api_keys(Some(&key.username)).await? {
         println!(
             "   {}  {:<12} {:<12} active={} calls={} expires {}",
             k.id,
@@ -93,34 +82,24 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     }
 
     println!("\n3. Set its expiry to 90 days from now, then remove it");
-    api.update_api_key_expiry()
-        .key_id(&key.id)
-        .body(types::ApiKeyUpdateExpiryRequest::builder().expires_in("90 days".to_owned()))
-        .send()
-        .await?;
-    println!("   expires {}", show(find(api, key).await?.expires_at));
-    api.update_api_key_expiry().key_id(&key.id).send().await?;
-    println!("   expires {}", show(find(api, key).await?.expires_at));
+    client.set_api_key_expiry(&key.id, "90 days").await?;
+    println!("   expires {}", show(find(&client, key).await?.expires_at));
+    client.remove_api_key_expiry(&key.id).await?;
+    println!("   expires {}", show(find(&client, key).await?.expires_at));
 
     println!("\n4. Deactivate it");
-    api.deactivate_api_key().key_id(&key.id).send().await?;
-    println!("   active={}", find(api, key).await?.is_active);
+    client.deactivate_api_key(&key.id).await?;
+    println!("   active={}", find(&client, key).await?.is_active);
 
     println!("\n5. Deactivate it again: a typed error");
-    match api.deactivate_api_key().key_id(&key.id).send().await {
-        Err(raw::Error::ErrorResponse(e)) => {
-            println!("   HTTP {}: {} (code {})", e.status(), e.message, e.code);
-        }
+    match client.deactivate_api_key(&key.id).await {
+        Err(e @ Error::Api { .. }) => println!("   {e}"),
         other => return Err(format!("expected a 409 error response, got {other:?}").into()),
     }
 
     println!("\n6. Delete it");
-    api.delete_api_key().key_id(&key.id).send().await?;
-    let left = api
-        .list_all_api_keys()
-        .filter(key.username.clone())
-        .send()
-        .await?;
+    client.delete_api_key(&key.id).await?;
+    let left = client.all_api_keys(Some(&key.username)).await?;
     println!(
         "   keys left with that id: {}",
         left.iter().filter(|k| k.id == key.id).count()
@@ -137,17 +116,13 @@ fn show(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
 }
 
 async fn find(
-    api: &raw::Client,
+    client: &Client,
     key: &types::ApiKeyInfo,
 ) -> Result<types::ApiKeyInfo, Box<dyn StdError>> {
-    let page = api
-        .list_all_api_keys()
-        .filter(key.username.clone())
-        .limit(1000u64)
-        .send()
-        .await?;
-    page.iter()
+    client
+        .all_api_keys(Some(&key.username))
+        .await?
+        .into_iter()
         .find(|k| k.id == key.id)
-        .cloned()
         .ok_or_else(|| format!("key {} is not listed", key.id).into())
 }

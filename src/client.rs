@@ -1,35 +1,86 @@
-//! The front door: a ready-to-use client that wraps the generated one.
+//! The front door: the five operations with typed errors, retries and safe
+//! key-id encoding, over the generated client, which stays reachable.
 
-use std::fmt;
+use std::{cell::Cell, fmt, future::Future};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::StatusCode;
 use url::Url;
 
-use crate::{ClientBuilder, Error, raw};
+use crate::{
+    ClientBuilder, Error, RetryPolicy,
+    hooks::{CALL, CallScope},
+    raw,
+    retry::Repeatable,
+    types,
+};
+
+/// What the official client leaves unescaped in a path parameter.
+const KEY_ID_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A configured client for the API-key administration endpoints.
 ///
-/// Make one with [`ClientBuilder`] or [`Client::from_env`]. Every generated
-/// operation is reachable through [`Client::raw`], which returns the
-/// progenitor-generated client with its request builders.
+/// Make one with [`ClientBuilder`] or [`Client::from_env`]. Its methods send
+/// the five operations with the configured [`RetryPolicy`] and return this
+/// crate's [`Error`]; [`Client::raw`] gives the progenitor-generated client
+/// and its request builders for full control (no retries, raw errors).
 #[derive(Clone)]
 pub struct Client {
     raw: raw::Client,
     base_url: Url,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The API key lives in the HTTP client's default headers, marked
-        // sensitive; showing only the base URL keeps Debug short and safe.
+        // The API key lives in the hooks, redacted; the base URL is enough to
+        // tell clients apart.
         f.debug_struct("Client")
             .field("base_url", &self.base_url.as_str())
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
 
+/// How a call may be repeated, and how its path was encoded.
+struct Call {
+    repeatable: Repeatable,
+    key_id_encoded: bool,
+}
+
+/// A call that failed for good.
+struct Failure {
+    error: Error,
+    /// An earlier attempt may have reached the server and done the job.
+    maybe_applied: bool,
+}
+
+impl Failure {
+    /// For operations whose repeat answers an error once the first attempt
+    /// worked (deactivate: 409, delete: 404): success, when an earlier
+    /// attempt may have done it.
+    fn done_earlier(self, status: StatusCode) -> Result<(), Error> {
+        match self.error {
+            Error::Api { status: s, .. } if self.maybe_applied && s == status => {
+                tracing::debug!(%status, "an earlier attempt already did it");
+                Ok(())
+            }
+            error => Err(error),
+        }
+    }
+}
+
 impl Client {
-    pub(crate) fn from_parts(raw: raw::Client, base_url: Url) -> Self {
-        Self { raw, base_url }
+    pub(crate) fn from_parts(raw: raw::Client, base_url: Url, retry: RetryPolicy) -> Self {
+        Self {
+            raw,
+            base_url,
+            retry,
+        }
     }
 
     /// A client configured from `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY`.
@@ -47,8 +98,213 @@ impl Client {
         &self.base_url
     }
 
-    /// The generated client, for direct use of its request builders.
+    /// The retry policy of this client's methods.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The generated client, for direct use of its request builders. Calls
+    /// made through it are not retried and return the generated error type.
     pub fn raw(&self) -> &raw::Client {
         &self.raw
+    }
+
+    /// Creates a key for a user (`create_api_key_for_user`). The result holds
+    /// the secret, shown only this once.
+    ///
+    /// Never re-sent once the request may have reached the server, so a retry
+    /// cannot make a second key.
+    pub async fn create_api_key<B>(&self, body: B) -> Result<types::ApiKeyResult, Error>
+    where
+        B: TryInto<types::ApiKeyCreateRequest>,
+        B::Error: fmt::Display,
+    {
+        let body = body
+            .try_into()
+            .map_err(|e| Error::invalid_request(format!("create request: {e}")))?;
+        let call = Call {
+            repeatable: Repeatable::OnlyIfUnsent,
+            key_id_encoded: false,
+        };
+        self.run(call, || {
+            self.raw.create_api_key_for_user().body(body.clone()).send()
+        })
+        .await
+        .map_err(|f| f.error)
+    }
+
+    /// One page of keys (`list_all_api_keys`): skip `offset`, return at most
+    /// `limit`, only users whose username matches `filter` when given.
+    pub async fn list_api_keys(
+        &self,
+        filter: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<types::ApiKeyInfo>, Error> {
+        let limit = std::num::NonZeroU64::new(limit)
+            .ok_or_else(|| Error::invalid_request("limit must be at least 1"))?;
+        let call = Call {
+            repeatable: Repeatable::Yes,
+            key_id_encoded: false,
+        };
+        self.run(call, || {
+            let mut builder = self.raw.list_all_api_keys().offset(offset).limit(limit);
+            if let Some(filter) = filter {
+                builder = builder.filter(filter);
+            }
+            builder.send()
+        })
+        .await
+        .map_err(|f| f.error)
+    }
+
+    /// Deactivates a key for good (`deactivate_api_key`).
+    ///
+    /// Retried like the other idempotent calls; a 409 "already inactive" on a
+    /// retry after an attempt that may have worked counts as success.
+    pub async fn deactivate_api_key(&self, key_id: &str) -> Result<(), Error> {
+        let id = encode_key_id(key_id)?;
+        let call = Call {
+            repeatable: Repeatable::Yes,
+            key_id_encoded: true,
+        };
+        self.run(call, || {
+            self.raw.deactivate_api_key().key_id(id.as_str()).send()
+        })
+        .await
+        .or_else(|f| f.done_earlier(StatusCode::CONFLICT))
+    }
+
+    /// Deletes a key (`delete_api_key`).
+    ///
+    /// A 404 on a retry after an attempt that may have worked counts as success.
+    pub async fn delete_api_key(&self, key_id: &str) -> Result<(), Error> {
+        let id = encode_key_id(key_id)?;
+        let call = Call {
+            repeatable: Repeatable::Yes,
+            key_id_encoded: true,
+        };
+        self.run(call, || {
+            self.raw.delete_api_key().key_id(id.as_str()).send()
+        })
+        .await
+        .or_else(|f| f.done_earlier(StatusCode::NOT_FOUND))
+    }
+
+    /// Sets or removes a key's expiry (`update_api_key_expiry`): `expires_in`
+    /// from now, or no expiry when the request leaves it out.
+    pub async fn update_api_key_expiry(
+        &self,
+        key_id: &str,
+        body: types::ApiKeyUpdateExpiryRequest,
+    ) -> Result<(), Error> {
+        let id = encode_key_id(key_id)?;
+        let call = Call {
+            repeatable: Repeatable::Yes,
+            key_id_encoded: true,
+        };
+        self.run(call, || {
+            self.raw
+                .update_api_key_expiry()
+                .key_id(id.as_str())
+                .body(body.clone())
+                .send()
+        })
+        .await
+        .map_err(|f| f.error)
+    }
+
+    /// Makes a key expire `expires_in` from now, such as `"30 days"`.
+    pub async fn set_api_key_expiry(&self, key_id: &str, expires_in: &str) -> Result<(), Error> {
+        let body = types::ApiKeyUpdateExpiryRequest {
+            expires_in: Some(expires_in.to_owned()),
+        };
+        self.update_api_key_expiry(key_id, body).await
+    }
+
+    /// Removes a key's expiry (the body `{}`).
+    pub async fn remove_api_key_expiry(&self, key_id: &str) -> Result<(), Error> {
+        let body = types::ApiKeyUpdateExpiryRequest { expires_in: None };
+        self.update_api_key_expiry(key_id, body).await
+    }
+
+    /// Sends with retries; each attempt runs in a [`CallScope`] through which
+    /// the hooks learn the attempt number and report the response status.
+    async fn run<T, F, Fut>(&self, call: Call, mut send: F) -> Result<T, Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<raw::ResponseValue<T>, raw::Error<types::EndpointError>>>,
+    {
+        let mut backoff = self.retry.backoff();
+        let mut attempt = 1;
+        let mut maybe_applied = false;
+        loop {
+            let scope = CallScope {
+                attempt,
+                key_id_encoded: call.key_id_encoded,
+                status: Cell::new(None),
+            };
+            let (result, status) = CALL
+                .scope(scope, async {
+                    let result = send().await;
+                    (result, CALL.with(|c| c.status.get()))
+                })
+                .await;
+            let err = match result {
+                Ok(value) => return Ok(value.into_inner()),
+                Err(e) => Error::from_raw(e, status).await,
+            };
+            match self
+                .retry
+                .next_delay(call.repeatable, attempt, &err, &mut backoff)
+            {
+                Some(delay) => {
+                    tracing::debug!(attempt, ?delay, error = %err, "retrying");
+                    maybe_applied |= !err.is_unsent();
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    return Err(Failure {
+                        error: err,
+                        maybe_applied,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Checks a key id and encodes it as the official client does, so it stays
+/// one path segment whatever it holds.
+fn encode_key_id(id: &str) -> Result<String, Error> {
+    match id {
+        "" => Err(Error::invalid_request("the key id is empty")),
+        "." | ".." => Err(Error::invalid_request(format!(
+            "the key id {id:?} cannot be sent as a URL path segment"
+        ))),
+        _ => Ok(utf8_percent_encode(id, KEY_ID_SET).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_key_id;
+
+    #[test]
+    fn key_ids_are_encoded_like_the_official_client() {
+        for (id, wire) in [
+            ("0b8e4a52-3c1d", "0b8e4a52-3c1d"),
+            ("a/b?c#d%e f", "a%2Fb%3Fc%23d%25e%20f"),
+            ("é", "%C3%A9"),
+            ("a\\b", "a%5Cb"),
+            ("~._-", "~._-"),
+            ("...", "..."),
+        ] {
+            assert_eq!(encode_key_id(id).ok().as_deref(), Some(wire), "{id}");
+        }
+        for id in ["", ".", ".."] {
+            assert!(encode_key_id(id).is_err(), "{id:?}");
+        }
     }
 }

@@ -3,11 +3,10 @@
 
 use std::{fmt, time::Duration};
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use url::Url;
+use url::{Host, Url};
 
-use crate::{Client, Error, raw};
+use crate::{Client, Error, RetryPolicy, hooks::Hooks, raw};
 
 /// The hosted h2oGPTe service, used when no server URL is configured.
 pub const DEFAULT_SERVER_URL: &str = "https://h2ogpte.genai.h2o.ai";
@@ -42,6 +41,31 @@ pub struct ClientBuilder {
     user_agent: String,
     connect_timeout: Duration,
     timeout: Duration,
+    retry: RetryPolicy,
+    allow_insecure_http: bool,
+    transport: Transport,
+}
+
+/// How the HTTP client is made: by this builder with these options, or
+/// supplied whole by the caller.
+#[derive(Clone, Default)]
+struct Transport {
+    root_certificates: Vec<reqwest::Certificate>,
+    identity: Option<reqwest::Identity>,
+    proxy: Option<reqwest::Proxy>,
+    pool_max_idle_per_host: Option<usize>,
+    pool_idle_timeout: Option<Duration>,
+    http_client: Option<reqwest::Client>,
+}
+
+impl Transport {
+    fn is_customised(&self) -> bool {
+        !self.root_certificates.is_empty()
+            || self.identity.is_some()
+            || self.proxy.is_some()
+            || self.pool_max_idle_per_host.is_some()
+            || self.pool_idle_timeout.is_some()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -59,6 +83,15 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("root_certificates", &self.transport.root_certificates.len())
+            .field(
+                "identity",
+                &self.transport.identity.as_ref().map(|_| "[redacted]"),
+            )
+            .field("proxy", &self.transport.proxy.is_some())
+            .field("http_client", &self.transport.http_client.is_some())
             .finish()
     }
 }
@@ -73,6 +106,9 @@ impl ClientBuilder {
             user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            allow_insecure_http: false,
+            transport: Transport::default(),
         }
     }
 
@@ -143,6 +179,59 @@ impl ClientBuilder {
         self
     }
 
+    /// How the client's methods retry; [`RetryPolicy::none`] turns retries off.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Trust this root certificate too, for a server with a private CA.
+    pub fn with_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.transport.root_certificates.push(certificate);
+        self
+    }
+
+    /// Present this client certificate and key (mutual TLS).
+    pub fn with_identity(mut self, identity: reqwest::Identity) -> Self {
+        self.transport.identity = Some(identity);
+        self
+    }
+
+    /// Send requests through this proxy.
+    pub fn with_proxy(mut self, proxy: reqwest::Proxy) -> Self {
+        self.transport.proxy = Some(proxy);
+        self
+    }
+
+    /// Most idle connections kept per host (reqwest's default is unbounded).
+    pub fn with_pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.transport.pool_max_idle_per_host = Some(max);
+        self
+    }
+
+    /// How long an idle connection is kept (reqwest's default is 90 s).
+    pub fn with_pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.transport.pool_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Use this HTTP client as it is: its TLS, proxy, pool and timeouts apply,
+    /// and this builder's transport options must be left unset. Call
+    /// [`install_crypto_provider`] before building it. Turn off its
+    /// redirects (`redirect::Policy::none()`) so a misconfigured URL shows up
+    /// as an error rather than a silent resend.
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.transport.http_client = Some(client);
+        self
+    }
+
+    /// Allow sending the API key over plain `http://` to a host that is not
+    /// loopback. Off by default: only do this on a network you trust.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// The API base URL this builder would use: the server root with `/api/v1`.
     pub fn base_url(&self) -> Result<Url, Error> {
         api_base_url(&self.server_url, !self.base_url_verbatim)
@@ -151,32 +240,72 @@ impl ClientBuilder {
     /// Checks the configuration and makes the client.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.base_url()?;
-        let api_key = self.api_key.ok_or_else(|| {
+        if base_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&base_url) {
+            return Err(Error::config(format!(
+                "refusing to send the API key over plain http to {}: use https, or call allow_insecure_http(true) on a trusted network",
+                base_url.host_str().unwrap_or_default()
+            )));
+        }
+        let api_key = self.api_key.as_ref().ok_or_else(|| {
             Error::config(format!(
                 "no API key: set {API_KEY_ENV} or call with_api_key"
             ))
         })?;
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", api_key.expose_secret()))
-            .map_err(|_| {
-                Error::config("the API key holds characters that cannot be sent in an HTTP header; check for a stray newline")
-            })?;
-        auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, auth);
+        let hooks = Hooks::with_api_key(api_key.expose_secret())?;
+        let http = match self.transport.http_client.clone() {
+            Some(_) if self.transport.is_customised() => {
+                return Err(Error::config(
+                    "with_http_client takes the client as it is: set TLS, proxy and pool options on it, not on this builder",
+                ));
+            }
+            Some(client) => client,
+            None => self.http_client()?,
+        };
+        let raw =
+            raw::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http, hooks);
+        Ok(Client::from_parts(raw, base_url, self.retry))
+    }
 
+    fn http_client(&self) -> Result<reqwest::Client, Error> {
         install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(self.user_agent)
+        let t = &self.transport;
+        let mut b = reqwest::Client::builder()
+            .user_agent(self.user_agent.clone())
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             // The real ingress answers `//api/v1` with a 301; following redirects
             // would hide such a misconfiguration and could resend a create.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
-        let raw = raw::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http);
-        Ok(Client::from_parts(raw, base_url))
+            .redirect(reqwest::redirect::Policy::none());
+        #[cfg(feature = "native-tls")]
+        {
+            b = b.tls_backend_native();
+        }
+        for cert in &t.root_certificates {
+            b = b.add_root_certificate(cert.clone());
+        }
+        if let Some(identity) = &t.identity {
+            b = b.identity(identity.clone());
+        }
+        if let Some(proxy) = &t.proxy {
+            b = b.proxy(proxy.clone());
+        }
+        if let Some(max) = t.pool_max_idle_per_host {
+            b = b.pool_max_idle_per_host(max);
+        }
+        if let Some(timeout) = t.pool_idle_timeout {
+            b = b.pool_idle_timeout(timeout);
+        }
+        b.build()
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -219,9 +348,14 @@ fn api_base_url(server_url: &str, append_api_path: bool) -> Result<Url, Error> {
     Ok(url)
 }
 
-/// reqwest is built without a bundled crypto provider (ring builds much faster
-/// than aws-lc); make ring the process default unless the program chose one.
-fn install_crypto_provider() {
+/// Makes *ring* the process's default rustls crypto provider, unless the
+/// program installed one already.
+///
+/// This crate builds reqwest without a bundled provider (ring builds much
+/// faster than aws-lc). [`ClientBuilder::build`] calls this itself; call it
+/// before building your own `reqwest::Client` for
+/// [`ClientBuilder::with_http_client`], or reqwest will panic for want of one.
+pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race to another thread installing one is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -284,6 +418,43 @@ mod tests {
         let err = ClientBuilder::from_vars(|_| Err(VarError::NotUnicode("x".into())))
             .expect_err("not unicode");
         assert!(err.to_string().contains("not valid Unicode"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_needs_opting_in() {
+        let build = |url: &str, allow: bool| {
+            ClientBuilder::new()
+                .with_server_url(url)
+                .with_api_key("sk-x")
+                .allow_insecure_http(allow)
+                .build()
+        };
+        let err = build("http://h2ogpte.example.com", false).expect_err("refused");
+        assert!(
+            err.to_string().contains("allow_insecure_http(true)"),
+            "{err}"
+        );
+        assert!(build("http://h2ogpte.example.com", true).is_ok());
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:9",
+            "https://h.example",
+        ] {
+            assert!(build(local, false).is_ok(), "{local}");
+        }
+    }
+
+    #[test]
+    fn a_supplied_http_client_excludes_transport_options() {
+        super::install_crypto_provider();
+        let err = ClientBuilder::new()
+            .with_api_key("sk-x")
+            .with_http_client(reqwest::Client::new())
+            .with_pool_max_idle_per_host(1)
+            .build()
+            .expect_err("conflict");
+        assert!(err.to_string().contains("with_http_client"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,14 @@
-//! The crate's one error type: what went wrong, and whether retrying could help.
+//! The crate's one error type: what went wrong, whether retrying could help,
+//! and what to do about it.
 
-use reqwest::StatusCode;
+use std::{error::Error as StdError, time::Duration};
 
-use crate::types::EndpointError;
+use reqwest::{StatusCode, header::HeaderMap};
+
+use crate::{raw, types::EndpointError};
+
+/// Most bytes of a response body kept in an error or a log line.
+pub const BODY_SNIPPET_LIMIT: usize = 512;
 
 /// Everything that can go wrong building a client or calling the API.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +20,144 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
+
+    /// The request was refused before anything was sent.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The API answered with a documented error and an `EndpointError` body.
+    #[error("{status}: {}{}", error.message, hint(*status))]
+    Api {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The decoded error body.
+        error: EndpointError,
+    },
+
+    /// The server answered with a status the API does not document for this
+    /// operation, such as a proxy's HTML 502 page or a redirect.
+    #[error("unexpected HTTP {status}{}{}", location_hint(location.as_deref()), snippet_suffix(body))]
+    UnexpectedStatus {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
+        body: String,
+        /// Where a redirect pointed.
+        location: Option<String>,
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// A response body did not match the API's types.
+    #[error("cannot decode the response{}: {source}{}", status_suffix(*status), snippet_suffix(body))]
+    Decode {
+        /// The HTTP status of the response, when known.
+        status: Option<StatusCode>,
+        /// The decoding error; it names the field.
+        source: serde_json::Error,
+        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
+        body: String,
+    },
+
+    /// No response came in time.
+    #[error(
+        "the request timed out: raise the timeout with ClientBuilder::with_timeout, or check the server"
+    )]
+    Timeout {
+        /// The underlying error.
+        source: reqwest::Error,
+    },
+
+    /// The connection could not be established.
+    #[error(
+        "cannot connect to {url}: {}: check H2OGPTE_SERVER_URL and that the server is up",
+        root_cause(source)
+    )]
+    Connect {
+        /// The URL that was tried, without query.
+        url: String,
+        /// The underlying error.
+        source: reqwest::Error,
+    },
+
+    /// The connection failed during the exchange (reset, truncated body, TLS).
+    #[error("the connection failed: {}", root_cause(source))]
+    Transport {
+        /// The underlying error.
+        source: reqwest::Error,
+    },
+}
+
+fn hint(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => {
+            " (check H2OGPTE_API_KEY: it must be an active key of an administrator)"
+        }
+        _ => "",
+    }
+}
+
+fn location_hint(location: Option<&str>) -> String {
+    match location {
+        Some(to) => format!(
+            " redirecting to {to}: check H2OGPTE_SERVER_URL (the server root, without a trailing slash)"
+        ),
+        None => String::new(),
+    }
+}
+
+fn status_suffix(status: Option<StatusCode>) -> String {
+    status.map(|s| format!(" ({s})")).unwrap_or_default()
+}
+
+fn snippet_suffix(body: &str) -> String {
+    if body.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; body: {}", body.trim())
+    }
+}
+
+fn root_cause(e: &(dyn StdError + 'static)) -> String {
+    let mut cause: &(dyn StdError + 'static) = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The first [`BODY_SNIPPET_LIMIT`] bytes of a body as text, cut at a
+/// character boundary, with `…` when cut.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_SNIPPET_LIMIT * 2)]);
+    if text.len() <= BODY_SNIPPET_LIMIT {
+        return text.into_owned();
+    }
+    let mut end = BODY_SNIPPET_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// `Retry-After` as seconds or an HTTP date, from now.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 impl Error {
@@ -23,17 +167,214 @@ impl Error {
         }
     }
 
+    pub(crate) fn invalid_request(reason: impl Into<String>) -> Self {
+        Error::InvalidRequest {
+            reason: reason.into(),
+        }
+    }
+
     /// The HTTP status of the response that caused this error, if there was one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Config { .. } => None,
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => Some(*status),
+            Error::Decode { status, .. } => *status,
+            _ => None,
         }
     }
 
     /// The decoded error body the server sent, if it sent one.
     pub fn endpoint_error(&self) -> Option<&EndpointError> {
         match self {
-            Error::Config { .. } => None,
+            Error::Api { error, .. } => Some(error),
+            _ => None,
         }
+    }
+
+    /// Whether sending the same request again could succeed: connection
+    /// failures, timeouts, and the statuses 429, 502, 503 and 504. Whether
+    /// the client does retry also depends on the operation (see
+    /// [`RetryPolicy`](crate::RetryPolicy)).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
+                is_retryable_status(*status)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the request certainly did not reach the server, so that even a
+    /// create may be sent again.
+    pub fn is_unsent(&self) -> bool {
+        matches!(
+            self,
+            Error::Connect { .. } | Error::InvalidRequest { .. } | Error::Config { .. }
+        )
+    }
+
+    /// How long the server asked to wait before retrying.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::UnexpectedStatus { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Turns the generated client's error into this one. `status` is the
+    /// response status the hooks saw, which the generated error may not keep.
+    pub(crate) async fn from_raw(
+        err: raw::Error<EndpointError>,
+        status: Option<StatusCode>,
+    ) -> Self {
+        match err {
+            raw::Error::InvalidRequest(reason) => Error::invalid_request(reason),
+            raw::Error::Custom(reason) => Error::invalid_request(reason),
+            raw::Error::ErrorResponse(response) => {
+                let status = response.status();
+                let error = response.into_inner();
+                tracing::debug!(status = status.as_u16(), message = %snippet(error.message.as_bytes()), "API error");
+                Error::Api { status, error }
+            }
+            raw::Error::InvalidResponsePayload(bytes, source) => {
+                let body = snippet(&bytes);
+                tracing::debug!(status = status.map(|s| s.as_u16()), %body, "undecodable response");
+                Error::Decode {
+                    status,
+                    source,
+                    body,
+                }
+            }
+            raw::Error::UnexpectedResponse(response) => Self::unexpected(response).await,
+            raw::Error::CommunicationError(source)
+            | raw::Error::ResponseBodyError(source)
+            | raw::Error::InvalidUpgrade(source) => Self::from_reqwest(source),
+        }
+    }
+
+    pub(crate) fn from_reqwest(source: reqwest::Error) -> Self {
+        if source.is_timeout() {
+            Error::Timeout { source }
+        } else if source.is_connect() {
+            let url = source
+                .url()
+                .map(|u| {
+                    let mut u = u.clone();
+                    u.set_query(None);
+                    u.to_string()
+                })
+                .unwrap_or_else(|| "the server".to_owned());
+            Error::Connect { url, source }
+        } else if source.is_decode() {
+            // A truncated or unreadable body: the exchange failed midway.
+            Error::Transport { source }
+        } else {
+            Error::Transport { source }
+        }
+    }
+
+    async fn unexpected(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let location = status
+            .is_redirection()
+            .then(|| {
+                headers
+                    .get(reqwest::header::LOCATION)?
+                    .to_str()
+                    .ok()
+                    .map(str::to_owned)
+            })
+            .flatten();
+        let body = read_bounded(response).await;
+        tracing::debug!(status = status.as_u16(), %body, "unexpected response");
+        Error::UnexpectedStatus {
+            status,
+            body,
+            location,
+            retry_after: retry_after(&headers),
+        }
+    }
+}
+
+/// Reads at most a snippet's worth of the body, however large it is.
+async fn read_bounded(mut response: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < BODY_SNIPPET_LIMIT * 2 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    snippet(&kept)
+}
+
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_is_bounded_and_cut_at_a_char_boundary() {
+        let long = "é".repeat(1000);
+        let s = snippet(long.as_bytes());
+        assert!(s.len() <= BODY_SNIPPET_LIMIT + "…".len(), "{}", s.len());
+        assert!(s.ends_with('…'));
+        assert_eq!(snippet(b"short"), "short");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "7".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            httpdate::fmt_http_date(later).parse().expect("header"),
+        );
+        let d = retry_after(&h).expect("a date");
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "soon".parse().expect("header"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let e = Error::Api {
+            status: StatusCode::UNAUTHORIZED,
+            error: EndpointError {
+                code: 401,
+                message: "invalid API key".into(),
+                error_type: None,
+            },
+        };
+        assert_eq!(
+            e.to_string(),
+            "401 Unauthorized: invalid API key (check H2OGPTE_API_KEY: it must be an active key of an administrator)"
+        );
+        let e = Error::UnexpectedStatus {
+            status: StatusCode::MOVED_PERMANENTLY,
+            body: String::new(),
+            location: Some("https://h.example/api/v1/admin/api_keys".into()),
+            retry_after: None,
+        };
+        assert!(e.to_string().contains("without a trailing slash"), "{e}");
+        assert!(!e.is_retryable());
     }
 }

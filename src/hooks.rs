@@ -1,16 +1,74 @@
-//! progenitor's `ClientHooks` for the generated client: small fixes to what goes
-//! on the wire, applied to every operation however it is called.
+//! progenitor's `ClientHooks` for the generated client: the bearer header, one
+//! tracing span per HTTP attempt, and wire fixes, applied to every operation
+//! however it is called.
 
-use progenitor_client::{ClientHooks, OperationInfo};
+use std::{cell::Cell, fmt, time::Instant};
+
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
-    Method, Request,
-    header::{CONTENT_LENGTH, HeaderValue},
+    Method, Request, Response, StatusCode,
+    header::{AUTHORIZATION, CONTENT_LENGTH, HeaderValue},
 };
+use tracing::Instrument;
 
 use crate::generated::{Client, Error};
 
-impl ClientHooks for Client {
+/// State the hooks need, kept in the generated client (`raw::Client`).
+#[derive(Clone, Default)]
+pub struct Hooks {
+    authorization: Option<HeaderValue>,
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+impl Hooks {
+    /// Hooks that send `Authorization: Bearer <api_key>` on every request,
+    /// marked sensitive so HTTP-level logging never shows it.
+    pub fn with_api_key(api_key: &str) -> Result<Self, crate::Error> {
+        let mut value = HeaderValue::try_from(format!("Bearer {api_key}")).map_err(|_| {
+            crate::Error::config(
+                "the API key holds characters that cannot be sent in an HTTP header; check for a stray newline",
+            )
+        })?;
+        value.set_sensitive(true);
+        Ok(Self {
+            authorization: Some(value),
+        })
+    }
+}
+
+/// What the front door tells the hooks about the call in progress, and what
+/// the hooks report back: the attempt number and the response status.
+#[derive(Debug)]
+pub(crate) struct CallScope {
+    pub(crate) attempt: u32,
+    /// The key id in the last path segment was percent-encoded by the front
+    /// door already; the generated code's own pass must be undone once.
+    pub(crate) key_id_encoded: bool,
+    pub(crate) status: Cell<Option<StatusCode>>,
+}
+
+tokio::task_local! {
+    pub(crate) static CALL: CallScope;
+}
+
+impl ClientHooks<Hooks> for Client {
     async fn pre<E>(&self, request: &mut Request, _info: &OperationInfo) -> Result<(), Error<E>> {
+        if let Some(auth) = &self.inner().authorization {
+            request
+                .headers_mut()
+                .entry(AUTHORIZATION)
+                .or_insert_with(|| auth.clone());
+        }
         // A body-less POST (deactivate) would otherwise go without any length,
         // which some proxies answer with 411; the official client sends 0.
         if request.body().is_none()
@@ -23,6 +81,53 @@ impl ClientHooks for Client {
                 .headers_mut()
                 .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
+        if CALL.try_with(|c| c.key_id_encoded).unwrap_or(false) {
+            undo_second_encoding(request);
+        }
         Ok(())
+    }
+
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        let attempt = CALL.try_with(|c| c.attempt).unwrap_or(1);
+        let span = tracing::info_span!(
+            "h2ogpte_http",
+            operation = info.operation_id,
+            method = %request.method(),
+            attempt,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self
+            .client()
+            .execute(request)
+            .instrument(span.clone())
+            .await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("elapsed_ms", elapsed_ms);
+        match &result {
+            Ok(response) => {
+                let status = response.status();
+                span.record("status", status.as_u16());
+                let _ = CALL.try_with(|c| c.status.set(Some(status)));
+                tracing::debug!(parent: &span, status = status.as_u16(), elapsed_ms, "response");
+            }
+            Err(e) => {
+                tracing::debug!(parent: &span, elapsed_ms, error = %e, "no response");
+            }
+        }
+        result
+    }
+}
+
+/// The front door encodes a key id with the official client's rules (every
+/// byte but `A-Z a-z 0-9 - . _ ~`), then the generated code encodes its `%`
+/// again as `%25`; turn `%25` back into `%` in the last segment.
+fn undo_second_encoding(request: &mut Request) {
+    let url = request.url_mut();
+    let path = url.path().to_owned();
+    if let Some((head, last)) = path.rsplit_once('/') {
+        let fixed = format!("{head}/{}", last.replace("%25", "%"));
+        url.set_path(&fixed);
     }
 }

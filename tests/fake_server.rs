@@ -61,7 +61,7 @@ async fn lifecycle_through_every_operation() {
     assert!(!created.api_key.is_global_key);
     assert_eq!(
         created.api_key.hint,
-        created.secret_key[created.secret_key.len() - 4..]
+        created.secret_key.expose()[created.secret_key.expose().len() - 4..]
     );
     let id = created.api_key.id.clone();
 
@@ -218,7 +218,7 @@ async fn every_error_status_is_typed() {
     );
 
     // A non-admin's key, and a wrong key, are 401 on every route.
-    for key in [bob.secret_key.as_str(), "sk-not-a-key"] {
+    for key in [bob.secret_key.expose(), "sk-not-a-key"] {
         let other = Client::builder()
             .with_server_url(server.url())
             .with_api_key(key)
@@ -275,7 +275,7 @@ async fn a_thousand_concurrent_creates_are_distinct() {
     for task in tasks {
         let created = task.await.expect("task").expect("create");
         ids.insert(created.api_key.id);
-        secrets.insert(created.secret_key);
+        secrets.insert(created.secret_key.expose().to_owned());
     }
     assert_eq!((ids.len(), secrets.len()), (1000, 1000));
     assert_eq!(server.key_count(), 1001, "the admin key and 1000 new ones");

@@ -1,0 +1,213 @@
+//! When a failed call is sent again: a policy of attempts and backoff, and the
+//! rule that a create is never re-sent once it may have reached the server.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+
+use crate::Error;
+
+/// How failed calls are retried.
+///
+/// `max_attempts` counts every attempt, the first included: 1 means no
+/// retries. A call is retried only when its error
+/// [is retryable](Error::is_retryable) (connection failure, timeout, 429,
+/// 502, 503, 504) and the operation allows it:
+///
+/// - list, delete, deactivate and update-expiry are retried on all of those;
+/// - create is retried only when the request cannot have reached the server
+///   (the connection was never established), so a retry never makes a second key.
+///
+/// The wait before attempt *n* + 1 is exponential from `base_delay` (factor
+/// 2, capped at `max_delay`, with jitter when enabled), or the server's
+/// `Retry-After` when that is longer, itself capped at `max_retry_after`.
+///
+/// The default is 3 attempts, 250 ms base, 5 s cap, jitter on, `Retry-After`
+/// honoured up to 30 s. [`RetryPolicy::none`] turns retries off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    jitter: bool,
+    max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(5),
+            jitter: true,
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Whether an operation may be sent again after a failure that may have
+/// reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeatable {
+    /// Sending it twice has the effect of sending it once.
+    Yes,
+    /// Sending it twice could make a second key.
+    OnlyIfUnsent,
+}
+
+impl RetryPolicy {
+    /// No retries: every call is attempted once.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Total attempts per call, the first included; at least 1.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first wait; later waits double up to [`with_max_delay`](Self::with_max_delay).
+    pub fn with_base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest wait between attempts from the backoff.
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Randomise waits so that many clients do not retry in step.
+    pub fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    pub fn with_max_retry_after(mut self, cap: Duration) -> Self {
+        self.max_retry_after = cap;
+        self
+    }
+
+    /// Total attempts per call, the first included.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> {
+        let builder = ExponentialBuilder::default()
+            .with_factor(2.0)
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize);
+        if self.jitter {
+            builder.with_jitter().build()
+        } else {
+            builder.build()
+        }
+    }
+
+    /// The wait before the next attempt, or `None` to give up with `err`.
+    pub(crate) fn next_delay(
+        &self,
+        repeatable: Repeatable,
+        attempt: u32,
+        err: &Error,
+        backoff: &mut impl Iterator<Item = Duration>,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts || !err.is_retryable() {
+            return None;
+        }
+        if repeatable == Repeatable::OnlyIfUnsent && !err.is_unsent() {
+            return None;
+        }
+        let backoff = backoff.next()?;
+        let asked = err.retry_after().map(|d| d.min(self.max_retry_after));
+        Some(asked.map_or(backoff, |asked| asked.max(backoff)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable(retry_after: Option<Duration>) -> Error {
+        Error::UnexpectedStatus {
+            status: reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            body: String::new(),
+            location: None,
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_stops_at_max_attempts() {
+        let p = RetryPolicy::default()
+            .with_jitter(false)
+            .with_max_attempts(6)
+            .with_base_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_millis(500));
+        let waits: Vec<u128> = p.backoff().map(|d| d.as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 500, 500]);
+    }
+
+    #[test]
+    fn retry_after_wins_when_longer_and_is_capped() {
+        let p = RetryPolicy::default()
+            .with_jitter(false)
+            .with_max_retry_after(Duration::from_secs(2));
+        let mut b = p.backoff();
+        let d = p.next_delay(
+            Repeatable::Yes,
+            1,
+            &unavailable(Some(Duration::from_secs(1))),
+            &mut b,
+        );
+        assert_eq!(d, Some(Duration::from_secs(1)));
+        let d = p.next_delay(
+            Repeatable::Yes,
+            3,
+            &unavailable(Some(Duration::from_secs(60))),
+            &mut b,
+        );
+        assert_eq!(d, None, "no fourth attempt: the default is 3");
+        let mut b = p.backoff();
+        let d = p.next_delay(
+            Repeatable::Yes,
+            1,
+            &unavailable(Some(Duration::from_secs(60))),
+            &mut b,
+        );
+        assert_eq!(d, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn create_is_not_retried_once_it_may_have_been_received() {
+        let p = RetryPolicy::default();
+        let mut b = p.backoff();
+        assert_eq!(
+            p.next_delay(Repeatable::OnlyIfUnsent, 1, &unavailable(None), &mut b),
+            None
+        );
+        assert!(
+            p.next_delay(Repeatable::Yes, 1, &unavailable(None), &mut b)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn none_means_one_attempt() {
+        let p = RetryPolicy::none();
+        let mut b = p.backoff();
+        assert_eq!(p.max_attempts(), 1);
+        assert_eq!(
+            p.next_delay(Repeatable::Yes, 1, &unavailable(None), &mut b),
+            None
+        );
+    }
+}
