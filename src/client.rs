@@ -232,6 +232,7 @@ impl Client {
     /// the hooks learn the attempt number and report the response status.
     async fn run<T, F, Fut>(&self, call: Call, mut send: F) -> Result<T, Failure>
     where
+        T: serde::de::DeserializeOwned,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<raw::ResponseValue<T>, raw::Error<types::EndpointError>>>,
     {
@@ -252,7 +253,7 @@ impl Client {
                 .await;
             let err = match result {
                 Ok(value) => return Ok(value.into_inner()),
-                Err(e) => Error::from_raw(e, status).await,
+                Err(e) => Error::from_raw::<T>(e, status).await,
             };
             match self
                 .retry

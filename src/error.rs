@@ -4,6 +4,7 @@
 use std::{error::Error as StdError, time::Duration};
 
 use reqwest::{StatusCode, header::HeaderMap};
+use serde::de::DeserializeOwned;
 
 use crate::{raw, types::EndpointError};
 
@@ -52,11 +53,13 @@ pub enum Error {
     },
 
     /// A response body did not match the API's types.
-    #[error("cannot decode the response{}: {source}{}", status_suffix(*status), snippet_suffix(body))]
+    #[error("cannot decode the response{}: {}{source}{}", status_suffix(*status), path_prefix(path), snippet_suffix(body))]
     Decode {
         /// The HTTP status of the response, when known.
         status: Option<StatusCode>,
-        /// The decoding error; it names the field.
+        /// Where in the body decoding failed, such as `[0].total_calls`.
+        path: String,
+        /// The decoding error.
         source: serde_json::Error,
         /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
         body: String,
@@ -106,6 +109,14 @@ fn location_hint(location: Option<&str>) -> String {
             " redirecting to {to}: check H2OGPTE_SERVER_URL (the server root, without a trailing slash)"
         ),
         None => String::new(),
+    }
+}
+
+fn path_prefix(path: &str) -> String {
+    if path.is_empty() || path == "." {
+        String::new()
+    } else {
+        format!("{path}: ")
     }
 }
 
@@ -223,7 +234,10 @@ impl Error {
 
     /// Turns the generated client's error into this one. `status` is the
     /// response status the hooks saw, which the generated error may not keep.
-    pub(crate) async fn from_raw(
+    ///
+    /// `T` is the operation's success type: a body that fails to decode is
+    /// decoded again with the field path tracked, to say where it failed.
+    pub(crate) async fn from_raw<T: DeserializeOwned>(
         err: raw::Error<EndpointError>,
         status: Option<StatusCode>,
     ) -> Self {
@@ -239,8 +253,16 @@ impl Error {
             raw::Error::InvalidResponsePayload(bytes, source) => {
                 let body = snippet(&bytes);
                 tracing::debug!(status = status.map(|s| s.as_u16()), %body, "undecodable response");
+                let is_error = status.is_some_and(|s| s.is_client_error() || s.is_server_error());
+                let located = if is_error {
+                    locate::<EndpointError>(&bytes)
+                } else {
+                    locate::<T>(&bytes)
+                };
+                let (path, source) = located.unwrap_or((String::new(), source));
                 Error::Decode {
                     status,
+                    path,
                     source,
                     body,
                 }
@@ -294,6 +316,15 @@ impl Error {
             location,
             retry_after: retry_after(&headers),
         }
+    }
+}
+
+/// Decodes `bytes` as `T` tracking the path, for the path of the first error.
+fn locate<T: DeserializeOwned>(bytes: &[u8]) -> Option<(String, serde_json::Error)> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(_) => None,
+        Err(e) => Some((e.path().to_string(), e.into_inner())),
     }
 }
 

@@ -3,3 +3,4 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod faulty;

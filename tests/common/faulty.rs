@@ -1,0 +1,198 @@
+//! A server on 127.0.0.1 that misbehaves on purpose, one scripted reply per
+//! request: statuses and bodies of any shape, resets before or during the
+//! response, stalls. It speaks just enough HTTP/1.1 for the client, byte by
+//! byte under the test's control, which a real framework would not allow.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// What the server does with one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A complete response.
+    Respond {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// Close the connection with a reset before sending anything.
+    ResetBeforeResponse,
+    /// Send the head with `Content-Length: declared` and `body`, then reset.
+    ResetMidBody {
+        status: u16,
+        declared: usize,
+        body: Vec<u8>,
+    },
+    /// Say nothing for this long, then close.
+    Stall(Duration),
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Self {
+        Reply::Respond {
+            status,
+            headers: vec![("content-type", "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn with_header(self, name: &'static str, value: &str) -> Self {
+        match self {
+            Reply::Respond {
+                status,
+                mut headers,
+                body,
+            } => {
+                headers.push((name, value.to_owned()));
+                Reply::Respond {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// One request as seen: method and raw path with query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub method: String,
+    pub target: String,
+}
+
+pub struct FaultyServer {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FaultyServer {
+    /// Serves the replies in order; once they run out, the last one repeats.
+    pub async fn start(script: Vec<Reply>) -> Self {
+        assert!(!script.is_empty());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let state = seen.clone();
+        tokio::spawn(async move {
+            let script = Arc::new(script);
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let script = script.clone();
+                let state = state.clone();
+                tokio::spawn(async move { serve(stream, &script, &state).await });
+            }
+        });
+        Self { addr, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+/// Reads one request (head and `Content-Length` body); `None` at end of stream.
+async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let mut first = head.lines().next()?.split(' ');
+    Some(Seen {
+        method: first.next()?.to_owned(),
+        target: first.next()?.to_owned(),
+    })
+}
+
+async fn serve(mut stream: TcpStream, script: &[Reply], seen: &Mutex<Vec<Seen>>) {
+    let Some(request) = read_request(&mut stream).await else {
+        return;
+    };
+    let reply = {
+        let mut seen = seen.lock().expect("lock");
+        seen.push(request);
+        script[(seen.len() - 1).min(script.len() - 1)].clone()
+    };
+    match reply {
+        Reply::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} Status\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                head += &format!("{name}: {value}\r\n");
+            }
+            head += "\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+            let _ = stream.shutdown().await;
+        }
+        Reply::ResetBeforeResponse => reset(stream),
+        Reply::ResetMidBody {
+            status,
+            declared,
+            body,
+        } => {
+            let head = format!(
+                "HTTP/1.1 {status} Status\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n"
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            reset(stream);
+        }
+        Reply::Stall(for_how_long) => {
+            tokio::time::sleep(for_how_long).await;
+        }
+    }
+}
+
+fn reset(stream: TcpStream) {
+    // A zero linger turns the close into a reset (RST), as a crashed peer does.
+    let _ = stream.set_zero_linger();
+    drop(stream);
+}

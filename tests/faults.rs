@@ -1,0 +1,317 @@
+//! The client against a server that misbehaves on purpose: for each fault the
+//! typed error or success expected, no panic, and a create sent exactly once.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::faulty::{FaultyServer, Reply};
+use h2ogpte_api_keys::{Client, Error, RetryPolicy, reqwest::StatusCode, types};
+
+const KEY: &str = r#"{"id":"k1","username":"alice","name":"n","hint":"abcd","created_at":"2026-11-02T09:14:07Z","total_calls":3,"is_active":true,"is_global_key":true}"#;
+
+fn page() -> String {
+    format!("[{KEY}]")
+}
+
+fn created() -> String {
+    format!(r#"{{"secret_key":"sk-fault-test","api_key":{KEY}}}"#)
+}
+
+fn client(server: &FaultyServer) -> Client {
+    Client::builder()
+        .with_server_url(server.url())
+        .with_api_key("sk-admin")
+        .with_timeout(Duration::from_millis(500))
+        .with_retry_policy(
+            RetryPolicy::default()
+                .with_base_delay(Duration::from_millis(10))
+                .with_max_delay(Duration::from_millis(50))
+                .with_max_retry_after(Duration::from_secs(1)),
+        )
+        .build()
+        .expect("client")
+}
+
+async fn list(server: &FaultyServer) -> Result<Vec<types::ApiKeyInfo>, Error> {
+    client(server).list_api_keys(None, 0, 100).await
+}
+
+async fn create(server: &FaultyServer) -> Result<types::ApiKeyResult, Error> {
+    let result = client(server)
+        .create_api_key(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+        .await;
+    assert_eq!(server.requests().len(), 1, "a create is sent exactly once");
+    result
+}
+
+#[tokio::test]
+async fn unavailable_then_success_is_retried() {
+    let server =
+        FaultyServer::start(vec![Reply::json(503, "busy"), Reply::json(200, &page())]).await;
+    assert_eq!(
+        list(&server).await.expect("second attempt succeeds").len(),
+        1
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn too_many_requests_waits_for_retry_after() {
+    let server = FaultyServer::start(vec![
+        Reply::json(429, "{}").with_header("retry-after", "1"),
+        Reply::json(200, &page()),
+    ])
+    .await;
+    let started = Instant::now();
+    list(&server).await.expect("succeeds after waiting");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn unavailable_is_not_retried_for_create() {
+    let server = FaultyServer::start(vec![Reply::json(503, "busy")]).await;
+    let err = create(&server).await.expect_err("503");
+    assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert!(err.is_retryable(), "retryable in general, not for create");
+}
+
+#[tokio::test]
+async fn reset_before_response() {
+    let server =
+        FaultyServer::start(vec![Reply::ResetBeforeResponse, Reply::json(200, &page())]).await;
+    list(&server).await.expect("list retries after a reset");
+    assert_eq!(server.requests().len(), 2);
+
+    let server = FaultyServer::start(vec![
+        Reply::ResetBeforeResponse,
+        Reply::json(201, &created()),
+    ])
+    .await;
+    let err = create(&server)
+        .await
+        .expect_err("the reset is reported, not retried");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn reset_after_the_response_starts() {
+    let truncated = || Reply::ResetMidBody {
+        status: 200,
+        declared: 4096,
+        body: page().as_bytes()[..20].to_vec(),
+    };
+    let server = FaultyServer::start(vec![truncated(), Reply::json(200, &page())]).await;
+    list(&server)
+        .await
+        .expect("list retries after a reset mid-body");
+    assert_eq!(server.requests().len(), 2);
+
+    let server = FaultyServer::start(vec![Reply::ResetMidBody {
+        status: 201,
+        declared: 4096,
+        body: created().as_bytes()[..30].to_vec(),
+    }])
+    .await;
+    let err = create(&server).await.expect_err("reset mid-body");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn stall_past_the_timeout() {
+    let server = FaultyServer::start(vec![Reply::Stall(Duration::from_secs(3))]).await;
+    let err = create(&server).await.expect_err("times out");
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("with_timeout"), "{err}");
+
+    let server = FaultyServer::start(vec![
+        Reply::Stall(Duration::from_secs(3)),
+        Reply::json(200, &page()),
+    ])
+    .await;
+    list(&server).await.expect("list retries after a timeout");
+}
+
+#[tokio::test]
+async fn html_bad_gateway_from_a_proxy() {
+    let html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>";
+    let server = FaultyServer::start(vec![Reply::Respond {
+        status: 502,
+        headers: vec![("content-type", "text/html".into())],
+        body: html.as_bytes().to_vec(),
+    }])
+    .await;
+    let err = create(&server).await.expect_err("502");
+    match &err {
+        Error::UnexpectedStatus { status, body, .. } => {
+            assert_eq!(*status, StatusCode::BAD_GATEWAY);
+            assert!(body.contains("502 Bad Gateway"), "{body}");
+        }
+        other => panic!("expected UnexpectedStatus, got {other:?}"),
+    }
+    // A list retries it, then gives up with the same error.
+    let server = FaultyServer::start(vec![Reply::json(502, html)]).await;
+    let err = list(&server).await.expect_err("502 every time");
+    assert_eq!(err.status(), Some(StatusCode::BAD_GATEWAY));
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "the default policy makes 3 attempts"
+    );
+}
+
+#[tokio::test]
+async fn truncated_json() {
+    let server = FaultyServer::start(vec![Reply::json(200, &page()[..40])]).await;
+    let err = list(&server).await.expect_err("truncated");
+    match &err {
+        Error::Decode { status, body, .. } => {
+            assert_eq!(*status, Some(StatusCode::OK));
+            assert!(body.starts_with("[{\"id\""), "{body}");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert_eq!(server.requests().len(), 1, "a bad body is not retried");
+}
+
+#[tokio::test]
+async fn wrong_type_in_a_field() {
+    let body = page().replace("\"total_calls\":3", "\"total_calls\":\"many\"");
+    let server = FaultyServer::start(vec![Reply::json(200, &body)]).await;
+    let err = list(&server).await.expect_err("wrong type");
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("[0].total_calls: invalid type"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn missing_required_field() {
+    let body = created().replace("\"hint\":\"abcd\",", "");
+    let server = FaultyServer::start(vec![Reply::json(201, &body)]).await;
+    let err = create(&server).await.expect_err("missing hint");
+    assert!(err.to_string().contains("missing field `hint`"), "{err}");
+    assert_eq!(err.status(), Some(StatusCode::CREATED));
+}
+
+#[tokio::test]
+async fn unknown_extra_fields_are_fine() {
+    let body = created().replace("\"hint\":", "\"added_in_v2\":{\"x\":[1]},\"hint\":");
+    let server = FaultyServer::start(vec![Reply::json(201, &body)]).await;
+    let result = create(&server).await.expect("extra fields are ignored");
+    assert_eq!(result.secret_key.expose(), "sk-fault-test");
+}
+
+#[tokio::test]
+async fn empty_success_body() {
+    let server = FaultyServer::start(vec![Reply::json(200, "")]).await;
+    let err = list(&server).await.expect_err("empty body");
+    assert!(
+        matches!(
+            err,
+            Error::Decode {
+                status: Some(StatusCode::OK),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn redirect_is_reported_not_followed() {
+    let server = FaultyServer::start(vec![Reply::Respond {
+        status: 301,
+        headers: vec![(
+            "location",
+            "https://h2ogpte.example/api/v1/admin/api_keys".into(),
+        )],
+        body: Vec::new(),
+    }])
+    .await;
+    let err = create(&server).await.expect_err("301");
+    assert_eq!(err.status(), Some(StatusCode::MOVED_PERMANENTLY));
+    let message = err.to_string();
+    assert!(
+        message.contains("https://h2ogpte.example/api/v1/admin/api_keys"),
+        "{message}"
+    );
+    assert!(message.contains("without a trailing slash"), "{message}");
+}
+
+#[tokio::test]
+async fn huge_error_body_is_read_bounded() {
+    let huge = "x".repeat(8 << 20);
+    let server = FaultyServer::start(vec![Reply::Respond {
+        status: 500,
+        headers: vec![("content-type", "text/plain".into())],
+        body: huge.into_bytes(),
+    }])
+    .await;
+    let err = create(&server).await.expect_err("500 with 8 MiB of text");
+    match &err {
+        Error::UnexpectedStatus { body, .. } | Error::Decode { body, .. } => {
+            assert!(
+                body.len() <= h2ogpte_api_keys::BODY_SNIPPET_LIMIT + 3,
+                "{}",
+                body.len()
+            );
+        }
+        other => panic!("expected a bounded body, got {other:?}"),
+    }
+    assert!(err.to_string().len() < 1024);
+}
+
+#[tokio::test]
+async fn retried_deactivate_and_delete_count_earlier_success() {
+    // The first attempt's response is lost; the server had deactivated the
+    // key, so the retry hears 409: that is the job done.
+    let conflict = r#"{"code":409,"message":"API key k1 is already inactive"}"#;
+    let server =
+        FaultyServer::start(vec![Reply::ResetBeforeResponse, Reply::json(409, conflict)]).await;
+    client(&server)
+        .deactivate_api_key("k1")
+        .await
+        .expect("done by the first attempt");
+    let not_found = r#"{"code":404,"message":"API key k1 not found"}"#;
+    let server = FaultyServer::start(vec![Reply::json(503, ""), Reply::json(404, not_found)]).await;
+    client(&server)
+        .delete_api_key("k1")
+        .await
+        .expect("done by the first attempt");
+    // Without an earlier attempt, a 409 is the caller's error.
+    let server = FaultyServer::start(vec![Reply::json(409, conflict)]).await;
+    let err = client(&server)
+        .deactivate_api_key("k1")
+        .await
+        .expect_err("409");
+    assert_eq!(err.endpoint_error().map(|e| e.code), Some(409));
+}
+
+#[tokio::test]
+async fn connection_refused_names_the_url_and_create_may_retry() {
+    // Bind and drop to get a port nothing listens on.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let client = Client::builder()
+        .with_server_url(format!("http://{addr}"))
+        .with_api_key("sk-admin")
+        .with_retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(5)))
+        .build()
+        .expect("client");
+    let err = client
+        .create_api_key(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    assert!(err.is_unsent());
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}
