@@ -56,7 +56,9 @@ fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
             _ => return Err(format!("--collection {c:?}: use ID:NAME:OWNER_ID")),
         }
     }
-    b = b.protect_admin_key(args.protect_admin_key);
+    b = b
+        .protect_admin_key(args.protect_admin_key)
+        .seed_keys(args.seed_keys);
     if let Some(days) = args.max_expiry_days {
         b = b.max_expiry_days(days);
     }
@@ -82,15 +84,6 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let (state, admin_key) = builder(&args)?.into_state()?;
-    for i in 0..args.seed_keys {
-        let now = state.now();
-        let req = serde_json::from_value(serde_json::json!({
-            "user_id": h2ogpte_fake_server::DEFAULT_ADMIN_ID,
-            "name": format!("seed {i}"),
-        }))
-        .map_err(|e| e.to_string())?;
-        state.store().create(req, now).map_err(|e| e.message)?;
-    }
     let listener = TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;

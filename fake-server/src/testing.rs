@@ -24,6 +24,7 @@ pub struct FakeServerBuilder {
     collections: Vec<Collection>,
     settings: Settings,
     protect_admin_key: bool,
+    seed_keys: u32,
 }
 
 impl Default for FakeServerBuilder {
@@ -36,6 +37,7 @@ impl Default for FakeServerBuilder {
             collections: Vec::new(),
             settings: Settings::default(),
             protect_admin_key: false,
+            seed_keys: 0,
         }
     }
 }
@@ -101,6 +103,13 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Start with `n` extra keys of the admin user, named `seed 0`, `seed 1`, …
+    /// (for demos, paging tests and load tests).
+    pub fn seed_keys(mut self, n: u32) -> Self {
+        self.seed_keys = n;
+        self
+    }
+
     /// The state the server will run on, with the admin user and key in it.
     /// Returns the state and the admin key's secret.
     pub fn into_state(self) -> Result<(AppState, String), String> {
@@ -134,6 +143,15 @@ impl FakeServerBuilder {
             .map_err(|e| e.message)?;
         if self.protect_admin_key {
             state.store().protect(&admin_key.id);
+        }
+        for i in 0..self.seed_keys {
+            let req = serde_json::from_value(serde_json::json!({
+                "user_id": self.admin_id,
+                "name": format!("seed {i}"),
+            }))
+            .map_err(|e| e.to_string())?;
+            let now = state.now();
+            state.store().create(req, now).map_err(|e| e.message)?;
         }
         Ok((state, secret))
     }
