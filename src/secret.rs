@@ -65,6 +65,11 @@ impl<'de> Deserialize<'de> for Secret {
 }
 
 impl schemars::JsonSchema for Secret {
+    fn inline_schema() -> bool {
+        // A plain string on the wire: show it inline, as the spec does.
+        true
+    }
+
     fn schema_name() -> Cow<'static, str> {
         "Secret".into()
     }

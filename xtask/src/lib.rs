@@ -1,0 +1,10 @@
+//! The maintainer's pipeline from an updated upstream spec to a reviewed
+//! regeneration: one module per `cargo xtask` task, plus spec helpers.
+
+pub mod check;
+pub mod diff;
+pub mod import;
+pub mod lint;
+pub mod regen;
+pub mod schema;
+pub mod spec;

@@ -1,0 +1,77 @@
+//! `cargo xtask regen`: after a spec change, lint, rebuild, accept the new
+//! snapshots, list what changed, and print the semver verdict.
+
+use std::process::Command;
+
+use crate::{diff, lint, schema, spec};
+
+fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    println!("regen: cargo {}", args.join(" "));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .current_dir(spec::root())
+        .args(args)
+        .envs(envs.iter().copied())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed", args.join(" ")))
+    }
+}
+
+/// Runs the task; the verdict compares with `base`.
+pub fn run(base: &str) -> Result<(), String> {
+    lint::run()?;
+    cargo(
+        &[
+            "build",
+            "-p",
+            "h2ogpte-api-keys",
+            "-p",
+            "h2ogpte-api-keys-mock",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "test",
+            "-p",
+            "h2ogpte-api-keys",
+            "--test",
+            "surface",
+            "--test",
+            "requests",
+            "--test",
+            "responses",
+        ],
+        &[("INSTA_UPDATE", "always")],
+    )?;
+    schema::run()?;
+    let output = Command::new("git")
+        .current_dir(spec::root())
+        .args([
+            "status",
+            "--porcelain",
+            "--",
+            "tests/snapshots",
+            "openapi/schemas",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let changed = String::from_utf8_lossy(&output.stdout);
+    if changed.trim().is_empty() {
+        println!("regen: no snapshot or schema changed");
+    } else {
+        println!("regen: changed files (review with `git diff`):");
+        print!("{changed}");
+        let stat = Command::new("git")
+            .current_dir(spec::root())
+            .args(["diff", "--stat", "--", "tests/snapshots", "openapi/schemas"])
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        print!("{}", String::from_utf8_lossy(&stat.stdout));
+    }
+    println!("\nregen: the spec against {base}:");
+    diff::run(base)
+}

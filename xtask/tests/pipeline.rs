@@ -1,0 +1,389 @@
+//! The maintainer pipeline on fixtures: import extracts exactly the API-key
+//! closure and reproduces the committed spec, diff classifies each kind of
+//! change for the wire and for Rust, lint catches each rule.
+
+use std::fs;
+
+use serde_json::{Value, json};
+use xtask::{
+    diff::{self, Impact},
+    import::{self, DEFAULT_OPERATIONS, Selection},
+    lint, spec,
+};
+
+fn read(path: &str) -> String {
+    fs::read_to_string(spec::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn upstream() -> Value {
+    spec::parse(&read("xtask/tests/fixtures/upstream-full.yaml"), "fixture")
+        .expect("fixture parses")
+}
+
+fn committed() -> Value {
+    spec::parse(&read(spec::SPEC_PATH), spec::SPEC_PATH).expect("spec parses")
+}
+
+fn five() -> Selection {
+    Selection::Ids(DEFAULT_OPERATIONS.iter().map(|s| (*s).to_owned()).collect())
+}
+
+#[test]
+fn import_from_the_full_upstream_reproduces_the_committed_spec() {
+    let (doc, report) =
+        import::extract(&upstream(), &five(), &read(spec::ADJUSTMENTS_PATH)).expect("imports");
+    assert_eq!(
+        spec::to_yaml(&doc).expect("yaml"),
+        read(spec::SPEC_PATH),
+        "byte for byte"
+    );
+    let ops = |v: &Value| -> Vec<(String, String, Value)> {
+        spec::operations(v)
+            .into_iter()
+            .map(|(p, m, o)| (p, m, Value::Object(o.clone())))
+            .collect()
+    };
+    assert_eq!(ops(&doc), ops(&committed()), "the operations exactly");
+
+    let mut kept = report.kept_components.clone();
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            "parameters/KeyId",
+            "responses/BadRequest",
+            "responses/Conflict",
+            "responses/InternalServerError",
+            "responses/NotFound",
+            "responses/Unauthorized",
+            "schemas/APIKeyCreateRequest",
+            "schemas/APIKeyInfo",
+            "schemas/APIKeyResult",
+            "schemas/APIKeyUpdateExpiryRequest",
+            "schemas/EndpointError",
+            "securitySchemes/bearerAuth",
+        ]
+    );
+    let mut dropped = report.dropped_components.clone();
+    dropped.sort();
+    assert_eq!(
+        dropped,
+        [
+            "parameters/Offset",
+            "responses/TooManyRequests",
+            "schemas/ChatSession",
+            "schemas/ChatSessionCreateRequest",
+            "schemas/Collection",
+            "schemas/UserInfo",
+            "securitySchemes/basicAuth",
+        ]
+    );
+    let mut dropped_ops = report.dropped_operations.clone();
+    dropped_ops.sort();
+    assert_eq!(
+        dropped_ops,
+        [
+            "create_chat_session",
+            "delete_collection",
+            "list_collections"
+        ]
+    );
+    assert_eq!(report.adjustments.len(), 4);
+    assert!(
+        doc.get("tags")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.len() == 1),
+        "only the used tag"
+    );
+}
+
+#[test]
+fn import_by_tag_and_of_the_committed_spec_are_the_same() {
+    let adjustments = read(spec::ADJUSTMENTS_PATH);
+    let (by_tag, _) = import::extract(
+        &upstream(),
+        &Selection::Tag("API Keys".into()),
+        &adjustments,
+    )
+    .expect("by tag");
+    let (again, _) = import::extract(&committed(), &five(), &adjustments).expect("re-import");
+    assert_eq!(by_tag, committed());
+    assert_eq!(
+        again,
+        committed(),
+        "adjustments are idempotent: check relies on it"
+    );
+}
+
+#[test]
+fn import_refuses_what_it_cannot_use() {
+    let mut v31 = upstream();
+    v31["openapi"] = json!("3.1.0");
+    let err = import::extract(&v31, &five(), "").expect_err("3.1");
+    assert!(err.contains("3.0.x"), "{err}");
+    let err = import::extract(&upstream(), &Selection::Ids(vec!["nope".into()]), "")
+        .expect_err("missing op");
+    assert!(err.contains("nope"), "{err}");
+    let mut dangling = upstream();
+    dangling["paths"]["/admin/api_keys"]["get"]["responses"]["401"] =
+        json!({"$ref": "#/components/responses/Gone"});
+    let err = import::extract(&dangling, &five(), "").expect_err("dangling");
+    assert!(err.contains("#/components/responses/Gone"), "{err}");
+    let bad_patch = "- why: test\n  op: add\n  path: /paths/~1nowhere/get/x\n  value: 1\n";
+    let err = import::extract(&upstream(), &five(), bad_patch).expect_err("patch");
+    assert!(err.contains("local adjustment \"test\""), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn import_from_a_url_serving_the_spec() {
+    let server = h2ogpte_fake_server::FakeServer::start()
+        .await
+        .expect("server");
+    let url = format!("{}/api-spec.yaml", server.url());
+    let fetched = tokio::task::spawn_blocking(move || spec::load(&url))
+        .await
+        .expect("join")
+        .expect("fetch");
+    let (doc, _) =
+        import::extract(&fetched, &five(), &read(spec::ADJUSTMENTS_PATH)).expect("import");
+    assert_eq!(spec::to_yaml(&doc).expect("yaml"), read(spec::SPEC_PATH));
+}
+
+/// An edit of a spec, for the tables below.
+type Edit<'a> = Box<dyn FnOnce(&mut Value) + 'a>;
+
+/// Applies `edit` to the committed spec and classifies the change.
+fn classify(edit: impl FnOnce(&mut Value)) -> Vec<diff::Change> {
+    let base = committed();
+    let mut new = base.clone();
+    edit(&mut new);
+    diff::classify(&base, &new)
+}
+
+#[test]
+fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
+    use Impact::{Additive, Breaking, None};
+    const SCHEMAS: &str = "/components/schemas";
+    let schemas = SCHEMAS;
+    let cases: Vec<(&str, Edit, Impact, Impact, &str)> = vec![
+        (
+            "optional response field added",
+            Box::new(|s| {
+                s.pointer_mut(&format!("{schemas}/APIKeyInfo/properties"))
+                    .expect("props")["owner_email"] =
+                    json!({"type": "string", "description": "Owner's e-mail."});
+            }),
+            Additive,
+            Breaking,
+            "major",
+        ),
+        (
+            "operation removed",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys/{key_id}"]
+                    .as_object_mut()
+                    .expect("item")
+                    .remove("delete");
+            }),
+            Breaking,
+            Breaking,
+            "major",
+        ),
+        (
+            "operation added",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys/{key_id}"]["get"] = json!({
+                    "operationId": "get_api_key",
+                    "parameters": [{"$ref": "#/components/parameters/KeyId"}],
+                    "responses": {"200": {"description": "The key.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/APIKeyInfo"}}}},
+                                  "401": {"$ref": "#/components/responses/Unauthorized"}}
+                });
+            }),
+            Additive,
+            Additive,
+            "minor",
+        ),
+        (
+            "required request field added",
+            Box::new(|s| {
+                let schema = s
+                    .pointer_mut(&format!("{schemas}/APIKeyCreateRequest"))
+                    .expect("schema");
+                schema["properties"]["team"] = json!({"type": "string", "description": "Team."});
+                schema["required"]
+                    .as_array_mut()
+                    .expect("required")
+                    .push(json!("team"));
+            }),
+            Breaking,
+            Breaking,
+            "major",
+        ),
+        (
+            "optional request field added",
+            Box::new(|s| {
+                s.pointer_mut(&format!("{schemas}/APIKeyCreateRequest/properties"))
+                    .expect("props")["team"] = json!({"type": "string", "description": "Team."});
+            }),
+            Additive,
+            Breaking,
+            "major",
+        ),
+        (
+            "response field removed",
+            Box::new(|s| {
+                s.pointer_mut(&format!("{schemas}/APIKeyInfo/properties"))
+                    .expect("props")
+                    .as_object_mut()
+                    .expect("map")
+                    .remove("last_used_at");
+            }),
+            Additive,
+            Breaking,
+            "major",
+        ),
+        (
+            "field type changed",
+            Box::new(|s| {
+                if let Some(t) =
+                    s.pointer_mut(&format!("{schemas}/APIKeyInfo/properties/total_calls/type"))
+                {
+                    *t = json!("string");
+                }
+            }),
+            Breaking,
+            Breaking,
+            "major",
+        ),
+        (
+            "optional query parameter added",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys"]["get"]["parameters"].as_array_mut().expect("params").push(json!({
+                    "name": "active", "in": "query", "required": false, "schema": {"type": "boolean"}
+                }));
+            }),
+            Additive,
+            Additive,
+            "minor",
+        ),
+        (
+            "error status documented",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys"]["get"]["responses"]["500"] =
+                    json!({"$ref": "#/components/responses/InternalServerError"});
+            }),
+            Additive,
+            None,
+            "minor",
+        ),
+        (
+            "description reworded",
+            Box::new(|s| {
+                if let Some(d) =
+                    s.pointer_mut(&format!("{schemas}/APIKeyInfo/properties/hint/description"))
+                {
+                    *d = json!("Last four characters of the secret.");
+                }
+            }),
+            None,
+            None,
+            "patch",
+        ),
+    ];
+    for (name, edit, wire, rust, semver) in cases {
+        let changes = classify(edit);
+        assert_eq!(changes.len(), 1, "{name}: {changes:#?}");
+        assert_eq!(
+            (changes[0].wire, changes[0].rust),
+            (wire, rust),
+            "{name}: {}",
+            changes[0].what
+        );
+        assert_eq!(diff::verdict(&changes), semver, "{name}");
+        let report = diff::report(&changes);
+        assert!(
+            report.contains(&format!("semver: {semver}")) && report.contains("## [Unreleased]"),
+            "{report}"
+        );
+    }
+    assert!(classify(|_| {}).is_empty(), "no change, no rows");
+}
+
+#[test]
+fn the_committed_spec_lints_clean() {
+    assert_eq!(lint::check(&committed()), Vec::<String>::new());
+}
+
+#[test]
+fn lint_catches_each_rule_with_a_fix() {
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "progenitor reads OpenAPI 3.0.x only",
+            Box::new(|s| s["openapi"] = json!("3.1.0")),
+        ),
+        (
+            "operationId list_all_api_keys is used by",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys"]["post"]["operationId"] = json!("list_all_api_keys")
+            }),
+        ),
+        (
+            "operation delete_api_key: its error responses have different bodies",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys/{key_id}"]["delete"]["responses"]["418"] = json!({
+                    "description": "Teapot.",
+                    "content": {"application/json": {"schema": {"type": "string"}}}
+                });
+            }),
+        ),
+        (
+            "operation deactivate_api_key does not document 401",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys/deactivate/{key_id}"]["post"]["responses"]
+                    .as_object_mut()
+                    .expect("responses")
+                    .remove("401");
+            }),
+        ),
+        (
+            "schema EndpointError: property message has no description",
+            Box::new(|s| {
+                s["components"]["schemas"]["EndpointError"]["properties"]["message"]
+                    .as_object_mut()
+                    .expect("prop")
+                    .remove("description");
+            }),
+        ),
+        (
+            "schema EndpointError: property code has no type",
+            Box::new(|s| {
+                s["components"]["schemas"]["EndpointError"]["properties"]["code"]
+                    .as_object_mut()
+                    .expect("prop")
+                    .remove("type");
+            }),
+        ),
+        (
+            "$ref #/components/responses/Gone points nowhere",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys"]["get"]["responses"]["404"] =
+                    json!({"$ref": "#/components/responses/Gone"});
+            }),
+        ),
+        (
+            "component schemas/Orphan is not used: remove it",
+            Box::new(|s| {
+                s["components"]["schemas"]["Orphan"] = json!({"type": "object", "properties": {}});
+            }),
+        ),
+    ];
+    for (needle, edit) in cases {
+        let mut spec = committed();
+        edit(&mut spec);
+        let findings = lint::check(&spec);
+        assert!(
+            findings.iter().any(|f| f.contains(needle)),
+            "{needle:?} not in {findings:#?}"
+        );
+    }
+}
