@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Wall time of deactivating 1000 keys with `h2ogpte-keys deactivate --from-file`
+# at --concurrency 32, against the same batch one at a time (--concurrency 1)
+# and as 1000 separate invocations, on the fake server binary over loopback.
+# Release builds; prints a Markdown table. Usage: benches/cli_batch.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-1000}"
+cargo build --release --quiet -p h2ogpte-keys -p h2ogpte-fake-server
+bin=target/release
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+run_case() { # name, then the command to time, given a fresh server with n keys
+  local name="$1"; shift
+  "$bin/h2ogpte-fake-server" --seed-keys "$n" >"$work/server" 2>/dev/null &
+  local pid=$!
+  for _ in $(seq 100); do [ "$(wc -l <"$work/server")" -ge 2 ] && break; sleep 0.05; done
+  export $(head -2 "$work/server" | xargs)
+  "$bin/h2ogpte-keys" list --all -o ndjson --filter admin \
+    | sed -n 's/.*"id":"\([^"]*\)".*"name":"seed.*/\1/p' >"$work/ids"
+  [ "$(wc -l <"$work/ids")" -eq "$n" ] || { echo "expected $n ids"; exit 1; }
+  local start end
+  start=$(date +%s.%N)
+  "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+  end=$(date +%s.%N)
+  printf '| %s | %.2f s |\n' "$name" "$(echo "$end - $start" | bc)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+echo "| $n deactivations | wall time |"
+echo "|---|---:|"
+run_case "--concurrency 32" "$bin/h2ogpte-keys" deactivate --concurrency 32 --from-file "$work/ids"
+run_case "--concurrency 1" "$bin/h2ogpte-keys" deactivate --concurrency 1 --from-file "$work/ids"
+run_case "one invocation per id" sh -c "while read -r id; do \"$bin/h2ogpte-keys\" deactivate \"\$id\" || exit 1; done < \"$work/ids\""

@@ -1,0 +1,186 @@
+//! The command line: global options and one subcommand per task.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Administer h2oGPTe API keys: create, list, expire, deactivate, delete and
+/// rotate them, one at a time or in batches.
+///
+/// Exit codes: 0 success, 1 API or transport error, 2 usage or configuration
+/// error, 3 partial failure (some ids of a batch failed, every result still
+/// printed; or a rotation made the new key but could not retire the old one).
+#[derive(Parser, Debug)]
+#[command(name = "h2ogpte-keys", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug)]
+pub struct Global {
+    /// The h2oGPTe server root, such as https://h2ogpte.example.com (/api/v1 is appended).
+    #[arg(long, env = "H2OGPTE_SERVER_URL", global = true)]
+    pub server_url: Option<String>,
+    /// An administrator's API key. Prefer the environment variable: a flag can show in `ps`.
+    #[arg(long, env = "H2OGPTE_API_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<String>,
+    /// Output format of results.
+    #[arg(long, short, value_enum, default_value_t = Output::Table, global = true)]
+    pub output: Output,
+    /// Log HTTP attempts and retries to stderr (repeat for more detail).
+    #[arg(long, short, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Seconds one HTTP request may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, global = true)]
+    pub timeout: f64,
+}
+
+/// How results are printed.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document, with the API's own field names.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// The tasks.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a key for a user; prints its secret once.
+    Create(Create),
+    /// List keys, one page or all of them, with filters.
+    List(List),
+    /// Show one key's details.
+    Show {
+        /// Id of the key.
+        id: String,
+    },
+    /// Set or remove the expiry of keys.
+    Expire(Expire),
+    /// Deactivate keys for good.
+    Deactivate(Batch),
+    /// Delete keys (asks first on a terminal unless --yes).
+    Delete(Delete),
+    /// Replace a key with a new one of the same user, name, collection and
+    /// remaining expiry, then retire the old one.
+    Rotate(Rotate),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `create`.
+#[derive(Args, Debug)]
+pub struct Create {
+    /// Id of the user the key is for.
+    #[arg(long = "user", value_name = "ID")]
+    pub user: String,
+    /// Name of the key.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Restrict the key to this collection of the user.
+    #[arg(long = "collection", value_name = "ID")]
+    pub collection: Option<String>,
+    /// Expire the key after this interval, such as "30 days".
+    #[arg(long, value_name = "INTERVAL")]
+    pub expires_in: Option<String>,
+    /// Days the key may go unused before it becomes invalid.
+    #[arg(long, value_name = "DAYS")]
+    pub inactivity_days: Option<i64>,
+}
+
+/// `list`.
+#[derive(Args, Debug)]
+pub struct List {
+    /// Only keys of users whose username matches this.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Every key, fetched page by page.
+    #[arg(long, conflicts_with_all = ["offset", "limit"])]
+    pub all: bool,
+    /// Keys to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// Keys to fetch.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+    /// Only active keys.
+    #[arg(long, group = "state")]
+    pub active: bool,
+    /// Only inactive keys (deactivated, expired or idle too long).
+    #[arg(long, group = "state")]
+    pub inactive: bool,
+    /// Only keys whose expiry has passed.
+    #[arg(long, group = "state")]
+    pub expired: bool,
+    /// Only keys not used for at least this many days (never-used keys count from creation).
+    #[arg(long, value_name = "DAYS")]
+    pub unused_for: Option<u32>,
+}
+
+/// Ids to act on, and how.
+#[derive(Args, Debug)]
+pub struct Batch {
+    /// Key ids; with none, ids are read from --from-file or standard input.
+    pub ids: Vec<String>,
+    /// Read ids from this file, one per line (blank lines and # comments skipped).
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// How many requests run at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+/// `expire`.
+#[derive(Args, Debug)]
+pub struct Expire {
+    #[command(flatten)]
+    pub batch: Batch,
+    /// Expire this long from now, such as "30 days".
+    #[arg(
+        long = "in",
+        value_name = "INTERVAL",
+        required_unless_present = "never",
+        conflicts_with = "never"
+    )]
+    pub expires_in: Option<String>,
+    /// Remove the expiry.
+    #[arg(long)]
+    pub never: bool,
+}
+
+/// `delete`.
+#[derive(Args, Debug)]
+pub struct Delete {
+    #[command(flatten)]
+    pub batch: Batch,
+    /// Do not ask for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// `rotate`.
+#[derive(Args, Debug)]
+pub struct Rotate {
+    /// Id of the key to replace.
+    pub id: String,
+    /// Id of the key's user, when it differs from the username (the API lists
+    /// keys by username only).
+    #[arg(long = "user", value_name = "ID")]
+    pub user: Option<String>,
+    /// Deactivate the old key once the new one exists.
+    #[arg(long, conflicts_with = "delete_old")]
+    pub deactivate_old: bool,
+    /// Delete the old key once the new one exists.
+    #[arg(long)]
+    pub delete_old: bool,
+}

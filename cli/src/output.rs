@@ -1,0 +1,113 @@
+//! Printing keys and batch results as a table, JSON or NDJSON.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use comfy_table::{Table, presets::NOTHING};
+use h2ogpte_api_keys::types::ApiKeyInfo;
+use serde::Serialize;
+
+use crate::args::Output;
+
+/// A key's state for people: active, expired or inactive.
+pub fn status(key: &ApiKeyInfo, now: DateTime<Utc>) -> &'static str {
+    if key.expires_at.is_some_and(|at| at <= now) {
+        "expired"
+    } else if key.is_active {
+        "active"
+    } else {
+        "inactive"
+    }
+}
+
+fn time(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(
+        || "-".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(NOTHING);
+    t
+}
+
+/// The table of keys.
+pub fn keys_table(keys: &[ApiKeyInfo], now: DateTime<Utc>) -> String {
+    let mut t = table();
+    t.set_header([
+        "ID",
+        "USER",
+        "NAME",
+        "HINT",
+        "COLLECTION",
+        "CREATED",
+        "EXPIRES",
+        "LAST USED",
+        "CALLS",
+        "STATUS",
+    ]);
+    for k in keys {
+        t.add_row([
+            k.id.clone(),
+            k.username.clone(),
+            k.name.clone(),
+            format!("…{}", k.hint),
+            k.collection_name.clone().unwrap_or_else(|| "-".to_owned()),
+            time(Some(k.created_at)),
+            time(k.expires_at),
+            time(k.last_used_at),
+            k.total_calls.to_string(),
+            status(k, now).to_owned(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// Prints a list of serialisable items in the chosen format.
+pub fn print_items<T: Serialize>(
+    items: &[T],
+    format: Output,
+    table: impl FnOnce(&[T]) -> String,
+) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match format {
+        Output::Table => writeln!(out, "{}", table(items)),
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut out, items)?;
+            writeln!(out)
+        }
+        Output::Ndjson => {
+            for item in items {
+                serde_json::to_writer(&mut out, item)?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One id's outcome in a batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The table of batch outcomes.
+pub fn outcomes_table(outcomes: &[Outcome]) -> String {
+    let mut t = table();
+    t.set_header(["ID", "RESULT"]);
+    for o in outcomes {
+        t.add_row([
+            o.id.clone(),
+            o.error
+                .clone()
+                .map_or_else(|| "ok".to_owned(), |e| format!("failed: {e}")),
+        ]);
+    }
+    t.to_string()
+}

@@ -1,0 +1,427 @@
+//! The `h2ogpte-keys` binary against the fake server over a real socket: every
+//! command, each output format, batches with good and unknown ids, stdin,
+//! rotate, exit codes, and snapshots of help and output (ids, secrets and
+//! times redacted).
+
+use std::sync::LazyLock;
+
+use assert_cmd::Command;
+use h2ogpte_fake_server::FakeServer;
+use serde_json::Value;
+
+/// One runtime for the servers; the CLI runs as a separate process.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+});
+
+fn server() -> FakeServer {
+    RUNTIME
+        .block_on(
+            FakeServer::builder()
+                .user("u-alice", "alice")
+                .user("u-bob", "bob")
+                .collection("c-1", "Reports", "u-alice")
+                .start(),
+        )
+        .expect("fake server")
+}
+
+fn cli(server: &FakeServer) -> Command {
+    let mut cmd = Command::cargo_bin("h2ogpte-keys").expect("binary");
+    cmd.env("H2OGPTE_SERVER_URL", server.url())
+        .env("H2OGPTE_API_KEY", server.admin_key())
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn create(server: &FakeServer, args: &[&str]) -> Value {
+    let r = run(cli(server).args(["create", "-o", "json"]).args(args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).expect("JSON result")
+}
+
+fn id_of(created: &Value) -> String {
+    created["api_key"]["id"].as_str().expect("id").to_owned()
+}
+
+/// Snapshot settings that replace what changes from run to run: ids,
+/// secrets, hints, times.
+fn redacted() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[id]",
+    );
+    settings.add_filter(r"sk-[A-Za-z0-9]+", "[secret]");
+    settings.add_filter(r"…[A-Za-z0-9]{4}", "…[hint]");
+    settings.add_filter(
+        r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|\+00:00)?",
+        "[time]",
+    );
+    settings.add_filter(r#""hint": "[A-Za-z0-9]{4}""#, r#""hint": "[hint]""#);
+    settings
+}
+
+#[test]
+fn help_of_every_command() {
+    for command in [
+        vec![],
+        vec!["create"],
+        vec!["list"],
+        vec!["show"],
+        vec!["expire"],
+        vec!["deactivate"],
+        vec!["delete"],
+        vec!["rotate"],
+        vec!["completions"],
+    ] {
+        let mut cmd = Command::cargo_bin("h2ogpte-keys").expect("binary");
+        let r = run(cmd
+            .args(&command)
+            .arg("--help")
+            .env_remove("H2OGPTE_API_KEY")
+            .env_remove("H2OGPTE_SERVER_URL"));
+        assert_eq!(r.code, 0);
+        let name = if command.is_empty() {
+            "help".to_owned()
+        } else {
+            format!("help_{}", command[0])
+        };
+        insta::assert_snapshot!(name, r.stdout);
+    }
+}
+
+#[test]
+fn create_prints_the_secret_once_on_stdout() {
+    let server = server();
+    let r = run(cli(&server).args([
+        "create",
+        "--user",
+        "u-alice",
+        "--name",
+        "ci",
+        "--expires-in",
+        "30 days",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let secret = r.stdout.trim();
+    assert!(
+        secret.starts_with("sk-") && !secret.contains(char::is_whitespace),
+        "only the secret: {:?}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("will not be shown again"), "{}", r.stderr);
+    let listed = run(cli(&server).args(["list", "-o", "json"]));
+    assert!(
+        !listed.stdout.contains(secret),
+        "the secret is never listed"
+    );
+
+    let json = create(
+        &server,
+        &[
+            "--user",
+            "u-alice",
+            "--collection",
+            "c-1",
+            "--inactivity-days",
+            "7",
+        ],
+    );
+    let mut settings = insta::Settings::clone_current();
+    for field in [
+        ".secret_key",
+        ".api_key.id",
+        ".api_key.hint",
+        ".api_key.created_at",
+    ] {
+        settings.add_redaction(
+            field,
+            format!("[{}]", field.rsplit('.').next().unwrap_or(field)),
+        );
+    }
+    settings.bind(|| insta::assert_json_snapshot!("create_json", json));
+}
+
+#[test]
+fn list_formats_and_filters() {
+    let server = server();
+    create(
+        &server,
+        &[
+            "--user",
+            "u-alice",
+            "--name",
+            "ingest",
+            "--collection",
+            "c-1",
+            "--expires-in",
+            "1 year",
+        ],
+    );
+    let bob = create(&server, &["--user", "u-bob", "--name", "reports"]);
+    let r = run(cli(&server).args(["deactivate", &id_of(&bob)]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let table = run(cli(&server).args(["list", "--filter", "ALI"]));
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    redacted().bind(|| insta::assert_snapshot!("list_table", table.stdout));
+
+    let json = run(cli(&server).args(["list", "--all", "-o", "json"]));
+    let keys: Vec<Value> = serde_json::from_str(&json.stdout).expect("JSON array");
+    assert_eq!(keys.len(), 3, "admin, alice, bob");
+    assert!(
+        keys.iter().all(|k| k.get("is_global_key").is_some()),
+        "the API's own field names"
+    );
+    let inactive = run(cli(&server).args(["list", "--inactive", "-o", "json"]));
+    redacted().bind(|| insta::assert_snapshot!("list_json_inactive", inactive.stdout));
+
+    let ndjson = run(cli(&server).args(["list", "--all", "-o", "ndjson"]));
+    assert_eq!(ndjson.stdout.lines().count(), 3);
+    for line in ndjson.stdout.lines() {
+        serde_json::from_str::<Value>(line).expect("one JSON object per line");
+    }
+    let active = run(cli(&server).args(["list", "--active", "-o", "ndjson"]));
+    assert_eq!(active.stdout.lines().count(), 2);
+    let unused = run(cli(&server).args(["list", "--unused-for", "1", "-o", "ndjson"]));
+    assert_eq!(
+        unused.stdout.lines().count(),
+        0,
+        "every key is younger than a day"
+    );
+    let page = run(cli(&server).args(["list", "--offset", "1", "--limit", "1", "-o", "ndjson"]));
+    assert_eq!(page.stdout.lines().count(), 1);
+}
+
+#[test]
+fn show_finds_a_key_by_paging() {
+    let server = server();
+    let key = create(&server, &["--user", "u-bob", "--name", "one"]);
+    let r = run(cli(&server).args(["show", &id_of(&key), "-o", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let shown: Vec<Value> = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(shown[0]["name"], "one");
+    let missing = run(cli(&server).args(["show", "no-such-key"]));
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("no key with id no-such-key"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn batches_mix_good_and_unknown_ids_and_lose_no_result() {
+    let server = server();
+    let a = id_of(&create(&server, &["--user", "u-alice"]));
+    let b = id_of(&create(&server, &["--user", "u-bob"]));
+    let input = format!("# keys to retire\n{a}\n\nunknown-1\n{b}\n{a}\n");
+    let r = run(cli(&server)
+        .args(["deactivate", "--concurrency", "4", "-o", "json"])
+        .write_stdin(input));
+    assert_eq!(r.code, 3, "partial failure: {}", r.stderr);
+    let outcomes: Vec<Value> = serde_json::from_str(&r.stdout).expect("JSON");
+    let summary: Vec<(String, bool)> = outcomes
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap_or_default().to_owned(),
+                o["ok"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (a.clone(), true),
+            ("unknown-1".into(), false),
+            (b.clone(), true)
+        ],
+        "input order, duplicate dropped"
+    );
+    assert!(
+        outcomes[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unknown-1 not found"))
+    );
+    assert!(r.stderr.contains("2 deactivated, 1 failed"), "{}", r.stderr);
+
+    let expire = run(cli(&server).args(["expire", "--in", "30 days", &a, &b]));
+    assert_eq!(expire.code, 1, "both are deactivated: every one failed");
+    let file = std::env::temp_dir().join(format!("h2ogpte-keys-ids-{}", std::process::id()));
+    std::fs::write(&file, format!("{a}\n{b}\n")).expect("write ids");
+    let delete = run(cli(&server)
+        .args(["delete", "--yes", "--from-file"])
+        .arg(&file));
+    assert_eq!(delete.code, 0, "{}", delete.stderr);
+    redacted().bind(|| insta::assert_snapshot!("delete_table", delete.stdout));
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn expire_sets_and_removes() {
+    let server = server();
+    let id = id_of(&create(&server, &["--user", "u-alice"]));
+    assert_eq!(
+        run(cli(&server).args(["expire", &id, "--in", "2 weeks"])).code,
+        0
+    );
+    let shown: Vec<Value> =
+        serde_json::from_str(&run(cli(&server).args(["show", &id, "-o", "json"])).stdout)
+            .expect("JSON");
+    assert!(shown[0].get("expires_at").is_some());
+    assert_eq!(run(cli(&server).args(["expire", &id, "--never"])).code, 0);
+    let shown: Vec<Value> =
+        serde_json::from_str(&run(cli(&server).args(["show", &id, "-o", "json"])).stdout)
+            .expect("JSON");
+    assert!(shown[0].get("expires_at").is_none());
+    let bad = run(cli(&server).args(["expire", &id, "--in", "soon"]));
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stdout.contains("30 days"),
+        "the server's hint reaches the user: {}",
+        bad.stdout
+    );
+}
+
+#[test]
+fn rotate_replaces_and_retires() {
+    let server = server();
+    let old = create(
+        &server,
+        &[
+            "--user",
+            "u-alice",
+            "--name",
+            "ci",
+            "--collection",
+            "c-1",
+            "--expires-in",
+            "10 days",
+        ],
+    );
+    let old_id = id_of(&old);
+    let r = run(cli(&server).args(["rotate", &old_id, "--user", "u-alice"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.trim().starts_with("sk-"),
+        "new secret on stdout: {}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains(&format!("old key {old_id} deactivated")),
+        "{}",
+        r.stderr
+    );
+    let keys: Vec<Value> = serde_json::from_str(
+        &run(cli(&server).args(["list", "--filter", "alice", "-o", "json"])).stdout,
+    )
+    .expect("JSON");
+    let new = keys
+        .iter()
+        .find(|k| k["id"] != old_id.as_str())
+        .expect("the new key");
+    assert_eq!(
+        (&new["name"], &new["collection_id"]),
+        (&Value::from("ci"), &Value::from("c-1"))
+    );
+    assert!(
+        new.get("expires_at").is_some(),
+        "remaining expiry carried over"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k["id"] == old_id.as_str() && k["is_active"] == false)
+    );
+
+    let new_id = new["id"].as_str().expect("id").to_owned();
+    let deleted = run(cli(&server).args(["rotate", &new_id, "--user", "u-alice", "--delete-old"]));
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    let show = run(cli(&server).args(["show", &new_id]));
+    assert_eq!(show.code, 1, "deleted");
+
+    let no_user = run(cli(&server).args(["rotate", &old_id]));
+    assert_eq!(no_user.code, 1);
+    assert!(no_user.stderr.contains("pass --user"), "{}", no_user.stderr);
+}
+
+#[test]
+fn exit_codes_and_one_line_errors() {
+    let server = server();
+    let mut no_key = cli(&server);
+    no_key.env_remove("H2OGPTE_API_KEY").arg("list");
+    let r = run(&mut no_key);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.trim(),
+        "h2ogpte-keys: no API key: set H2OGPTE_API_KEY or pass --api-key"
+    );
+
+    let r = run(cli(&server).args(["list", "--api-key", "sk-wrong"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("401") && r.stderr.contains("check H2OGPTE_API_KEY"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("sk-wrong"), "never echoed");
+
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let r = run(cli(&server).args(["list", "--server-url", &format!("http://{addr}")]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(&addr.to_string()) && r.stderr.contains("cannot connect"),
+        "{}",
+        r.stderr
+    );
+
+    for args in [
+        &["list", "--limit", "x"][..],
+        &["frobnicate"],
+        &["expire", "k"],
+        &["deactivate", "--concurrency", "0", "k"],
+    ] {
+        let r = run(cli(&server).args(args));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+    }
+    let r = run(cli(&server)
+        .args(["delete", "a"])
+        .args(["--from-file", "/nonexistent"]));
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    let r = run(cli(&server).args(["show", "."]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
+#[test]
+fn completions_for_a_shell() {
+    let r = run(Command::cargo_bin("h2ogpte-keys")
+        .expect("binary")
+        .args(["completions", "bash"]));
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("h2ogpte-keys") && r.stdout.contains("deactivate"));
+}
