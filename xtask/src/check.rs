@@ -15,10 +15,8 @@ pub fn run(references: Option<&Path>) -> Result<(), String> {
     }
 
     let root = spec::root();
-    let text = fs::read_to_string(root.join(spec::SPEC_PATH))
-        .map_err(|e| format!("cannot read {}: {e}", spec::SPEC_PATH))?;
-    let adjustments = fs::read_to_string(root.join(spec::ADJUSTMENTS_PATH))
-        .map_err(|e| format!("cannot read {}: {e}", spec::ADJUSTMENTS_PATH))?;
+    let text = spec::read(spec::SPEC_PATH)?;
+    let adjustments = spec::read(spec::ADJUSTMENTS_PATH)?;
     let committed = spec::parse(&text, spec::SPEC_PATH)?;
     let selection = import::Selection::Ids(
         import::DEFAULT_OPERATIONS

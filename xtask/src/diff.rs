@@ -486,8 +486,7 @@ pub fn report(changes: &[Change]) -> String {
 /// Runs the task: the committed spec against `base` (a git revision or a file).
 pub fn run(base: &str) -> Result<(), String> {
     let old = spec::load_base(base)?;
-    let text = std::fs::read_to_string(spec::root().join(spec::SPEC_PATH))
-        .map_err(|e| format!("cannot read {}: {e}", spec::SPEC_PATH))?;
+    let text = spec::read(spec::SPEC_PATH)?;
     let new = spec::parse(&text, spec::SPEC_PATH)?;
     print!("{}", report(&classify(&old, &new)));
     Ok(())

@@ -192,23 +192,7 @@ fn copy_closure(upstream: &Value, doc: &mut Value, report: &mut Report) -> Resul
             .ok_or_else(|| format!("$ref {reference} does not resolve in the upstream spec"))?;
         spec::refs(target, &mut queue);
     }
-    let mut schemes = BTreeSet::new();
-    let requirements = doc
-        .get("security")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .chain(spec::operations(doc).into_iter().flat_map(|(_, _, op)| {
-            op.get("security")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        }));
-    for requirement in requirements {
-        if let Some(r) = requirement.as_object() {
-            schemes.extend(r.keys().cloned());
-        }
-    }
+    let schemes = spec::used_security_schemes(doc);
     for scheme in schemes {
         wanted.insert(format!("#/components/securitySchemes/{scheme}"));
     }
@@ -263,8 +247,7 @@ fn copy_closure(upstream: &Value, doc: &mut Value, report: &mut Report) -> Resul
 /// Runs the task: reads `from`, writes the committed spec, prints the report.
 pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), String> {
     let upstream = spec::load(from)?;
-    let adjustments = fs::read_to_string(spec::root().join(spec::ADJUSTMENTS_PATH))
-        .map_err(|e| format!("cannot read {}: {e}", spec::ADJUSTMENTS_PATH))?;
+    let adjustments = spec::read(spec::ADJUSTMENTS_PATH)?;
     let (doc, report) = extract(&upstream, selection, &adjustments)?;
     let text = spec::to_yaml(&doc)?;
     println!(

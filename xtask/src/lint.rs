@@ -115,20 +115,7 @@ pub fn check(doc: &Value) -> Vec<String> {
             ));
         }
     }
-    let used_schemes: BTreeSet<String> = doc
-        .get("security")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .chain(spec::operations(doc).into_iter().flat_map(|(_, _, op)| {
-            op.get("security")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        }))
-        .filter_map(Value::as_object)
-        .flat_map(|r| r.keys().cloned())
-        .collect();
+    let used_schemes = spec::used_security_schemes(doc);
     if let Some(components) = doc.get("components").and_then(Value::as_object) {
         for (section, entries) in components {
             for name in entries.as_object().into_iter().flatten().map(|(n, _)| n) {
@@ -169,8 +156,7 @@ fn body_type(doc: &Value, response: &Value) -> String {
 
 /// Runs the task on the committed spec.
 pub fn run() -> Result<(), String> {
-    let text = std::fs::read_to_string(spec::root().join(spec::SPEC_PATH))
-        .map_err(|e| format!("cannot read {}: {e}", spec::SPEC_PATH))?;
+    let text = spec::read(spec::SPEC_PATH)?;
     let doc = spec::parse(&text, spec::SPEC_PATH)?;
     let findings = check(&doc);
     if findings.is_empty() {

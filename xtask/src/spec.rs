@@ -170,6 +170,32 @@ pub fn operations(spec: &Value) -> Vec<(String, String, &Map<String, Value>)> {
     ops
 }
 
+/// The names of the security schemes the document's requirements use, at the
+/// top level and on operations.
+pub fn used_security_schemes(spec: &Value) -> std::collections::BTreeSet<String> {
+    let top = spec
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let ops = operations(spec);
+    let per_op = ops.iter().flat_map(|(_, _, op)| {
+        op.get("security")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    });
+    top.chain(per_op)
+        .filter_map(Value::as_object)
+        .flat_map(|r| r.keys().cloned())
+        .collect()
+}
+
+/// Reads a workspace file, with an error naming it.
+pub fn read(relative: &str) -> Result<String, String> {
+    fs::read_to_string(root().join(relative)).map_err(|e| format!("cannot read {relative}: {e}"))
+}
+
 /// Resolves a local `$ref` such as `#/components/schemas/X`.
 pub fn resolve<'a>(spec: &'a Value, reference: &str) -> Option<&'a Value> {
     spec.pointer(reference.strip_prefix('#')?)
