@@ -75,6 +75,19 @@ fn ops(spec: &Value) -> BTreeMap<String, (String, String, Map<String, Value>)> {
         .collect()
 }
 
+/// Whether two schemas differ in `format` only: the JSON on the wire is the
+/// same, but the generated Rust type is not (a string becomes a date-time).
+fn format_only(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = shape(v);
+        if let Some(map) = v.as_object_mut() {
+            map.remove("format");
+        }
+        v
+    };
+    shape(a) != shape(b) && strip(a) == strip(b)
+}
+
 /// A schema without its documentation, to tell a real change from a reworded one.
 fn shape(schema: &Value) -> Value {
     match schema {
@@ -362,6 +375,15 @@ pub fn classify(base: &Value, new: &Value) -> Vec<Change> {
                     out.push(change(
                         format!("schema {name}: {kind} field {prop} added (a new field breaks Rust struct literals)"),
                         wire,
+                        Breaking,
+                    ));
+                }
+                Some(old_def) if format_only(old_def, def) => {
+                    out.push(change(
+                        format!(
+                            "schema {name}: field {prop} changed format (same JSON, another Rust type)"
+                        ),
+                        Additive,
                         Breaking,
                     ));
                 }

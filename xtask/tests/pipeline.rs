@@ -256,6 +256,17 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
             "major",
         ),
         (
+            "format changed, JSON the same",
+            Box::new(|s| {
+                if let Some(p) = s.pointer_mut(&format!("{schemas}/APIKeyInfo/properties/hint")) {
+                    p["format"] = json!("password");
+                }
+            }),
+            Additive,
+            Breaking,
+            "major",
+        ),
+        (
             "optional query parameter added",
             Box::new(|s| {
                 s["paths"]["/admin/api_keys"]["get"]["parameters"].as_array_mut().expect("params").push(json!({
