@@ -15,8 +15,9 @@ use crate::{
     types,
 };
 
-/// What the official client leaves unescaped in a path parameter.
-const KEY_ID_SET: &AsciiSet = &NON_ALPHANUMERIC
+/// What the official client leaves unescaped in a path parameter (and in a
+/// query value).
+pub(crate) const KEY_ID_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')

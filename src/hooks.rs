@@ -4,6 +4,7 @@
 
 use std::{cell::Cell, fmt, time::Instant};
 
+use percent_encoding::utf8_percent_encode;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
     Method, Request, Response, StatusCode,
@@ -62,7 +63,7 @@ tokio::task_local! {
 }
 
 impl ClientHooks<Hooks> for Client {
-    async fn pre<E>(&self, request: &mut Request, _info: &OperationInfo) -> Result<(), Error<E>> {
+    async fn pre<E>(&self, request: &mut Request, info: &OperationInfo) -> Result<(), Error<E>> {
         if let Some(auth) = &self.inner().authorization {
             request
                 .headers_mut()
@@ -83,6 +84,9 @@ impl ClientHooks<Hooks> for Client {
         }
         if CALL.try_with(|c| c.key_id_encoded).unwrap_or(false) {
             undo_second_encoding(request);
+        }
+        if info.operation_id == "list_all_api_keys" {
+            canonical_list_query(request);
         }
         Ok(())
     }
@@ -118,6 +122,26 @@ impl ClientHooks<Hooks> for Client {
         }
         result
     }
+}
+
+/// Rewrites the list query as the official client sends it: `offset`,
+/// `limit`, `filter` in that order, each byte but `A-Z a-z 0-9 - . _ ~`
+/// percent-encoded (a space is `%20`, not `+`). The generated code orders
+/// them alphabetically and form-encodes; servers read both the same, but
+/// matching the reference client keeps logs and caches alike.
+fn canonical_list_query(request: &mut Request) {
+    const ORDER: [&str; 3] = ["offset", "limit", "filter"];
+    let url = request.url_mut();
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if pairs.iter().any(|(k, _)| !ORDER.contains(&k.as_str())) {
+        return;
+    }
+    let query: Vec<String> = ORDER
+        .iter()
+        .filter_map(|name| pairs.iter().find(|(k, _)| k == name))
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, crate::client::KEY_ID_SET)))
+        .collect();
+    url.set_query((!query.is_empty()).then(|| query.join("&")).as_deref());
 }
 
 /// The front door encodes a key id with the official client's rules (every
