@@ -40,6 +40,16 @@ fn api_error<T: std::fmt::Debug>(
     }
 }
 
+/// The keys of alice, through the generated list builder.
+async fn alice_keys(api: &raw::Client) -> Vec<types::ApiKeyInfo> {
+    api.list_all_api_keys()
+        .filter("alice")
+        .send()
+        .await
+        .expect("list")
+        .into_inner()
+}
+
 #[tokio::test]
 async fn lifecycle_through_every_operation() {
     let (_server, client) = start().await;
@@ -82,12 +92,7 @@ async fn lifecycle_through_every_operation() {
         .send()
         .await
         .expect("set expiry");
-    let after = api
-        .list_all_api_keys()
-        .filter("alice")
-        .send()
-        .await
-        .expect("list");
+    let after = alice_keys(api).await;
     let expires = after[0].expires_at.expect("expiry set");
     assert_eq!((expires - after[0].created_at).num_days(), 90);
 
@@ -96,12 +101,7 @@ async fn lifecycle_through_every_operation() {
         .send()
         .await
         .expect("remove expiry");
-    let after = api
-        .list_all_api_keys()
-        .filter("alice")
-        .send()
-        .await
-        .expect("list");
+    let after = alice_keys(api).await;
     assert_eq!(after[0].expires_at, None);
 
     api.deactivate_api_key()
@@ -109,12 +109,7 @@ async fn lifecycle_through_every_operation() {
         .send()
         .await
         .expect("deactivate");
-    let after = api
-        .list_all_api_keys()
-        .filter("alice")
-        .send()
-        .await
-        .expect("list");
+    let after = alice_keys(api).await;
     assert!(!after[0].is_active);
 
     api.delete_api_key()
