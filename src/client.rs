@@ -53,6 +53,24 @@ struct Call {
     key_id_encoded: bool,
 }
 
+impl Call {
+    /// Create: never re-sent once it may have reached the server.
+    const CREATE: Call = Call {
+        repeatable: Repeatable::OnlyIfUnsent,
+        key_id_encoded: false,
+    };
+    /// List: repeatable, no key id in the path.
+    const LIST: Call = Call {
+        repeatable: Repeatable::Yes,
+        key_id_encoded: false,
+    };
+    /// Deactivate, delete, update-expiry: repeatable, key id pre-encoded.
+    const BY_KEY_ID: Call = Call {
+        repeatable: Repeatable::Yes,
+        key_id_encoded: true,
+    };
+}
+
 /// A call that failed for good.
 struct Failure {
     error: Error,
@@ -123,11 +141,7 @@ impl Client {
         let body = body
             .try_into()
             .map_err(|e| Error::invalid_request(format!("create request: {e}")))?;
-        let call = Call {
-            repeatable: Repeatable::OnlyIfUnsent,
-            key_id_encoded: false,
-        };
-        self.run(call, || {
+        self.run(Call::CREATE, || {
             self.raw.create_api_key_for_user().body(body.clone()).send()
         })
         .await
@@ -144,11 +158,7 @@ impl Client {
     ) -> Result<Vec<types::ApiKeyInfo>, Error> {
         let limit = std::num::NonZeroU64::new(limit)
             .ok_or_else(|| Error::invalid_request("limit must be at least 1"))?;
-        let call = Call {
-            repeatable: Repeatable::Yes,
-            key_id_encoded: false,
-        };
-        self.run(call, || {
+        self.run(Call::LIST, || {
             let mut builder = self.raw.list_all_api_keys().offset(offset).limit(limit);
             if let Some(filter) = filter {
                 builder = builder.filter(filter);
@@ -165,11 +175,7 @@ impl Client {
     /// retry after an attempt that may have worked counts as success.
     pub async fn deactivate_api_key(&self, key_id: &str) -> Result<(), Error> {
         let id = encode_key_id(key_id)?;
-        let call = Call {
-            repeatable: Repeatable::Yes,
-            key_id_encoded: true,
-        };
-        self.run(call, || {
+        self.run(Call::BY_KEY_ID, || {
             self.raw.deactivate_api_key().key_id(id.as_str()).send()
         })
         .await
@@ -181,11 +187,7 @@ impl Client {
     /// A 404 on a retry after an attempt that may have worked counts as success.
     pub async fn delete_api_key(&self, key_id: &str) -> Result<(), Error> {
         let id = encode_key_id(key_id)?;
-        let call = Call {
-            repeatable: Repeatable::Yes,
-            key_id_encoded: true,
-        };
-        self.run(call, || {
+        self.run(Call::BY_KEY_ID, || {
             self.raw.delete_api_key().key_id(id.as_str()).send()
         })
         .await
@@ -200,11 +202,7 @@ impl Client {
         body: types::ApiKeyUpdateExpiryRequest,
     ) -> Result<(), Error> {
         let id = encode_key_id(key_id)?;
-        let call = Call {
-            repeatable: Repeatable::Yes,
-            key_id_encoded: true,
-        };
-        self.run(call, || {
+        self.run(Call::BY_KEY_ID, || {
             self.raw
                 .update_api_key_expiry()
                 .key_id(id.as_str())

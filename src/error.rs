@@ -287,10 +287,8 @@ impl Error {
                 })
                 .unwrap_or_else(|| "the server".to_owned());
             Error::Connect { url, source }
-        } else if source.is_decode() {
-            // A truncated or unreadable body: the exchange failed midway.
-            Error::Transport { source }
         } else {
+            // A reset, a truncated or unreadable body, TLS: the exchange failed midway.
             Error::Transport { source }
         }
     }

@@ -250,26 +250,14 @@ pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), Strin
     let adjustments = spec::read(spec::ADJUSTMENTS_PATH)?;
     let (doc, report) = extract(&upstream, selection, &adjustments)?;
     let text = spec::to_yaml(&doc)?;
-    println!(
-        "kept {} operations: {}",
-        report.kept_operations.len(),
-        report.kept_operations.join(", ")
-    );
-    println!(
-        "dropped {} operations{}",
-        report.dropped_operations.len(),
-        list_suffix(&report.dropped_operations)
-    );
-    println!(
-        "kept {} components: {}",
-        report.kept_components.len(),
-        report.kept_components.join(", ")
-    );
-    println!(
-        "dropped {} components{}",
-        report.dropped_components.len(),
-        list_suffix(&report.dropped_components)
-    );
+    for (verb, what, items) in [
+        ("kept", "operations", &report.kept_operations),
+        ("dropped", "operations", &report.dropped_operations),
+        ("kept", "components", &report.kept_components),
+        ("dropped", "components", &report.dropped_components),
+    ] {
+        println!("{verb} {} {what}{}", items.len(), list_suffix(items));
+    }
     println!("applied {} local adjustments:", report.adjustments.len());
     for why in &report.adjustments {
         println!("  - {why}");

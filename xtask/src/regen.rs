@@ -7,17 +7,7 @@ use crate::{diff, lint, schema, spec};
 
 fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     println!("regen: cargo {}", args.join(" "));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .current_dir(spec::root())
-        .args(args)
-        .envs(envs.iter().copied())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo {} failed", args.join(" ")))
-    }
+    spec::cargo(args, envs)
 }
 
 /// Runs the task; the verdict compares with `base`.

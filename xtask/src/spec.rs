@@ -191,6 +191,21 @@ pub fn used_security_schemes(spec: &Value) -> std::collections::BTreeSet<String>
         .collect()
 }
 
+/// Runs cargo (the one running this task, when known) in the workspace root.
+pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .current_dir(root())
+        .args(args)
+        .envs(envs.iter().copied())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed", args.join(" ")))
+    }
+}
+
 /// Reads a workspace file, with an error naming it.
 pub fn read(relative: &str) -> Result<String, String> {
     fs::read_to_string(root().join(relative)).map_err(|e| format!("cannot read {relative}: {e}"))
