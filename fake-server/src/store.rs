@@ -59,6 +59,19 @@ pub struct CreateRequest {
     inactivity_interval: Option<i64>,
 }
 
+impl CreateRequest {
+    /// A request for a named global key without expiry, for seeding.
+    pub(crate) fn named(user_id: &str, name: String) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            name: Some(name),
+            collection_id: None,
+            expires_in: None,
+            inactivity_interval: None,
+        }
+    }
+}
+
 /// An update-expiry request as the spec's `APIKeyUpdateExpiryRequest`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct UpdateExpiryRequest {

@@ -8,7 +8,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
     routes::{AppState, app},
-    store::{Collection, Settings, Store, User, new_secret},
+    store::{Collection, CreateRequest, Settings, Store, User, new_secret},
 };
 
 /// Id of the administrator that every server starts with unless told otherwise.
@@ -145,12 +145,8 @@ impl FakeServerBuilder {
             state.store().protect(&admin_key.id);
         }
         for i in 0..self.seed_keys {
-            let req = serde_json::from_value(serde_json::json!({
-                "user_id": self.admin_id,
-                "name": format!("seed {i}"),
-            }))
-            .map_err(|e| e.to_string())?;
             let now = state.now();
+            let req = CreateRequest::named(&self.admin_id, format!("seed {i}"));
             state.store().create(req, now).map_err(|e| e.message)?;
         }
         Ok((state, secret))
