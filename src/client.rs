@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::{
     ClientBuilder, Error, RetryPolicy,
+    error::Reading,
     hooks::{CALL, CallScope},
     raw,
     retry::Repeatable,
@@ -34,6 +35,7 @@ pub struct Client {
     raw: raw::Client,
     base_url: Url,
     retry: RetryPolicy,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for Client {
@@ -94,11 +96,17 @@ impl Failure {
 }
 
 impl Client {
-    pub(crate) fn from_parts(raw: raw::Client, base_url: Url, retry: RetryPolicy) -> Self {
+    pub(crate) fn from_parts(
+        raw: raw::Client,
+        base_url: Url,
+        retry: RetryPolicy,
+        max_response_bytes: usize,
+    ) -> Self {
         Self {
             raw,
             base_url,
             retry,
+            max_response_bytes,
         }
     }
 
@@ -252,7 +260,13 @@ impl Client {
                 .await;
             let err = match result {
                 Ok(value) => return Ok(value.into_inner()),
-                Err(e) => Error::from_raw::<T>(e, status).await,
+                Err(e) => {
+                    let reading = Reading {
+                        max_response_bytes: self.max_response_bytes,
+                        holds_secret: call.repeatable == Repeatable::OnlyIfUnsent,
+                    };
+                    Error::from_raw::<T>(e, status, &reading).await
+                }
             };
             match self
                 .retry

@@ -17,6 +17,10 @@ pub const API_KEY_ENV: &str = "H2OGPTE_API_KEY";
 /// Path of the REST API below the server root.
 pub const API_PATH: &str = "/api/v1";
 
+/// Default limit on one response body: far above the largest legitimate
+/// page (1000 keys are about 500 KiB), far below what would hurt a process.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
+
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -42,6 +46,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     retry: RetryPolicy,
+    max_response_bytes: usize,
     allow_insecure_http: bool,
     transport: Transport,
 }
@@ -84,6 +89,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("root_certificates", &self.transport.root_certificates.len())
             .field(
@@ -107,6 +113,7 @@ impl ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             allow_insecure_http: false,
             transport: Transport::default(),
         }
@@ -185,6 +192,16 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes read of any one response body, success or error
+    /// (default [`DEFAULT_MAX_RESPONSE_BYTES`], 32 MiB). A larger body fails
+    /// the call with [`Error::ResponseTooLarge`] once the limit is reached, so
+    /// memory stays near it whatever the server sends; a body that drips in
+    /// slowly is bounded by [`with_timeout`](Self::with_timeout).
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit.max(1);
+        self
+    }
+
     /// Trust this root certificate too, for a server with a private CA.
     pub fn with_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
         self.transport.root_certificates.push(certificate);
@@ -251,7 +268,8 @@ impl ClientBuilder {
                 "no API key: set {API_KEY_ENV} or call with_api_key"
             ))
         })?;
-        let hooks = Hooks::with_api_key(api_key.expose_secret())?;
+        let hooks = Hooks::with_api_key(api_key.expose_secret())?
+            .with_max_response_bytes(self.max_response_bytes);
         let http = match self.transport.http_client.clone() {
             Some(_) if self.transport.is_customised() => {
                 return Err(Error::config(
@@ -263,7 +281,12 @@ impl ClientBuilder {
         };
         let raw =
             raw::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http, hooks);
-        Ok(Client::from_parts(raw, base_url, self.retry))
+        Ok(Client::from_parts(
+            raw,
+            base_url,
+            self.retry,
+            self.max_response_bytes,
+        ))
     }
 
     fn http_client(&self) -> Result<reqwest::Client, Error> {

@@ -30,7 +30,7 @@ pub enum Error {
     },
 
     /// The API answered with a documented error and an `EndpointError` body.
-    #[error("{status}: {}{}", error.message, hint(*status))]
+    #[error("{status}: {}{}", snippet(error.message.as_bytes()), hint(*status))]
     Api {
         /// The HTTP status.
         status: StatusCode,
@@ -76,8 +76,9 @@ pub enum Error {
 
     /// The connection could not be established.
     #[error(
-        "cannot connect to {url}: {}: check H2OGPTE_SERVER_URL and that the server is up",
-        root_cause(source)
+        "cannot connect to {url}: {}: {}",
+        root_cause(source),
+        connect_hint(source)
     )]
     Connect {
         /// The URL that was tried, without query.
@@ -91,6 +92,24 @@ pub enum Error {
     Transport {
         /// The underlying error.
         source: reqwest::Error,
+    },
+
+    /// A response body was larger than the configured limit; reading stopped
+    /// there, so memory stays near the limit whatever the server sends.
+    #[error(
+        "the response body exceeds the limit of {limit} bytes: raise it with ClientBuilder::with_max_response_bytes if the server is trusted"
+    )]
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+
+    /// The server's pages contradict the API's paging contract (it ignores
+    /// `offset` or `limit`), so walking them would never end.
+    #[error("the server does not page as the API documents: {reason}")]
+    Paging {
+        /// What the server did.
+        reason: String,
     },
 }
 
@@ -132,6 +151,33 @@ fn snippet_suffix(body: &str) -> String {
     }
 }
 
+fn connect_hint(source: &reqwest::Error) -> &'static str {
+    if untrusted_certificate(source) {
+        "the server's certificate is not trusted: add its CA with ClientBuilder::with_root_certificate, or check H2OGPTE_SERVER_URL"
+    } else {
+        "check H2OGPTE_SERVER_URL and that the server is up"
+    }
+}
+
+/// Whether a TLS handshake failed on the server's certificate. rustls' error
+/// sits inside an `io::Error`, whose `source` skips it, so look inside.
+fn untrusted_certificate(e: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(rustls::Error::InvalidCertificate(_)) = c.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        cause = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => c.source(),
+        };
+    }
+    false
+}
+
 fn root_cause(e: &(dyn StdError + 'static)) -> String {
     let mut cause: &(dyn StdError + 'static) = e;
     while let Some(next) = cause.source() {
@@ -142,16 +188,60 @@ fn root_cause(e: &(dyn StdError + 'static)) -> String {
 
 /// The first [`BODY_SNIPPET_LIMIT`] bytes of a body as text, cut at a
 /// character boundary, with `…` when cut.
+///
+/// The value of any `secret_key` in it is replaced by `[redacted]`: a body
+/// that was not what the API documents may still carry a new key's secret.
 pub(crate) fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_SNIPPET_LIMIT * 2)]);
+    let text = redact_secret_values(&String::from_utf8_lossy(
+        &bytes[..bytes.len().min(BODY_SNIPPET_LIMIT * 2)],
+    ));
     if text.len() <= BODY_SNIPPET_LIMIT {
-        return text.into_owned();
+        return text;
     }
     let mut end = BODY_SNIPPET_LIMIT;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// Replaces the value after each `secret_key` (quoted or bare, whole or cut
+/// off by the end of the text) with `[redacted]`.
+fn redact_secret_values(text: &str) -> String {
+    const FIELD: &str = "secret_key";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(FIELD) {
+        let (before, after) = rest.split_at(at + FIELD.len());
+        out.push_str(before);
+        // Up to the value: a closing quote, blanks, the colon, blanks.
+        let value_at = after
+            .find(|c: char| !(c == '"' || c == ':' || c.is_whitespace()))
+            .unwrap_or(after.len());
+        let (lead, value) = after.split_at(value_at);
+        if !lead.contains(':') {
+            rest = after;
+            continue;
+        }
+        out.push_str(lead);
+        let value_len = if lead.ends_with('"') {
+            // A JSON string: up to the first quote that is not escaped.
+            let bytes = value.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i.min(bytes.len())
+        } else {
+            value
+                .find(|c: char| matches!(c, ',' | '}' | ']') || c.is_whitespace())
+                .unwrap_or(value.len())
+        };
+        out.push_str("[redacted]");
+        rest = value.get(value_len..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `Retry-After` as seconds or an HTTP date, from now.
@@ -240,6 +330,7 @@ impl Error {
     pub(crate) async fn from_raw<T: DeserializeOwned>(
         err: raw::Error<EndpointError>,
         status: Option<StatusCode>,
+        reading: &Reading,
     ) -> Self {
         match err {
             raw::Error::InvalidRequest(reason) => Error::invalid_request(reason),
@@ -251,8 +342,6 @@ impl Error {
                 Error::Api { status, error }
             }
             raw::Error::InvalidResponsePayload(bytes, source) => {
-                let body = snippet(&bytes);
-                tracing::debug!(status = status.map(|s| s.as_u16()), %body, "undecodable response");
                 let is_error = status.is_some_and(|s| s.is_client_error() || s.is_server_error());
                 let located = if is_error {
                     locate::<EndpointError>(&bytes)
@@ -260,6 +349,14 @@ impl Error {
                     locate::<T>(&bytes)
                 };
                 let (path, source) = located.unwrap_or((String::new(), source));
+                // A create's success body holds the new secret: keep none of
+                // it, not even in the decoder's message, which can quote a value.
+                let (body, source) = if reading.holds_secret && !is_error {
+                    (String::new(), redacted_decode_error(&source))
+                } else {
+                    (snippet(&bytes), source)
+                };
+                tracing::debug!(status = status.map(|s| s.as_u16()), %body, "undecodable response");
                 Error::Decode {
                     status,
                     path,
@@ -267,15 +364,19 @@ impl Error {
                     body,
                 }
             }
-            raw::Error::UnexpectedResponse(response) => Self::unexpected(response).await,
+            raw::Error::UnexpectedResponse(response) => Self::unexpected(response, reading).await,
             raw::Error::CommunicationError(source)
             | raw::Error::ResponseBodyError(source)
-            | raw::Error::InvalidUpgrade(source) => Self::from_reqwest(source),
+            | raw::Error::InvalidUpgrade(source) => Self::from_reqwest(source, reading),
         }
     }
 
-    pub(crate) fn from_reqwest(source: reqwest::Error) -> Self {
-        if source.is_timeout() {
+    pub(crate) fn from_reqwest(source: reqwest::Error, reading: &Reading) -> Self {
+        if caused_by::<http_body_util::LengthLimitError>(&source) {
+            Error::ResponseTooLarge {
+                limit: reading.max_response_bytes,
+            }
+        } else if source.is_timeout() {
             Error::Timeout { source }
         } else if source.is_connect() {
             let url = source
@@ -293,7 +394,7 @@ impl Error {
         }
     }
 
-    async fn unexpected(response: reqwest::Response) -> Self {
+    async fn unexpected(response: reqwest::Response, reading: &Reading) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let location = status
@@ -306,7 +407,13 @@ impl Error {
                     .map(str::to_owned)
             })
             .flatten();
-        let body = read_bounded(response).await;
+        // A create answered with an undocumented success status may still
+        // carry the secret in any shape: keep none of it.
+        let body = if reading.holds_secret && status.is_success() {
+            String::new()
+        } else {
+            read_bounded(response).await
+        };
         tracing::debug!(status = status.as_u16(), %body, "unexpected response");
         Error::UnexpectedStatus {
             status,
@@ -315,6 +422,49 @@ impl Error {
             retry_after: retry_after(&headers),
         }
     }
+}
+
+/// What the client knows about reading a response, for describing a failure.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reading {
+    /// The body limit in force ([`Error::ResponseTooLarge`]).
+    pub(crate) max_response_bytes: usize,
+    /// The success body holds a secret (a create): keep no snippet of it.
+    pub(crate) holds_secret: bool,
+}
+
+fn caused_by<E: StdError + 'static>(e: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<E>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The decoder's message with every quoted value replaced, for a body that
+/// may hold a secret (`invalid type: string "sk-…"` would show it).
+fn redacted_decode_error(e: &serde_json::Error) -> serde_json::Error {
+    let message = e.to_string();
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                out.push_str("\"[redacted]");
+                quoted = true;
+            }
+            ('"', true) => {
+                out.push('"');
+                quoted = false;
+            }
+            (c, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    <serde_json::Error as serde::de::Error>::custom(out)
 }
 
 /// Decodes `bytes` as `T` tracking the path, for the path of the first error.
@@ -359,6 +509,31 @@ mod tests {
         assert!(s.len() <= BODY_SNIPPET_LIMIT + "…".len(), "{}", s.len());
         assert!(s.ends_with('…'));
         assert_eq!(snippet(b"short"), "short");
+    }
+
+    #[test]
+    fn snippets_redact_secret_values_in_any_shape() {
+        for (body, kept) in [
+            (
+                r#"{"secret_key":"sk-1","x":1}"#,
+                r#"{"secret_key":"[redacted]","x":1}"#,
+            ),
+            (
+                r#"{"secret_key" : "sk-\"2"}"#,
+                r#"{"secret_key" : "[redacted]"}"#,
+            ),
+            (
+                r#"{"secret_key":sk-3,"x":1}"#,
+                r#"{"secret_key":[redacted],"x":1}"#,
+            ),
+            (
+                r#"{"secret_key":"sk-cut-off"#,
+                r#"{"secret_key":"[redacted]"#,
+            ),
+            (r#"no secret_key here"#, r#"no secret_key here"#),
+        ] {
+            assert_eq!(snippet(body.as_bytes()), kept, "{body}");
+        }
     }
 
     #[test]

@@ -15,9 +15,19 @@ use tracing::Instrument;
 use crate::generated::{Client, Error};
 
 /// State the hooks need, kept in the generated client (`raw::Client`).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hooks {
     authorization: Option<HeaderValue>,
+    max_response_bytes: usize,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self {
+            authorization: None,
+            max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
 }
 
 impl fmt::Debug for Hooks {
@@ -27,6 +37,7 @@ impl fmt::Debug for Hooks {
                 "authorization",
                 &self.authorization.as_ref().map(|_| "[redacted]"),
             )
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -43,7 +54,16 @@ impl Hooks {
         value.set_sensitive(true);
         Ok(Self {
             authorization: Some(value),
+            ..Self::default()
         })
+    }
+
+    /// Stops reading any response body past `limit` bytes; the body read
+    /// then fails, which the front door reports as
+    /// [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge).
+    pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
     }
 }
 
@@ -120,8 +140,24 @@ impl ClientHooks<Hooks> for Client {
                 tracing::debug!(parent: &span, elapsed_ms, error = %e, "no response");
             }
         }
-        result
+        result.map(|response| limit_body(response, self.inner().max_response_bytes))
     }
+}
+
+/// Caps the body at `limit` bytes, whatever the generated code then reads it
+/// with: past the limit the read fails instead of growing memory. The
+/// request timeout still bounds a body that drips in slowly.
+///
+/// The rebuilt response no longer knows its URL; nothing downstream asks.
+fn limit_body(response: Response, limit: usize) -> Response {
+    let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let body = reqwest::Body::wrap(http_body_util::Limited::new(body, limit));
+    let mut limited = http::Response::new(body);
+    *limited.status_mut() = parts.status;
+    *limited.version_mut() = parts.version;
+    *limited.headers_mut() = parts.headers;
+    *limited.extensions_mut() = parts.extensions;
+    Response::from(limited)
 }
 
 /// Rewrites the list query as the official client sends it: `offset`,

@@ -30,8 +30,8 @@ pub mod raw {
 
 pub use client::Client;
 pub use config::{
-    API_KEY_ENV, API_PATH, ClientBuilder, DEFAULT_SERVER_URL, SERVER_URL_ENV,
-    install_crypto_provider,
+    API_KEY_ENV, API_PATH, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SERVER_URL,
+    SERVER_URL_ENV, install_crypto_provider,
 };
 pub use error::{BODY_SNIPPET_LIMIT, Error};
 pub use generated::types;

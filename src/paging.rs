@@ -16,6 +16,41 @@ struct Pager {
     exhausted: bool,
 }
 
+impl Pager {
+    /// Takes in the page fetched at the current offset: the keys not yielded
+    /// already go to the buffer. A server that ignores `limit` (more keys
+    /// than asked) or `offset` (a full page with nothing new) is an error,
+    /// so that every request either yields a key or ends the stream.
+    fn take(&mut self, page: Vec<ApiKeyInfo>, limit: u64) -> Result<(), Error> {
+        let fetched = page.len() as u64;
+        if fetched > limit {
+            return Err(Error::Paging {
+                reason: format!(
+                    "asked for at most {limit} keys at offset {}, got {fetched}: it ignores `limit`",
+                    self.offset
+                ),
+            });
+        }
+        let mut ids = HashSet::with_capacity(page.len());
+        self.buffer = page
+            .into_iter()
+            .filter(|k| ids.insert(k.id.clone()) && !self.last_page_ids.contains(&k.id))
+            .collect();
+        if fetched == limit && self.buffer.is_empty() {
+            return Err(Error::Paging {
+                reason: format!(
+                    "the full page at offset {} holds no key that was not on the page before: it ignores `offset`",
+                    self.offset
+                ),
+            });
+        }
+        self.offset += fetched;
+        self.exhausted = fetched < limit;
+        self.last_page_ids = ids;
+        Ok(())
+    }
+}
+
 impl Client {
     /// Every key whose username matches `filter` (all keys when `None`), in
     /// the server's order, fetched lazily `page_size` at a time until a short
@@ -56,15 +91,7 @@ impl Client {
                     return Ok(None);
                 }
                 let page = self.list_api_keys(filter, pager.offset, page_size).await?;
-                let fetched = page.len() as u64;
-                pager.offset += fetched;
-                pager.exhausted = fetched < page_size;
-                let ids: HashSet<String> = page.iter().map(|k| k.id.clone()).collect();
-                pager.buffer = page
-                    .into_iter()
-                    .filter(|k| !pager.last_page_ids.contains(&k.id))
-                    .collect();
-                pager.last_page_ids = ids;
+                pager.take(page, page_size)?;
             }
         })
     }

@@ -315,3 +315,165 @@ async fn connection_refused_names_the_url_and_create_may_retry() {
     assert!(err.is_unsent());
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }
+
+// Issue 9, item 7: bounded memory on every response.
+#[tokio::test]
+async fn endless_bodies_stop_at_the_response_limit() {
+    const LIMIT: usize = 1 << 20;
+    let limited = |server: &FaultyServer| {
+        Client::builder()
+            .with_server_url(server.url())
+            .with_api_key("sk-admin")
+            .with_max_response_bytes(LIMIT)
+            .with_retry_policy(RetryPolicy::none())
+            .build()
+            .expect("client")
+    };
+    let pattern = format!("{KEY},").into_bytes();
+    // A success body (list) and a documented error body (create's 500) alike.
+    let server = FaultyServer::start(vec![Reply::Endless {
+        status: 200,
+        pattern: pattern.clone(),
+    }])
+    .await;
+    let err = limited(&server)
+        .list_api_keys(None, 0, 100)
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: LIMIT }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("with_max_response_bytes"), "{err}");
+    let server = FaultyServer::start(vec![Reply::Endless {
+        status: 500,
+        pattern: br#"{"code":500,"message":"#.to_vec(),
+    }])
+    .await;
+    let err = limited(&server)
+        .create_api_key(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: LIMIT }),
+        "{err:?}"
+    );
+    // The raw client is bounded too: the limit lives in the hooks.
+    let server = FaultyServer::start(vec![Reply::Endless {
+        status: 200,
+        pattern,
+    }])
+    .await;
+    let raw = limited(&server).raw().list_all_api_keys().send().await;
+    assert!(raw.is_err(), "the raw call fails rather than growing");
+}
+
+#[tokio::test]
+async fn drip_fed_body_is_bounded_by_the_request_timeout() {
+    let server = FaultyServer::start(vec![Reply::Drip {
+        status: 200,
+        every: Duration::from_millis(50),
+    }])
+    .await;
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key("sk-admin")
+        .with_timeout(Duration::from_millis(300))
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let err = client
+        .list_api_keys(None, 0, 100)
+        .await
+        .expect_err("times out");
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+}
+
+// Issue 9, item 8: paging ends, whatever the server does.
+#[tokio::test]
+async fn paging_ends_when_the_server_ignores_offset() {
+    use futures::TryStreamExt;
+    // The same full page for every offset.
+    let server = FaultyServer::start(vec![Reply::json(200, &page())]).await;
+    let client = client(&server);
+    let err = client
+        .api_keys(None, 1)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("stops");
+    assert!(matches!(err, Error::Paging { .. }), "{err:?}");
+    assert!(err.to_string().contains("ignores `offset`"), "{err}");
+    assert_eq!(server.requests().len(), 2, "one key yielded, two requests");
+}
+
+#[tokio::test]
+async fn paging_ends_when_the_server_ignores_limit() {
+    use futures::TryStreamExt;
+    let two = format!("[{KEY},{}]", KEY.replace("\"k1\"", "\"k2\""));
+    let server = FaultyServer::start(vec![Reply::json(200, &two)]).await;
+    let err = client(&server)
+        .api_keys(None, 1)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("stops");
+    assert!(matches!(err, Error::Paging { .. }), "{err:?}");
+    assert!(err.to_string().contains("ignores `limit`"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+// Issue 9, item 9: a created secret never leaks.
+#[tokio::test]
+async fn malformed_create_response_never_shows_the_secret() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("logs").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    const SECRET: &str = "sk-LEAKED0secret0value";
+    let bodies = [
+        // 201 with a key that does not decode.
+        (
+            201,
+            format!(r#"{{"secret_key":"{SECRET}","api_key":{{"id":5}}}}"#),
+        ),
+        // 201 whose decoder message would quote the secret.
+        (
+            201,
+            format!(r#"{{"api_key":"{SECRET}","secret_key":"{SECRET}"}}"#),
+        ),
+        // An undocumented success status carrying it.
+        (200, created().replace("sk-fault-test", SECRET)),
+        // A documented error status that echoes it.
+        (400, format!(r#"{{"code":"x","secret_key" : "{SECRET}"}}"#)),
+    ];
+    for (status, body) in bodies {
+        let server = FaultyServer::start(vec![Reply::json(status, &body)]).await;
+        let err = create(&server).await.expect_err("undecodable");
+        let shown = format!("{err}\n{err:?}\n{err:#?}");
+        assert!(!shown.contains(SECRET), "{status}: {shown}");
+        assert!(!shown.contains("LEAKED"), "{status}: {shown}");
+    }
+    let logs = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
+    assert!(
+        logs.contains("undecodable"),
+        "the events were logged: {logs}"
+    );
+    assert!(!logs.contains("LEAKED"), "{logs}");
+}

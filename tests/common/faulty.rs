@@ -33,6 +33,11 @@ pub enum Reply {
     },
     /// Say nothing for this long, then close.
     Stall(Duration),
+    /// A chunked body of `pattern` repeated until the client stops reading
+    /// (bounded at 256 MiB, so the test always ends).
+    Endless { status: u16, pattern: Vec<u8> },
+    /// Declare a large body, then send one byte every `every`, 200 at most.
+    Drip { status: u16, every: Duration },
 }
 
 impl Reply {
@@ -184,6 +189,39 @@ async fn serve(mut stream: TcpStream, script: &[Reply], seen: &Mutex<Vec<Seen>>)
             let _ = stream.flush().await;
             tokio::time::sleep(Duration::from_millis(20)).await;
             reset(stream);
+        }
+        Reply::Endless { status, pattern } => {
+            let head = format!(
+                "HTTP/1.1 {status} Status\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            );
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let piece = pattern.repeat((64 << 10) / pattern.len().max(1) + 1);
+            let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+            chunk.extend_from_slice(&piece);
+            chunk.extend_from_slice(b"\r\n");
+            let mut sent = 0;
+            while sent < 256 << 20 {
+                if stream.write_all(&chunk).await.is_err() {
+                    return;
+                }
+                sent += piece.len();
+            }
+        }
+        Reply::Drip { status, every } => {
+            let head = format!(
+                "HTTP/1.1 {status} Status\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n["
+            );
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            for _ in 0..200 {
+                tokio::time::sleep(every).await;
+                if stream.write_all(b" ").await.is_err() {
+                    return;
+                }
+            }
         }
         Reply::Stall(for_how_long) => {
             tokio::time::sleep(for_how_long).await;
