@@ -24,13 +24,36 @@ struct EndpointError<'a> {
     message: &'a str,
 }
 
+/// Most characters of a message; a longer one is cut (a backstop: every
+/// message that echoes input quotes it with [`quote`] already).
+pub const MAX_MESSAGE_CHARS: usize = 1024;
+
+/// Most characters of a caller's input echoed in a message.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// At most a bounded prefix of `text`, control characters and quotes
+/// escaped, with a note of how much was left out: for echoing a caller's
+/// input back in a message.
+pub fn quote(text: &str) -> String {
+    let prefix: String = text.chars().take(MAX_QUOTED_CHARS).collect();
+    let rest = text.chars().count() - prefix.chars().count();
+    let escaped = prefix.escape_debug();
+    if rest == 0 {
+        escaped.to_string()
+    } else {
+        format!("{escaped}… ({rest} more characters)")
+    }
+}
+
 impl ApiError {
-    /// An error with this status and message.
+    /// An error with this status and message (cut at [`MAX_MESSAGE_CHARS`]).
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
+        let mut message = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            message.truncate(cut);
+            message.push('…');
         }
+        Self { status, message }
     }
 
     /// 400: the request is malformed or a value is out of range.

@@ -3,12 +3,19 @@
 
 use chrono::TimeDelta;
 
+use crate::error::quote;
+
 /// An example shown in every parse error, so users see a form that works.
 pub const EXAMPLE: &str = "\"30 days\", \"12 hours\" or \"1 day 12 hours\"";
 
 /// Parses `text` as one or more `<count> <unit>` pairs; the result must be positive.
 pub fn parse(text: &str) -> Result<TimeDelta, String> {
-    let invalid = || format!("invalid interval {text:?}: use a form such as {EXAMPLE}");
+    let invalid = || {
+        format!(
+            "invalid interval \"{}\": use a form such as {EXAMPLE}",
+            quote(text)
+        )
+    };
     let words: Vec<&str> = text.split_whitespace().collect();
     if words.is_empty() || !words.len().is_multiple_of(2) {
         return Err(invalid());
@@ -23,7 +30,8 @@ pub fn parse(text: &str) -> Result<TimeDelta, String> {
     }
     if total <= TimeDelta::zero() {
         return Err(format!(
-            "interval {text:?} is not positive: use a form such as {EXAMPLE}"
+            "interval \"{}\" is not positive: use a form such as {EXAMPLE}",
+            quote(text)
         ));
     }
     Ok(total)

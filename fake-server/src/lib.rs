@@ -21,10 +21,12 @@
 mod error;
 mod interval;
 mod routes;
+mod serve;
 mod store;
 mod testing;
 
 pub use error::ApiError;
 pub use routes::{AppState, MAX_LIMIT, SPEC_YAML, app};
+pub use serve::{Timeouts, serve};
 pub use store::{Collection, Created, KeyInfo, MAX_INACTIVITY_DAYS, Settings, Store, User};
 pub use testing::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder};

@@ -1,7 +1,7 @@
 //! The `h2ogpte-fake-server` binary: serves the fake server until SIGINT or
 //! SIGTERM, after printing its URL and admin key as the first two stdout lines.
 
-use std::{io::Write, net::SocketAddr, process::ExitCode};
+use std::{io::Write, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::Parser;
 use h2ogpte_fake_server::{FakeServer, FakeServerBuilder};
@@ -18,6 +18,7 @@ struct Args {
     #[arg(long, env = "H2OGPTE_FAKE_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
     /// A non-admin user, as ID or ID:USERNAME (the username defaults to the id). Repeatable.
+    /// `admin:NAME` renames the bootstrap administrator, who stays an administrator.
     #[arg(long = "user", value_name = "ID[:USERNAME]")]
     users: Vec<String>,
     /// A collection, as ID:NAME:OWNER_ID. Repeatable.
@@ -33,6 +34,25 @@ struct Args {
     /// Create N keys for the admin user at start, for demos and load tests.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed_keys: u32,
+    /// Seconds a client has to send a request head once the server waits for it.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    header_read_timeout: Duration,
+    /// Seconds a connection may go without a byte either way before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    idle_timeout: Duration,
+    /// Seconds requests in flight may take to finish after SIGINT or SIGTERM.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    shutdown_grace: Duration,
+}
+
+/// A positive number of seconds that a `Duration` can hold.
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("expected a positive number of seconds, not {text:?}"))
 }
 
 fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
@@ -58,7 +78,10 @@ fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
     }
     b = b
         .protect_admin_key(args.protect_admin_key)
-        .seed_keys(args.seed_keys);
+        .seed_keys(args.seed_keys)
+        .header_read_timeout(args.header_read_timeout)
+        .idle_timeout(args.idle_timeout)
+        .shutdown_grace(args.shutdown_grace);
     if let Some(days) = args.max_expiry_days {
         b = b.max_expiry_days(days);
     }
@@ -83,7 +106,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let (state, admin_key) = builder(&args)?.into_state()?;
+    let builder = builder(&args)?;
+    let timeouts = builder.timeouts();
+    let (state, admin_key) = builder.into_state()?;
     let listener = TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
@@ -96,10 +121,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!(%addr, "serving the h2oGPTe API-key admin endpoints");
     let app = h2ogpte_fake_server::app(state).layer(axum::middleware::from_fn(log_request));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    h2ogpte_fake_server::serve(listener, app, timeouts, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }

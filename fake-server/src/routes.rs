@@ -16,7 +16,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, quote},
     store::{CreateRequest, Store, UpdateExpiryRequest},
 };
 
@@ -102,7 +102,47 @@ pub fn app(state: AppState) -> Router {
         .route("/api-spec.yaml", get(spec_yaml))
         .nest("/api/v1", api)
         .fallback(unknown_route)
+        .layer(middleware::map_response(endpoint_errors))
         .with_state(state)
+}
+
+/// Most bytes of a non-JSON error body (an extractor's rejection text) kept
+/// as the message of the `EndpointError` that replaces it.
+const REJECTION_TEXT_LIMIT: usize = 1024;
+
+/// Turns every error response that is not already an `EndpointError` (the
+/// extractors' rejections: 413 for a body over the limit, 400 for a
+/// malformed chunked body, 415, 422) into one, so a client meets one shape.
+async fn endpoint_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, REJECTION_TEXT_LIMIT).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_owned()
+    } else {
+        text
+    };
+    let mut replaced = ApiError::new(status, message).into_response();
+    // Keep what the rejection said beyond its body, such as `Allow`.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().insert(name, value.clone());
+        }
+    }
+    replaced
 }
 
 async fn require_admin(
@@ -186,7 +226,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for KeyId {
             Ok(Path(id)) => Ok(Self(id)),
             Err(e) => Err(ApiError::bad_request(format!(
                 "invalid key_id: {}",
-                e.body_text()
+                quote(&e.body_text())
             ))),
         }
     }
@@ -278,8 +318,8 @@ async fn spec_yaml() -> impl IntoResponse {
 async fn unknown_route(request: Request) -> ApiError {
     ApiError::not_found(format!(
         "no route for {} {}",
-        request.method(),
-        request.uri().path()
+        quote(request.method().as_str()),
+        quote(request.uri().path())
     ))
 }
 
@@ -288,8 +328,8 @@ async fn method_not_allowed(request: Request) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         format!(
             "{} is not allowed on {}",
-            request.method(),
-            request.uri().path()
+            quote(request.method().as_str()),
+            quote(request.uri().path())
         ),
     )
 }

@@ -3,13 +3,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::{error::ApiError, interval};
+use crate::{
+    error::{ApiError, quote},
+    interval,
+};
 
 /// Longest inactivity interval accepted, in days (100 years).
 pub const MAX_INACTIVITY_DAYS: i64 = 36_500;
@@ -182,7 +185,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<KeyInfo, ApiError> {
         if !self.users.contains_key(user_id) {
-            return Err(ApiError::not_found(format!("user {user_id} not found")));
+            return Err(ApiError::not_found(format!(
+                "user {} not found",
+                quote(user_id)
+            )));
         }
         if self.by_hash.contains_key(&sha256(secret)) {
             return Err(ApiError::bad_request("that secret is already a key"));
@@ -233,7 +239,10 @@ impl Store {
         }
         let expires_at = self.expiry(req.expires_in.as_deref(), now)?;
         if !self.users.contains_key(user_id) {
-            return Err(ApiError::not_found(format!("user {user_id} not found")));
+            return Err(ApiError::not_found(format!(
+                "user {} not found",
+                quote(user_id)
+            )));
         }
         if let Some(cid) = &req.collection_id {
             let owned = self
@@ -242,7 +251,9 @@ impl Store {
                 .is_some_and(|c| c.owner_id == user_id);
             if !owned {
                 return Err(ApiError::not_found(format!(
-                    "collection {cid} not found among the collections of user {user_id}"
+                    "collection {} not found among the collections of user {}",
+                    quote(cid),
+                    quote(user_id)
                 )));
             }
         }
@@ -294,7 +305,8 @@ impl Store {
         let record = self.get_mut(id)?;
         if !record.is_active(now) {
             return Err(ApiError::conflict(format!(
-                "API key {id} is already inactive"
+                "API key {} is already inactive",
+                quote(id)
             )));
         }
         record.deactivated = true;
@@ -323,7 +335,8 @@ impl Store {
         let deactivated = self.get_mut(id)?.deactivated;
         if deactivated {
             return Err(ApiError::conflict(format!(
-                "API key {id} is deactivated; its expiry cannot change"
+                "API key {} is deactivated; its expiry cannot change",
+                quote(id)
             )));
         }
         let expires_at = self.expiry(req.expires_in.as_deref(), now)?;
@@ -340,7 +353,8 @@ impl Store {
     fn check_unprotected(&self, id: &str) -> Result<(), ApiError> {
         if self.protected.as_deref() == Some(id) {
             return Err(ApiError::conflict(format!(
-                "API key {id} is the protected bootstrap admin key; restart the server without --protect-admin-key to change it"
+                "API key {} is the protected bootstrap admin key; restart the server without --protect-admin-key to change it",
+                quote(id)
             )));
         }
         Ok(())
@@ -373,13 +387,21 @@ impl Store {
             && delta > cap
         {
             return Err(ApiError::bad_request(format!(
-                "expires_in {text:?} is beyond the maximum key lifetime of {} days",
+                "expires_in \"{}\" is beyond the maximum key lifetime of {} days",
+                quote(text),
                 cap.num_days()
             )));
         }
+        // RFC 3339 has four-digit years: a later expiry could not be sent.
         now.checked_add_signed(delta)
+            .filter(|at| at.year() <= 9999)
             .map(Some)
-            .ok_or_else(|| ApiError::bad_request(format!("expires_in {text:?} is too far away")))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "expires_in \"{}\" ends after the year 9999: ask for a shorter interval, or none",
+                    quote(text)
+                ))
+            })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -456,5 +478,5 @@ impl Store {
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::not_found(format!("API key {id} not found"))
+    ApiError::not_found(format!("API key {} not found", quote(id)))
 }

@@ -1,13 +1,14 @@
 //! A one-line fake server for tests: `FakeServer::start().await` serves on
 //! 127.0.0.1 with a random port and gives back its URL and admin key.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use chrono::TimeDelta;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
     routes::{AppState, app},
+    serve::{Timeouts, serve},
     store::{Collection, CreateRequest, Settings, Store, User, new_secret},
 };
 
@@ -25,6 +26,7 @@ pub struct FakeServerBuilder {
     settings: Settings,
     protect_admin_key: bool,
     seed_keys: u32,
+    timeouts: Timeouts,
 }
 
 impl Default for FakeServerBuilder {
@@ -38,6 +40,7 @@ impl Default for FakeServerBuilder {
             settings: Settings::default(),
             protect_admin_key: false,
             seed_keys: 0,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -110,10 +113,42 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Time a client has to send a request head once the server waits for
+    /// it (default 10 s): a connection that sends nothing, or half a head,
+    /// is closed then.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.header_read = timeout;
+        self
+    }
+
+    /// Time a connection may go without a byte either way, such as one stuck
+    /// halfway through a body (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.idle = timeout;
+        self
+    }
+
+    /// How long requests in flight may finish after a shutdown (default 5 s)
+    /// before their connections are dropped.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.timeouts.shutdown_grace = grace;
+        self
+    }
+
+    /// The timeouts the server will apply.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
     /// The state the server will run on, with the admin user and key in it.
     /// Returns the state and the admin key's secret.
     pub fn into_state(self) -> Result<(AppState, String), String> {
         let mut users = self.users;
+        // The bootstrap key must work: a user given with the admin's id (say
+        // `--user admin:root`) only renames the administrator.
+        for user in users.iter_mut().filter(|u| u.id == self.admin_id) {
+            user.is_admin = true;
+        }
         if !users.iter().any(|u| u.id == self.admin_id) {
             users.push(User {
                 id: self.admin_id.clone(),
@@ -156,18 +191,15 @@ impl FakeServerBuilder {
     /// or [`FakeServer::shutdown`] is called.
     pub async fn start(self) -> std::io::Result<FakeServer> {
         let addr = self.addr;
+        let timeouts = self.timeouts;
         let (state, admin_key) = self.into_state().map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let router = app(state.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let task = tokio::spawn(serve(listener, router, timeouts, async {
+            let _ = stopped.await;
+        }));
         Ok(FakeServer {
             addr,
             admin_key,

@@ -15,8 +15,22 @@ struct Running {
 }
 
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_h2ogpte-fake-server"))
-        .args(args)
+    start_command(Command::new(env!("CARGO_BIN_EXE_h2ogpte-fake-server")).args(args))
+}
+
+/// Starts the binary with at most `fds` open file descriptors.
+fn start_with_fd_limit(fds: u32, args: &[&str]) -> Running {
+    start_command(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_h2ogpte-fake-server"))
+            .args(args),
+    )
+}
+
+fn start_command(command: &mut Command) -> Running {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -172,4 +186,117 @@ fn bad_arguments_fail_with_a_message() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("h2ogpte-fake-server:"), "{args:?}: {err}");
     }
+}
+
+/// Whether the server closes `stream` (end of stream or reset) within 15 s.
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 or similar before the close is fine.
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Polls a list until it answers 200, for at most 20 s.
+fn serves_again(server: &Running) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let ok = std::panic::catch_unwind(|| {
+            http(
+                &server.url,
+                "GET",
+                "/api/v1/admin/api_keys",
+                Some(&server.key),
+                None,
+            )
+            .0
+        })
+        .is_ok_and(|status| status.contains("200"));
+        if ok {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+// Issue 9, item 11: idle and half-sent connections time out, and the
+// server recovers from running out of file descriptors.
+#[test]
+fn idle_connections_time_out_and_the_server_recovers_from_fd_exhaustion() {
+    let server = start_with_fd_limit(64, &["--header-read-timeout", "1", "--idle-timeout", "2"]);
+    let addr = server
+        .url
+        .strip_prefix("http://")
+        .expect("http url")
+        .to_owned();
+    // More silent connections than the server has descriptors for.
+    let mut idle: Vec<TcpStream> = (0..120)
+        .filter_map(|_| TcpStream::connect(&addr).ok())
+        .collect();
+    // Half a request head, and a whole head with half its body.
+    let mut half_head = TcpStream::connect(&addr).expect("connects");
+    half_head
+        .write_all(b"GET /api/v1/admin/api_keys HTTP/1.1\r\nHost: x\r\n")
+        .expect("sends");
+    let mut half_body = TcpStream::connect(&addr).expect("connects");
+    half_body
+        .write_all(
+            format!(
+                "POST /api/v1/admin/api_keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user",
+                server.key
+            )
+            .as_bytes(),
+        )
+        .expect("sends");
+    assert!(
+        serves_again(&server),
+        "the server serves again once idle connections are closed"
+    );
+    assert!(closed_by_server(&mut half_head), "half a head is closed");
+    assert!(closed_by_server(&mut half_body), "half a body is closed");
+    assert!(
+        closed_by_server(&mut idle[0]),
+        "a silent connection is closed"
+    );
+    idle.clear();
+    stop(server, "TERM");
+}
+
+// Issue 9, item 12: shutdown has a deadline, even with a request half sent.
+#[test]
+fn shutdown_completes_while_a_client_holds_a_half_sent_request() {
+    let server = start(&["--shutdown-grace", "1"]);
+    let addr = server
+        .url
+        .strip_prefix("http://")
+        .expect("http url")
+        .to_owned();
+    let mut stream = TcpStream::connect(&addr).expect("connects");
+    stream
+        .write_all(
+            format!(
+                "POST /api/v1/admin/api_keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user",
+                server.key
+            )
+            .as_bytes(),
+        )
+        .expect("sends");
+    // Let the server start reading the body before the signal.
+    std::thread::sleep(Duration::from_millis(200));
+    stop(server, "TERM");
+    drop(stream);
 }

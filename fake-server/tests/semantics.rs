@@ -639,3 +639,123 @@ async fn a_protected_admin_key_cannot_be_changed() {
     );
     assert_eq!(h.listed("").await.len(), 1, "still there and still working");
 }
+
+/// Sends a request whose body is a stream, and returns status, content type and JSON.
+async fn send_body(
+    h: &Harness,
+    method: &str,
+    uri: &str,
+    body: Body,
+) -> (StatusCode, String, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{uri}"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", h.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .expect("request");
+    let response = h.app.clone().oneshot(req).await.expect("infallible");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes)));
+    (status, content_type, json)
+}
+
+// Issue 9, item 13: every error is an EndpointError.
+#[tokio::test]
+async fn every_error_is_an_endpoint_error() {
+    let h = Harness::new();
+    // A body over the size limit.
+    let huge = format!(
+        r#"{{"user_id":"u-alice","name":"{}"}}"#,
+        "x".repeat(3 << 20)
+    );
+    let (status, content_type, json) = send_body(&h, "POST", KEYS, Body::from(huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(content_type, "application/json");
+    assert_eq!(json["code"], 413, "{json}");
+    assert!(
+        json["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{json}"
+    );
+    // A body that breaks off, as a malformed chunked body does.
+    let broken = futures_broken_body();
+    let (status, content_type, json) =
+        send_body(&h, "PATCH", &format!("{KEYS}/expire/k1"), broken).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
+    assert_eq!(content_type, "application/json");
+    assert_eq!(json["code"], 400, "{json}");
+    // An unknown method on a known route.
+    let (status, content_type, json) = send_body(&h, "BREW", KEYS, Body::empty()).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{json}");
+    assert_eq!(content_type, "application/json");
+    assert_eq!(json["code"], 405, "{json}");
+}
+
+/// A body stream that fails after its first bytes.
+fn futures_broken_body() -> Body {
+    let parts: Vec<Result<&'static str, std::io::Error>> = vec![
+        Ok(r#"{"expires_in":"#),
+        Err(std::io::Error::other("malformed chunk")),
+    ];
+    Body::from_stream(futures::stream::iter(parts))
+}
+
+// Issue 9, item 14: no invalid data out, and bounded echoes of input.
+#[tokio::test]
+async fn expiries_past_year_9999_and_long_inputs_are_refused_boundedly() {
+    let h = Harness::new();
+    let r = h
+        .create(json!({"user_id": "u-alice", "expires_in": "8000 years"}))
+        .await;
+    assert_message(&r, StatusCode::BAD_REQUEST, "9999");
+    let id = h.created(json!({"user_id": "u-alice"})).await["api_key"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = h
+        .expire(&id, Some(json!({"expires_in": "8000 years"})))
+        .await;
+    assert_message(&r, StatusCode::BAD_REQUEST, "9999");
+    // Every time served stays readable by an RFC 3339 parser.
+    for key in h.listed("?limit=1000").await {
+        time(&key["created_at"]);
+    }
+
+    let long = "x".repeat(100_000);
+    for r in [
+        h.create(json!({"user_id": long})).await,
+        h.create(json!({"user_id": "u-alice", "expires_in": long}))
+            .await,
+        h.create(json!({"user_id": "u-alice", "collection_id": long}))
+            .await,
+        h.delete(&"x".repeat(5000)).await,
+    ] {
+        let message = r.json["message"].as_str().expect("message");
+        assert!(
+            message.len() < 400,
+            "{} chars: {}",
+            message.len(),
+            &message[..200]
+        );
+        assert!(message.contains("more characters"), "{message}");
+    }
+}
+
+// Issue 9, item 15: `--user admin:NAME` keeps the bootstrap admin an admin.
+#[tokio::test]
+async fn renaming_the_bootstrap_admin_keeps_it_an_admin() {
+    let h = Harness::with(FakeServer::builder().user("admin", "root"));
+    let keys = h.listed("").await;
+    assert!(
+        keys.iter().any(|k| k["username"] == "root"),
+        "the admin key works and carries the new name: {keys:?}"
+    );
+}
