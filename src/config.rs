@@ -244,7 +244,7 @@ impl ClientBuilder {
 
     /// Allow sending the API key over plain `http://` to a host that is not
     /// loopback. Off by default: only do this on a network you trust.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+    pub fn with_allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
         self
     }
@@ -258,10 +258,9 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.base_url()?;
         if base_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&base_url) {
-            return Err(Error::config(format!(
-                "refusing to send the API key over plain http to {}: use https, or call allow_insecure_http(true) on a trusted network",
-                base_url.host_str().unwrap_or_default()
-            )));
+            return Err(Error::InsecureUrl {
+                host: base_url.host_str().unwrap_or_default().to_owned(),
+            });
         }
         let api_key = self.api_key.as_ref().ok_or_else(|| {
             Error::config(format!(
@@ -449,12 +448,12 @@ mod tests {
             ClientBuilder::new()
                 .with_server_url(url)
                 .with_api_key("sk-x")
-                .allow_insecure_http(allow)
+                .with_allow_insecure_http(allow)
                 .build()
         };
         let err = build("http://h2ogpte.example.com", false).expect_err("refused");
         assert!(
-            err.to_string().contains("allow_insecure_http(true)"),
+            err.to_string().contains("with_allow_insecure_http(true)"),
             "{err}"
         );
         assert!(build("http://h2ogpte.example.com", true).is_ok());

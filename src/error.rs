@@ -22,6 +22,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The server URL is plain `http://` to a host that is not loopback, and
+    /// insecure http was not allowed: the API key would travel in clear.
+    #[error(
+        "refusing to send the API key over plain http to {host}: use https, or call with_allow_insecure_http(true) on a trusted network"
+    )]
+    InsecureUrl {
+        /// The host the URL names.
+        host: String,
+    },
+
     /// The request was refused before anything was sent.
     #[error("invalid request: {reason}")]
     InvalidRequest {
@@ -305,12 +315,27 @@ impl Error {
         }
     }
 
+    /// Whether a TLS connection failed because the server's certificate is
+    /// not trusted (a private CA not added, a wrong host name, an expired
+    /// certificate).
+    pub fn is_untrusted_certificate(&self) -> bool {
+        match self {
+            Error::Connect { source, .. } | Error::Transport { source } => {
+                untrusted_certificate(source)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the request certainly did not reach the server, so that even a
     /// create may be sent again.
     pub fn is_unsent(&self) -> bool {
         matches!(
             self,
-            Error::Connect { .. } | Error::InvalidRequest { .. } | Error::Config { .. }
+            Error::Connect { .. }
+                | Error::InvalidRequest { .. }
+                | Error::Config { .. }
+                | Error::InsecureUrl { .. }
         )
     }
 

@@ -13,7 +13,7 @@ async fn requests_go_through_the_configured_proxy() {
     // The host does not exist: only the proxy can answer.
     let client = Client::builder()
         .with_server_url("http://h2ogpte.invalid")
-        .allow_insecure_http(true)
+        .with_allow_insecure_http(true)
         .with_api_key("sk-proxy-test")
         .with_proxy(reqwest::Proxy::http(proxy.url()).expect("proxy url"))
         .build()

@@ -1,8 +1,12 @@
 //! The command line: global options and one subcommand per task.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
+use h2ogpte_api_keys::{API_KEY_ENV, SERVER_URL_ENV};
+
+/// Environment variable that allows plain http to a host that is not loopback.
+pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 
 /// Administer h2oGPTe API keys: create, list, expire, deactivate, delete and
 /// rotate them, one at a time or in batches.
@@ -22,12 +26,19 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Args, Debug)]
 pub struct Global {
-    /// The h2oGPTe server root, such as https://h2ogpte.example.com (/api/v1 is appended).
-    #[arg(long, env = "H2OGPTE_SERVER_URL", global = true)]
+    /// The h2oGPTe server root, such as `https://h2ogpte.example.com` (/api/v1 is appended).
+    #[arg(long, env = SERVER_URL_ENV, global = true)]
     pub server_url: Option<String>,
     /// An administrator's API key. Prefer the environment variable: a flag can show in `ps`.
-    #[arg(long, env = "H2OGPTE_API_KEY", hide_env_values = true, global = true)]
+    #[arg(long, env = API_KEY_ENV, hide_env_values = true, global = true)]
     pub api_key: Option<String>,
+    /// Send the API key over plain http to a host that is not loopback (only
+    /// on a network you trust).
+    #[arg(long, env = ALLOW_INSECURE_HTTP_ENV, action = clap::ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
+    pub allow_insecure_http: bool,
+    /// Trust the CA certificates in this PEM file too, for a server with a private CA.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca_cert: Option<PathBuf>,
     /// Output format of results.
     #[arg(long, short, value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
@@ -35,8 +46,25 @@ pub struct Global {
     #[arg(long, short, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Seconds one HTTP request may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, global = true)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds, global = true)]
+    pub timeout: Duration,
+}
+
+/// Longest `--timeout` accepted: a day.
+const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// A positive, finite number of seconds, up to a day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(value > 0.0 && value <= MAX_TIMEOUT_SECONDS) {
+        return Err(format!(
+            "{text:?} is out of range: use a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"
+        ));
+    }
+    Duration::try_from_secs_f64(value).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// How results are printed.
@@ -132,7 +160,8 @@ pub struct List {
 pub struct Batch {
     /// Key ids; with none, ids are read from --from-file or standard input.
     pub ids: Vec<String>,
-    /// Read ids from this file, one per line (blank lines and # comments skipped).
+    /// Read ids from this file (`-` for standard input), one per line; blank
+    /// lines and # comments are skipped.
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     /// How many requests run at once.

@@ -1,4 +1,5 @@
-//! Printing keys and batch results as a table, JSON or NDJSON.
+//! Printing keys and batch results as a table, JSON or NDJSON. Table cells
+//! are escaped (they hold server text); JSON and NDJSON stay exact.
 
 use std::io::{self, Write};
 
@@ -7,7 +8,7 @@ use comfy_table::{Table, presets::NOTHING};
 use h2ogpte_api_keys::types::ApiKeyInfo;
 use serde::Serialize;
 
-use crate::args::Output;
+use crate::{args::Output, terminal::escape};
 
 /// A key's state for people: active, expired or inactive.
 pub fn status(key: &ApiKeyInfo, now: DateTime<Utc>) -> &'static str {
@@ -50,11 +51,13 @@ pub fn keys_table(keys: &[ApiKeyInfo], now: DateTime<Utc>) -> String {
     ]);
     for k in keys {
         t.add_row([
-            k.id.clone(),
-            k.username.clone(),
-            k.name.clone(),
-            format!("…{}", k.hint),
-            k.collection_name.clone().unwrap_or_else(|| "-".to_owned()),
+            escape(&k.id),
+            escape(&k.username),
+            escape(&k.name),
+            format!("…{}", escape(&k.hint)),
+            k.collection_name
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), escape),
             time(Some(k.created_at)),
             time(k.expires_at),
             time(k.last_used_at),
@@ -73,19 +76,26 @@ pub fn print_items<T: Serialize>(
 ) -> io::Result<()> {
     let mut out = io::stdout().lock();
     match format {
-        Output::Table => writeln!(out, "{}", table(items)),
+        Output::Table => writeln!(out, "{}", table(items))?,
         Output::Json => {
             serde_json::to_writer_pretty(&mut out, items)?;
-            writeln!(out)
+            writeln!(out)?;
         }
         Output::Ndjson => {
             for item in items {
-                serde_json::to_writer(&mut out, item)?;
-                writeln!(out)?;
+                write_ndjson(&mut out, item)?;
             }
-            Ok(())
         }
     }
+    out.flush()
+}
+
+/// Writes `item` as one JSON line and flushes it, so a killed run still
+/// leaves a record of what was done.
+pub fn write_ndjson<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, item)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// One id's outcome in a batch.
@@ -103,10 +113,10 @@ pub fn outcomes_table(outcomes: &[Outcome]) -> String {
     t.set_header(["ID", "RESULT"]);
     for o in outcomes {
         t.add_row([
-            o.id.clone(),
+            escape(&o.id),
             o.error
-                .clone()
-                .map_or_else(|| "ok".to_owned(), |e| format!("failed: {e}")),
+                .as_deref()
+                .map_or_else(|| "ok".to_owned(), |e| format!("failed: {}", escape(e))),
         ]);
     }
     t.to_string()

@@ -3,65 +3,10 @@
 //! rotate, exit codes, and snapshots of help and output (ids, secrets and
 //! times redacted).
 
-use std::sync::LazyLock;
+mod common;
 
-use assert_cmd::Command;
-use h2ogpte_fake_server::FakeServer;
+use common::{cli, create, id_of, run, server};
 use serde_json::Value;
-
-/// One runtime for the servers; the CLI runs as a separate process.
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime")
-});
-
-fn server() -> FakeServer {
-    RUNTIME
-        .block_on(
-            FakeServer::builder()
-                .user("u-alice", "alice")
-                .user("u-bob", "bob")
-                .collection("c-1", "Reports", "u-alice")
-                .start(),
-        )
-        .expect("fake server")
-}
-
-fn cli(server: &FakeServer) -> Command {
-    let mut cmd = Command::cargo_bin("h2ogpte-keys").expect("binary");
-    cmd.env("H2OGPTE_SERVER_URL", server.url())
-        .env("H2OGPTE_API_KEY", server.admin_key())
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn create(server: &FakeServer, args: &[&str]) -> Value {
-    let r = run(cli(server).args(["create", "-o", "json"]).args(args));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    serde_json::from_str(&r.stdout).expect("JSON result")
-}
-
-fn id_of(created: &Value) -> String {
-    created["api_key"]["id"].as_str().expect("id").to_owned()
-}
 
 /// Snapshot settings that replace what changes from run to run: ids,
 /// secrets, hints, times.
@@ -94,7 +39,7 @@ fn help_of_every_command() {
         vec!["rotate"],
         vec!["completions"],
     ] {
-        let mut cmd = Command::cargo_bin("h2ogpte-keys").expect("binary");
+        let mut cmd = common::bare();
         let r = run(cmd
             .args(&command)
             .arg("--help")
@@ -360,7 +305,9 @@ fn rotate_replaces_and_retires() {
     let show = run(cli(&server).args(["show", &new_id]));
     assert_eq!(show.code, 1, "deleted");
 
-    let no_user = run(cli(&server).args(["rotate", &old_id]));
+    // The username differs from the user id: rotate asks for --user.
+    let active = id_of(&create(&server, &["--user", "u-alice"]));
+    let no_user = run(cli(&server).args(["rotate", &active]));
     assert_eq!(no_user.code, 1);
     assert!(no_user.stderr.contains("pass --user"), "{}", no_user.stderr);
 }
@@ -419,9 +366,7 @@ fn exit_codes_and_one_line_errors() {
 
 #[test]
 fn completions_for_a_shell() {
-    let r = run(Command::cargo_bin("h2ogpte-keys")
-        .expect("binary")
-        .args(["completions", "bash"]));
+    let r = run(common::bare().args(["completions", "bash"]));
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("h2ogpte-keys") && r.stdout.contains("deactivate"));
 }

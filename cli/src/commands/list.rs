@@ -1,0 +1,76 @@
+//! `list` and `show`: keys, one page or all of them, filtered on the client.
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use h2ogpte_api_keys::{Client, types};
+
+use crate::{
+    args::{Global, List, Output},
+    commands::PAGE_SIZE,
+    failure::Failure,
+    output::{keys_table, print_items, status, write_ndjson},
+};
+
+fn keep(args: &List, key: &types::ApiKeyInfo, now: DateTime<Utc>) -> bool {
+    let state = status(key, now);
+    let state_ok = (!args.active || state == "active")
+        && (!args.inactive || state != "active")
+        && (!args.expired || state == "expired");
+    let unused_ok = args.unused_for.is_none_or(|days| {
+        let since = key.last_used_at.unwrap_or(key.created_at);
+        now - since >= chrono::TimeDelta::days(i64::from(days))
+    });
+    state_ok && unused_ok
+}
+
+pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failure> {
+    let failed = |e: h2ogpte_api_keys::Error| Failure::from_error(&e, g.timeout);
+    let now = Utc::now();
+    let filter = args.filter.as_deref();
+    if args.all && g.output == Output::Ndjson {
+        // Stream: one line per key as pages arrive, memory bounded by a page.
+        let mut keys = std::pin::pin!(client.api_keys(filter, PAGE_SIZE));
+        let mut out = std::io::stdout().lock();
+        while let Some(key) = keys.try_next().await.map_err(failed)? {
+            if keep(args, &key, now) {
+                write_ndjson(&mut out, &key)?;
+            }
+        }
+        return Ok(());
+    }
+    let keys = if args.all {
+        client
+            .api_keys(filter, PAGE_SIZE)
+            .try_collect::<Vec<_>>()
+            .await
+    } else {
+        client.list_api_keys(filter, args.offset, args.limit).await
+    }
+    .map_err(failed)?;
+    let keys: Vec<_> = keys.into_iter().filter(|k| keep(args, k, now)).collect();
+    print_items(&keys, g.output, |k| keys_table(k, now))?;
+    Ok(())
+}
+
+pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> {
+    let key = find(client, id, g).await?;
+    print_items(std::slice::from_ref(&key), g.output, |k| {
+        keys_table(k, Utc::now())
+    })?;
+    Ok(())
+}
+
+/// The key with this id, found by paging through every key.
+pub async fn find(client: &Client, id: &str, g: &Global) -> Result<types::ApiKeyInfo, Failure> {
+    let mut keys = std::pin::pin!(
+        client
+            .api_keys(None, PAGE_SIZE)
+            .try_filter(|k| std::future::ready(k.id == id))
+    );
+    match keys.next().await {
+        Some(found) => found.map_err(|e| Failure::from_error(&e, g.timeout)),
+        None => Err(Failure::api(format!(
+            "no key with id {id}: check the id with `h2ogpte-keys list`"
+        ))),
+    }
+}
