@@ -52,16 +52,18 @@ pub struct Global {
 
 /// Longest `--timeout` accepted: a day.
 const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+/// Shortest `--timeout` accepted: a millisecond.
+const MIN_TIMEOUT_SECONDS: f64 = 0.001;
 
-/// A positive, finite number of seconds, up to a day.
+/// A finite number of seconds from a millisecond up to a day.
 fn seconds(text: &str) -> Result<Duration, String> {
     let value: f64 = text
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(value > 0.0 && value <= MAX_TIMEOUT_SECONDS) {
+    if !(MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&value) {
         return Err(format!(
-            "{text:?} is out of range: use a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS}"
+            "{text:?} is out of range: use a number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}"
         ));
     }
     Duration::try_from_secs_f64(value).map_err(|e| format!("{text:?}: {e}"))

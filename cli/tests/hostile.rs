@@ -1,0 +1,385 @@
+//! `h2ogpte-keys` tried as a careless script, a hostile server and a hurried
+//! administrator would try it (issue 9, items 1 to 6): no revoked access
+//! restored, no key moved to another user, no panic, escaped server text,
+//! batches that survive stdin, BOMs and Ctrl-C, and messages in CLI terms.
+
+mod common;
+
+use std::{
+    io::{Read, Write},
+    net::TcpListener,
+    process::{Command as StdCommand, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use common::{RUNTIME, bare, cli, create, id_of, run, server};
+use h2ogpte_fake_server::FakeServer;
+use serde_json::Value;
+
+fn keys_of(server: &FakeServer, filter: &str) -> Vec<Value> {
+    let r = run(cli(server).args(["list", "--filter", filter, "-o", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).expect("JSON")
+}
+
+// Item 1.
+#[test]
+fn rotate_never_restores_revoked_access() {
+    let server = server();
+    let deactivated = id_of(&create(&server, &["--user", "u-alice"]));
+    assert_eq!(run(cli(&server).args(["deactivate", &deactivated])).code, 0);
+    let expired = id_of(&create(
+        &server,
+        &["--user", "u-alice", "--expires-in", "1 day"],
+    ));
+    server.advance_clock(chrono::TimeDelta::days(2));
+    let before = keys_of(&server, "alice").len();
+    for id in [&deactivated, &expired] {
+        let r = run(cli(&server).args(["rotate", id, "--user", "u-alice"]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stdout.is_empty(), "no secret: {}", r.stdout);
+        assert!(r.stderr.contains("restore access"), "{}", r.stderr);
+        assert!(r.stderr.contains("h2ogpte-keys create"), "{}", r.stderr);
+    }
+    let after = keys_of(&server, "alice");
+    assert_eq!(after.len(), before, "no key was created");
+    assert!(after.iter().all(|k| k["is_active"] == false), "{after:?}");
+}
+
+// Item 2.
+#[test]
+fn rotate_never_moves_a_key_to_another_user() {
+    let server = server();
+    let bobs = id_of(&create(&server, &["--user", "u-bob", "--name", "b"]));
+    let r = run(cli(&server).args(["rotate", &bobs, "--user", "u-alice"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "no secret printed: {}", r.stdout);
+    assert!(
+        r.stderr.contains("alice") && r.stderr.contains("bob"),
+        "{}",
+        r.stderr
+    );
+    assert!(keys_of(&server, "alice").is_empty(), "the new key is gone");
+    let bob = keys_of(&server, "bob");
+    assert!(
+        bob.iter()
+            .any(|k| k["id"] == bobs.as_str() && k["is_active"] == true),
+        "bob's key is untouched: {bob:?}"
+    );
+}
+
+fn assert_no_panic(args: &[&str], r: &common::Run) {
+    assert_ne!(r.code, 101, "{args:?}: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
+}
+
+// Item 3.
+#[test]
+fn hostile_arguments_never_panic() {
+    let server = server();
+    let long = "x".repeat(100_000);
+    let control = "id\u{1b}[2J\n\u{7}";
+    for timeout in [
+        "1e30", "nan", "inf", "-1", "0", "1e400", "", "abc", "1e-300",
+    ] {
+        let args = ["list", "--timeout", timeout];
+        let r = run(cli(&server).args(args));
+        assert_no_panic(&args, &r);
+        assert_eq!(r.code, 2, "{args:?} is a usage error: {}", r.stderr);
+    }
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["list", "--limit", "0"],
+        vec!["list", "--limit", "18446744073709551615"],
+        vec!["list", "--limit", "18446744073709551616"],
+        vec!["list", "--offset", "-1"],
+        vec!["list", "--offset", "18446744073709551615"],
+        vec!["list", "--unused-for", "4294967295"],
+        vec!["list", "--filter", &long],
+        vec!["show", ""],
+        vec!["show", control],
+        vec!["show", &long],
+        vec!["create", "--user", ""],
+        vec!["create", "--user", control, "--name", control],
+        vec![
+            "create",
+            "--user",
+            "u-alice",
+            "--inactivity-days",
+            "-9223372036854775808",
+        ],
+        vec!["create", "--user", "u-alice", "--expires-in", &long],
+        vec!["expire", "x", "--in", ""],
+        vec!["expire", "x", "--in", "99999999999999999999 years"],
+        vec!["deactivate", "--concurrency", "0", "x"],
+        vec!["deactivate", "--from-file", "/nonexistent/ids"],
+        vec!["deactivate", "--from-file", "/dev/null"],
+        vec!["deactivate", "--from-file", "/"],
+        vec!["delete", "--yes", ".", ".."],
+        vec!["rotate", ""],
+        vec!["rotate", control],
+        vec!["list", "--server-url", "::::"],
+        vec!["list", "--server-url", "http://[::1"],
+        vec!["list", "--server-url", &long],
+        vec!["list", "--api-key", "bad\nkey"],
+        vec!["list", "--ca-cert", "/dev/null"],
+        vec!["list", "--ca-cert", "/"],
+        vec!["completions", "nosuchshell"],
+    ];
+    for args in &cases {
+        let r = run(cli(&server).args(args));
+        assert_no_panic(args, &r);
+    }
+}
+
+/// Runs the command with its stdout closed before it writes anything.
+fn with_closed_stdout(mut cmd: StdCommand) -> (Option<i32>, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    (child.wait().expect("exits").code(), stderr)
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let server = RUNTIME
+        .block_on(FakeServer::builder().seed_keys(300).start())
+        .expect("server");
+    for args in [
+        &["completions", "bash"][..],
+        &["list", "--all"],
+        &["list", "--all", "-o", "ndjson"],
+        &["list", "-o", "json"],
+        &["show", "no-such-key"],
+    ] {
+        let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_h2ogpte-keys"));
+        cmd.args(args)
+            .env("H2OGPTE_SERVER_URL", server.url())
+            .env("H2OGPTE_API_KEY", server.admin_key())
+            .env_remove("RUST_LOG");
+        let (code, stderr) = with_closed_stdout(cmd);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(code, Some(101), "{args:?}: {stderr}");
+        if args[0] != "show" {
+            assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        }
+    }
+}
+
+/// Serves `response` (a whole HTTP response) to each of up to `count`
+/// connections, and counts the requests seen.
+fn scripted_server(response: String, count: usize) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let Ok(mut stream) = stream else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+fn json_response(status: u16, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+// Item 4.
+#[test]
+fn server_text_is_escaped_on_the_terminal() {
+    let server = server();
+    let name = "evil\u{1b}]0;pwned\u{7}\nforged row";
+    let created = create(&server, &["--user", "u-alice", "--name", name]);
+    assert_eq!(created["api_key"]["name"], name, "JSON stays exact");
+    let table = run(cli(&server).args(["list", "--filter", "alice"]));
+    assert_eq!(table.code, 0);
+    assert!(!table.stdout.contains('\u{1b}'), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("\\u{1b}]0;pwned\\u{7}\\nforged row"),
+        "{}",
+        table.stdout
+    );
+    let json = run(cli(&server).args(["list", "--filter", "alice", "-o", "ndjson"]));
+    let key: Value = serde_json::from_str(json.stdout.trim()).expect("NDJSON");
+    assert_eq!(key["name"], name, "NDJSON stays exact");
+
+    // A server message with escapes, and far too long.
+    let message = format!("\u{1b}[2J\u{1b}]0;owned\u{7}bad\n{}", "y".repeat(5000));
+    let body = serde_json::json!({"code": 404, "message": message}).to_string();
+    let (url, _) = scripted_server(json_response(404, &body), 4);
+    let r = run(cli(&server).args(["deactivate", "k1", "--server-url", &url]));
+    for stream in [&r.stdout, &r.stderr] {
+        assert!(
+            !stream.contains('\u{1b}') && !stream.contains('\u{7}'),
+            "{stream}"
+        );
+    }
+    assert!(r.stdout.contains("\\u{1b}[2J"), "{}", r.stdout);
+    assert!(r.stdout.contains("more characters"), "{}", r.stdout);
+    assert!(r.stdout.len() < 2000, "{} bytes", r.stdout.len());
+}
+
+// Item 5.
+#[test]
+fn batches_read_stdin_files_with_a_bom_and_crlf() {
+    let server = server();
+    let a = id_of(&create(&server, &["--user", "u-alice"]));
+    let b = id_of(&create(&server, &["--user", "u-alice"]));
+    let r = run(cli(&server)
+        .args(["deactivate", "--from-file", "-", "-o", "ndjson"])
+        .write_stdin(format!("{a}\n")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = std::env::temp_dir().join(format!("h2ogpte-keys-bom-{}", std::process::id()));
+    std::fs::write(&dir, format!("\u{feff}# ids\r\n{b}\r\n\r\n")).expect("write");
+    let r = run(cli(&server)
+        .args(["delete", "--yes", "--from-file"])
+        .arg(&dir));
+    let _ = std::fs::remove_file(&dir);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("1 deleted, 0 failed"), "{}", r.stderr);
+}
+
+#[test]
+fn ctrl_c_stops_a_batch_reports_it_and_exits_130() {
+    // A server that takes requests and never answers them.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(64).flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let ids: String = (0..50).map(|i| format!("k{i}\n")).collect();
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_h2ogpte-keys"))
+        .args([
+            "deactivate",
+            "--from-file",
+            "-",
+            "--concurrency",
+            "2",
+            "--timeout",
+            "1",
+        ])
+        .args(["-o", "ndjson"])
+        .env("H2OGPTE_SERVER_URL", &url)
+        .env("H2OGPTE_API_KEY", "sk-admin")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(ids.as_bytes())
+        .expect("ids");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "no request reached the server");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let status = StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("exits");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON line"))
+        .collect();
+    assert!(
+        (1..50).contains(&lines.len()),
+        "the calls in flight are reported, no new ones started: {stdout}"
+    );
+    let not_attempted = 50 - lines.len();
+    assert!(
+        stderr.contains(&format!("{not_attempted} not attempted")),
+        "{stderr}"
+    );
+}
+
+// Item 6.
+#[test]
+fn messages_speak_the_cli_language() {
+    let server = server();
+    let r = run(bare().env("H2OGPTE_API_KEY", "sk-x").arg("list"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("set H2OGPTE_SERVER_URL"), "{}", r.stderr);
+
+    let r = run(bare()
+        .args(["list", "--server-url", "http://h2ogpte.invalid"])
+        .env("H2OGPTE_API_KEY", "sk-x"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--allow-insecure-http"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("H2OGPTE_ALLOW_INSECURE_HTTP=1"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("with_allow"), "{}", r.stderr);
+    for allow in [
+        bare().arg("--allow-insecure-http"),
+        bare().env("H2OGPTE_ALLOW_INSECURE_HTTP", "1"),
+    ] {
+        let r = run(allow
+            .args([
+                "list",
+                "--server-url",
+                "http://h2ogpte.invalid",
+                "--timeout",
+                "2",
+            ])
+            .env("H2OGPTE_API_KEY", "sk-x"));
+        assert!(!r.stderr.contains("refusing"), "{}", r.stderr);
+    }
+
+    // A server that never answers: the timeout names the flag.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(8).collect();
+        thread::sleep(Duration::from_secs(30));
+        drop(held);
+    });
+    let r = run(cli(&server).args(["list", "--server-url", &url, "--timeout", "0.3"]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
+    assert!(!r.stderr.contains("with_timeout"), "{}", r.stderr);
+
+    // RUST_LOG is honoured without -v.
+    let r = run(cli(&server).arg("list").env("RUST_LOG", "debug"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("h2ogpte_http"), "{}", r.stderr);
+}
