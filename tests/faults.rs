@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::faulty::{FaultyServer, Reply};
+use common::{
+    faulty::{FaultyServer, Reply},
+    logs::logged,
+};
 use h2ogpte_api_keys::{Client, Error, RetryPolicy, reqwest::StatusCode, types};
 
 const KEY: &str = r#"{"id":"k1","username":"alice","name":"n","hint":"abcd","created_at":"2026-11-02T09:14:07Z","total_calls":3,"is_active":true,"is_global_key":true}"#;
@@ -54,34 +57,6 @@ async fn unavailable_then_success_is_retried() {
         1
     );
     assert_eq!(server.requests().len(), 2);
-}
-
-/// Log lines written while `f` runs, at debug level.
-async fn logged<T>(f: impl Future<Output = T>) -> (T, String) {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let value = f.await;
-    let text = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
-    (value, text)
-}
-
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

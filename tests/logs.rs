@@ -2,26 +2,11 @@
 //! the Authorization header or a created secret, while the per-attempt spans
 //! do show operation, method, attempt and status.
 
-use std::{
-    io,
-    sync::{Arc, Mutex},
-};
+mod common;
 
+use common::logs::Captured;
 use h2ogpte_api_keys::{Client, types};
 use h2ogpte_fake_server::FakeServer;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn secrets_never_reach_logs_debug_or_display() {
@@ -82,7 +67,7 @@ async fn secrets_never_reach_logs_debug_or_display() {
     let unauthorized = wrong.all_api_keys(None).await.expect_err("401");
     printed += &format!("{unauthorized:?}\n{unauthorized}\n{wrong:?}\n");
 
-    let logs = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("utf-8");
+    let logs = logs.text();
     for (what, value) in [
         ("admin key", admin_key.as_str()),
         ("created secret", secret.as_str()),

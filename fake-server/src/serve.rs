@@ -123,6 +123,24 @@ impl IdleTimeout {
         self.deadline.as_mut().reset(Instant::now() + self.idle);
     }
 
+    /// A write's result: progress resets the deadline; a pending write is
+    /// an error once the deadline has passed.
+    fn wrote(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match result {
+            Poll::Ready(result) => {
+                if matches!(result, Ok(n) if n > 0) {
+                    self.progressed();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.check(cx).map(Err),
+        }
+    }
+
     /// On a pending read or write: an error once the deadline has passed.
     fn check(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         ready!(self.deadline.as_mut().poll(cx));
@@ -158,15 +176,8 @@ impl AsyncWrite for IdleTimeout {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write(cx, buf) {
-            Poll::Ready(result) => {
-                if matches!(result, Ok(n) if n > 0) {
-                    self.progressed();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => self.check(cx).map(Err),
-        }
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.wrote(cx, result)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -182,15 +193,8 @@ impl AsyncWrite for IdleTimeout {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(result) => {
-                if matches!(result, Ok(n) if n > 0) {
-                    self.progressed();
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => self.check(cx).map(Err),
-        }
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.wrote(cx, result)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -188,6 +188,19 @@ fn bad_arguments_fail_with_a_message() {
     }
 }
 
+/// A connection holding a create whose head is whole and whose body is cut
+/// off after a few of its 100 declared bytes.
+fn half_sent_create(server: &Running) -> TcpStream {
+    let addr = server.url.strip_prefix("http://").expect("http url");
+    let mut stream = TcpStream::connect(addr).expect("connects");
+    let request = format!(
+        "POST /api/v1/admin/api_keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user",
+        server.key
+    );
+    stream.write_all(request.as_bytes()).expect("sends");
+    stream
+}
+
 /// Whether the server closes `stream` (end of stream or reset) within 15 s.
 fn closed_by_server(stream: &mut TcpStream) -> bool {
     stream
@@ -252,16 +265,7 @@ fn idle_connections_time_out_and_the_server_recovers_from_fd_exhaustion() {
     half_head
         .write_all(b"GET /api/v1/admin/api_keys HTTP/1.1\r\nHost: x\r\n")
         .expect("sends");
-    let mut half_body = TcpStream::connect(&addr).expect("connects");
-    half_body
-        .write_all(
-            format!(
-                "POST /api/v1/admin/api_keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user",
-                server.key
-            )
-            .as_bytes(),
-        )
-        .expect("sends");
+    let mut half_body = half_sent_create(&server);
     assert!(
         serves_again(&server),
         "the server serves again once idle connections are closed"
@@ -280,21 +284,7 @@ fn idle_connections_time_out_and_the_server_recovers_from_fd_exhaustion() {
 #[test]
 fn shutdown_completes_while_a_client_holds_a_half_sent_request() {
     let server = start(&["--shutdown-grace", "1"]);
-    let addr = server
-        .url
-        .strip_prefix("http://")
-        .expect("http url")
-        .to_owned();
-    let mut stream = TcpStream::connect(&addr).expect("connects");
-    stream
-        .write_all(
-            format!(
-                "POST /api/v1/admin/api_keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user",
-                server.key
-            )
-            .as_bytes(),
-        )
-        .expect("sends");
+    let stream = half_sent_create(&server);
     // Let the server start reading the body before the signal.
     std::thread::sleep(Duration::from_millis(200));
     stop(server, "TERM");
