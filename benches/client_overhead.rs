@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use h2ogpte_api_keys::{Client, types};
+use h2ogpte_api_keys::{Client, ListQuery, types};
 use h2ogpte_fake_server::FakeServer;
 use reqwest::header::AUTHORIZATION;
 
@@ -54,7 +54,7 @@ fn list_page_client(b: divan::Bencher) {
     let f = &*FIXTURE;
     b.bench(|| {
         let page =
-            f.rt.block_on(f.client.list_api_keys(None, 0, 100))
+            f.rt.block_on(f.client.list_all_api_keys(&ListQuery::new()))
                 .expect("list");
         assert_eq!(page.len(), 100);
     });
@@ -88,7 +88,7 @@ fn create_client(b: divan::Bencher) {
     b.bench(|| {
         f.rt.block_on(
             f.client
-                .create_api_key(types::ApiKeyCreateRequest::builder().user_id("admin")),
+                .create_api_key_for_user(types::ApiKeyCreateRequest::builder().user_id("admin")),
         )
         .expect("create")
     });

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use h2ogpte_api_keys::Client;
+use h2ogpte_api_keys::{Client, ListQuery};
 use h2ogpte_fake_server::FakeServer;
 
 fn status_kib(field: &str) -> Option<u64> {
@@ -44,7 +44,7 @@ fn main() {
             .build()
             .expect("client");
         // Warm the connection pool and the allocator's arenas first.
-        rt.block_on(client.list_api_keys(None, 0, 100))
+        rt.block_on(client.list_all_api_keys(&ListQuery::new()))
             .expect("warm-up");
         let before = status_kib("VmRSS:").unwrap_or(0);
         let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
@@ -52,7 +52,7 @@ fn main() {
         let count = rt
             .block_on(
                 client
-                    .api_keys(None, 100)
+                    .stream_all_api_keys(&ListQuery::new())
                     .try_fold(0u64, |n, _| async move { Ok(n + 1) }),
             )
             .expect("stream");

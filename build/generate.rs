@@ -1,5 +1,7 @@
 //! Code generation shared by the build scripts: reads the spec and runs
-//! progenitor on it, turning spec errors and progenitor panics into one message.
+//! progenitor on it, turning spec errors and progenitor panics into one
+//! message; for the client, points path encoding at the crate's wire rules
+//! and emits each operation's query order.
 
 use std::{fs, path::Path};
 
@@ -17,9 +19,7 @@ pub enum Output<'a> {
 
 /// Generates formatted Rust source from the spec at `spec_path`.
 pub fn generate(spec_path: &Path, output: Output<'_>) -> Result<String, String> {
-    let text = fs::read_to_string(spec_path).map_err(|e| format!("cannot read the spec: {e}"))?;
-    let spec: openapiv3::OpenAPI = serde_yaml_ng::from_str(&text)
-        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    let spec = read_spec(spec_path)?;
 
     let mut settings = GenerationSettings::new();
     settings
@@ -70,8 +70,96 @@ pub fn generate(spec_path: &Path, output: Output<'_>) -> Result<String, String> 
             return Err(format!("progenitor cannot generate code from it: {reason}"));
         }
     };
-    let file = syn::parse2(tokens).map_err(|e| format!("progenitor produced invalid Rust: {e}"))?;
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| format!("progenitor produced invalid Rust: {e}"))?;
+    if let Output::Client = output {
+        use_wire_encode_path(&mut file)?;
+    }
     Ok(prettyplease::unparse(&file))
+}
+
+fn read_spec(spec_path: &Path) -> Result<openapiv3::OpenAPI, String> {
+    let text = fs::read_to_string(spec_path).map_err(|e| format!("cannot read the spec: {e}"))?;
+    serde_yaml_ng::from_str(&text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))
+}
+
+/// Makes the generated client encode path parameters with the crate's wire
+/// rules (`crate::wire::encode_path`, as the official client encodes them)
+/// instead of progenitor's `encode_path`, which leaves characters such as
+/// `\` that a URL parser turns into a separator. Each path parameter is
+/// then encoded exactly once, for the front door and `raw()` alike.
+fn use_wire_encode_path(file: &mut syn::File) -> Result<(), String> {
+    let mut replaced = false;
+    for item in &mut file.items {
+        let syn::Item::Use(item_use) = item else {
+            continue;
+        };
+        let syn::UseTree::Path(path) = &mut item_use.tree else {
+            continue;
+        };
+        if path.ident != "progenitor_client" {
+            continue;
+        }
+        if let syn::UseTree::Group(group) = &mut *path.tree {
+            let before = group.items.len();
+            group.items = std::mem::take(&mut group.items)
+                .into_iter()
+                .filter(|tree| !matches!(tree, syn::UseTree::Name(n) if n.ident == "encode_path"))
+                .collect();
+            replaced |= group.items.len() < before;
+        }
+    }
+    if !replaced {
+        return Err(
+            "progenitor no longer imports progenitor_client::encode_path at the top of its output: update build/generate.rs".to_owned(),
+        );
+    }
+    let wire: syn::Item = syn::parse_quote! { use crate::wire::encode_path; };
+    file.items.insert(0, wire);
+    Ok(())
+}
+
+/// Rust source of `QUERY_ORDER`: for each operation with query parameters,
+/// their names in the spec's order (the order the official client sends).
+pub fn query_order(spec_path: &Path) -> Result<String, String> {
+    let spec = read_spec(spec_path)?;
+    let mut rows = String::new();
+    for (_, item) in spec.paths.iter() {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            return Err("a path item is a $ref, which progenitor does not read either".to_owned());
+        };
+        for (_, op) in item.iter() {
+            let Some(id) = &op.operation_id else { continue };
+            let mut names = Vec::new();
+            for parameter in item.parameters.iter().chain(&op.parameters) {
+                let parameter = match parameter {
+                    openapiv3::ReferenceOr::Item(p) => p,
+                    openapiv3::ReferenceOr::Reference { reference } => {
+                        let name = reference
+                            .strip_prefix("#/components/parameters/")
+                            .ok_or_else(|| format!("parameter {reference} is not a local one"))?;
+                        match spec
+                            .components
+                            .as_ref()
+                            .and_then(|c| c.parameters.get(name))
+                        {
+                            Some(openapiv3::ReferenceOr::Item(p)) => p,
+                            _ => return Err(format!("parameter {reference} is not defined")),
+                        }
+                    }
+                };
+                if let openapiv3::Parameter::Query { parameter_data, .. } = parameter {
+                    names.push(format!("{:?}", parameter_data.name));
+                }
+            }
+            if !names.is_empty() {
+                rows += &format!("    ({id:?}, &[{}]),\n", names.join(", "));
+            }
+        }
+    }
+    Ok(format!(
+        "/// Query parameters of each operation, in the spec's order.\npub(crate) const QUERY_ORDER: &[(&str, &[&str])] = &[\n{rows}];\n"
+    ))
 }
 
 /// Runs `generate` for a build script: declares the reruns, writes
@@ -79,10 +167,18 @@ pub fn generate(spec_path: &Path, output: Output<'_>) -> Result<String, String> 
 pub fn run(spec_path: &str, output: Output<'_>, file_name: &str) -> std::process::ExitCode {
     println!("cargo:rerun-if-changed={spec_path}");
     println!("cargo:rerun-if-changed=build.rs");
+    let is_client = matches!(output, Output::Client);
     let result = generate(Path::new(spec_path), output).and_then(|code| {
         let out_dir = std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set; run through cargo")?;
-        let out = Path::new(&out_dir).join(file_name);
-        fs::write(&out, code).map_err(|e| format!("cannot write {}: {e}", out.display()))
+        let write = |name: &str, text: String| {
+            let out = Path::new(&out_dir).join(name);
+            fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))
+        };
+        write(file_name, code)?;
+        if is_client {
+            write("query_order.rs", query_order(Path::new(spec_path))?)?;
+        }
+        Ok(())
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,7 +9,7 @@
 
 use std::error::Error as StdError;
 
-use h2ogpte_api_keys::{API_KEY_ENV, Client, Error, SERVER_URL_ENV, types};
+use h2ogpte_api_keys::{API_KEY_ENV, Client, Error, ListQuery, SERVER_URL_ENV, types};
 use h2ogpte_fake_server::FakeServer;
 
 /// The user the demo key is made for on the embedded server; on a real server
@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     };
     println!("\n1. Create a key for user {user_id}");
     let created = client
-        .create_api_key(
+        .create_api_key_for_user(
             types::ApiKeyCreateRequest::builder()
                 .user_id(user_id.clone())
                 .name("quickstart".to_owned())
@@ -69,7 +69,10 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     );
 
     println!("\n2. List the keys of users matching {:?}", &key.username);
-    for k in client.all_api_keys(Some(&key.username)).await? {
+    for k in client
+        .collect_all_api_keys(&ListQuery::new().with_filter(&key.username))
+        .await?
+    {
         println!(
             "   {}  {:<12} {:<12} active={} calls={} expires {}",
             k.id,
@@ -99,7 +102,9 @@ async fn main() -> Result<(), Box<dyn StdError>> {
 
     println!("\n6. Delete it");
     client.delete_api_key(&key.id).await?;
-    let left = client.all_api_keys(Some(&key.username)).await?;
+    let left = client
+        .collect_all_api_keys(&ListQuery::new().with_filter(&key.username))
+        .await?;
     println!(
         "   keys left with that id: {}",
         left.iter().filter(|k| k.id == key.id).count()
@@ -120,7 +125,7 @@ async fn find(
     key: &types::ApiKeyInfo,
 ) -> Result<types::ApiKeyInfo, Box<dyn StdError>> {
     client
-        .all_api_keys(Some(&key.username))
+        .collect_all_api_keys(&ListQuery::new().with_filter(&key.username))
         .await?
         .into_iter()
         .find(|k| k.id == key.id)

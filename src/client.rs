@@ -1,33 +1,24 @@
-//! The front door: the five operations with typed errors, retries and safe
-//! key-id encoding, over the generated client, which stays reachable.
+//! The front door: the API's operations under their operationIds, with typed
+//! errors and retries, over the generated client, which stays reachable.
 
 use std::{cell::Cell, fmt, future::Future};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::StatusCode;
 use url::Url;
 
 use crate::{
-    ClientBuilder, Error, RetryPolicy,
+    Error, ListQuery, RetryPolicy,
     error::Reading,
     hooks::{CALL, CallScope},
     raw,
     retry::Repeatable,
-    types,
+    types, wire,
 };
-
-/// What the official client leaves unescaped in a path parameter (and in a
-/// query value).
-pub(crate) const KEY_ID_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// A configured client for the API-key administration endpoints.
 ///
-/// Make one with [`ClientBuilder`] or [`Client::from_env`]. Its methods send
-/// the five operations with the configured [`RetryPolicy`] and return this
+/// Make one with [`Client::builder`] or [`Client::from_env`]. Its methods send
+/// the operations with the configured [`RetryPolicy`] and return this
 /// crate's [`Error`]; [`Client::raw`] gives the progenitor-generated client
 /// and its request builders for full control (no retries, raw errors).
 #[derive(Clone)]
@@ -49,27 +40,23 @@ impl fmt::Debug for Client {
     }
 }
 
-/// How a call may be repeated, and how its path was encoded.
+/// What the retry loop and the error conversion need to know of an operation.
 struct Call {
     repeatable: Repeatable,
-    key_id_encoded: bool,
+    /// Its success body holds a new secret, which no error may quote.
+    secret_in_response: bool,
 }
 
 impl Call {
     /// Create: never re-sent once it may have reached the server.
     const CREATE: Call = Call {
         repeatable: Repeatable::OnlyIfUnsent,
-        key_id_encoded: false,
+        secret_in_response: true,
     };
-    /// List: repeatable, no key id in the path.
-    const LIST: Call = Call {
+    /// Everything else: sending it twice has the effect of sending it once.
+    const IDEMPOTENT: Call = Call {
         repeatable: Repeatable::Yes,
-        key_id_encoded: false,
-    };
-    /// Deactivate, delete, update-expiry: repeatable, key id pre-encoded.
-    const BY_KEY_ID: Call = Call {
-        repeatable: Repeatable::Yes,
-        key_id_encoded: true,
+        secret_in_response: false,
     };
 }
 
@@ -110,16 +97,6 @@ impl Client {
         }
     }
 
-    /// A client configured from `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY`.
-    pub fn from_env() -> Result<Self, Error> {
-        ClientBuilder::from_env()?.build()
-    }
-
-    /// A builder with the defaults; same as [`ClientBuilder::new`].
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
     /// The API base URL requests go to, such as `https://host/api/v1`.
     pub fn base_url(&self) -> &Url {
         &self.base_url
@@ -139,9 +116,11 @@ impl Client {
     /// Creates a key for a user (`create_api_key_for_user`). The result holds
     /// the secret, shown only this once.
     ///
-    /// Never re-sent once the request may have reached the server, so a retry
-    /// cannot make a second key.
-    pub async fn create_api_key<B>(&self, body: B) -> Result<types::ApiKeyResult, Error>
+    /// `body` is an [`ApiKeyCreateRequest`](types::ApiKeyCreateRequest) or
+    /// its builder (`types::ApiKeyCreateRequest::builder().user_id(..)`).
+    /// Never re-sent once the request may have reached the server, so a
+    /// retry cannot make a second key.
+    pub async fn create_api_key_for_user<B>(&self, body: B) -> Result<types::ApiKeyResult, Error>
     where
         B: TryInto<types::ApiKeyCreateRequest>,
         B::Error: fmt::Display,
@@ -156,19 +135,21 @@ impl Client {
         .map_err(|f| f.error)
     }
 
-    /// One page of keys (`list_all_api_keys`): skip `offset`, return at most
-    /// `limit`, only users whose username matches `filter` when given.
-    pub async fn list_api_keys(
+    /// One page of keys (`list_all_api_keys`): see [`ListQuery`] for the
+    /// offset, limit and username filter. For every key, page after page,
+    /// use [`stream_all_api_keys`](Self::stream_all_api_keys).
+    pub async fn list_all_api_keys(
         &self,
-        filter: Option<&str>,
-        offset: u64,
-        limit: u64,
+        query: &ListQuery,
     ) -> Result<Vec<types::ApiKeyInfo>, Error> {
-        let limit = std::num::NonZeroU64::new(limit)
-            .ok_or_else(|| Error::invalid_request("limit must be at least 1"))?;
-        self.run(Call::LIST, || {
-            let mut builder = self.raw.list_all_api_keys().offset(offset).limit(limit);
-            if let Some(filter) = filter {
+        let limit = query.limit_checked()?;
+        self.run(Call::IDEMPOTENT, || {
+            let mut builder = self
+                .raw
+                .list_all_api_keys()
+                .offset(query.offset())
+                .limit(limit);
+            if let Some(filter) = query.filter() {
                 builder = builder.filter(filter);
             }
             builder.send()
@@ -182,9 +163,9 @@ impl Client {
     /// Retried like the other idempotent calls; a 409 "already inactive" on a
     /// retry after an attempt that may have worked counts as success.
     pub async fn deactivate_api_key(&self, key_id: &str) -> Result<(), Error> {
-        let id = encode_key_id(key_id)?;
-        self.run(Call::BY_KEY_ID, || {
-            self.raw.deactivate_api_key().key_id(id.as_str()).send()
+        wire::check_key_id(key_id)?;
+        self.run(Call::IDEMPOTENT, || {
+            self.raw.deactivate_api_key().key_id(key_id).send()
         })
         .await
         .or_else(|f| f.done_earlier(StatusCode::CONFLICT))
@@ -194,26 +175,32 @@ impl Client {
     ///
     /// A 404 on a retry after an attempt that may have worked counts as success.
     pub async fn delete_api_key(&self, key_id: &str) -> Result<(), Error> {
-        let id = encode_key_id(key_id)?;
-        self.run(Call::BY_KEY_ID, || {
-            self.raw.delete_api_key().key_id(id.as_str()).send()
+        wire::check_key_id(key_id)?;
+        self.run(Call::IDEMPOTENT, || {
+            self.raw.delete_api_key().key_id(key_id).send()
         })
         .await
         .or_else(|f| f.done_earlier(StatusCode::NOT_FOUND))
     }
 
     /// Sets or removes a key's expiry (`update_api_key_expiry`): `expires_in`
-    /// from now, or no expiry when the request leaves it out.
-    pub async fn update_api_key_expiry(
-        &self,
-        key_id: &str,
-        body: types::ApiKeyUpdateExpiryRequest,
-    ) -> Result<(), Error> {
-        let id = encode_key_id(key_id)?;
-        self.run(Call::BY_KEY_ID, || {
+    /// from now, or no expiry when the request leaves it out (the body `{}`).
+    /// `body` is an [`ApiKeyUpdateExpiryRequest`](types::ApiKeyUpdateExpiryRequest)
+    /// or its builder; [`set_api_key_expiry`](Self::set_api_key_expiry) and
+    /// [`remove_api_key_expiry`](Self::remove_api_key_expiry) say it shorter.
+    pub async fn update_api_key_expiry<B>(&self, key_id: &str, body: B) -> Result<(), Error>
+    where
+        B: TryInto<types::ApiKeyUpdateExpiryRequest>,
+        B::Error: fmt::Display,
+    {
+        wire::check_key_id(key_id)?;
+        let body = body
+            .try_into()
+            .map_err(|e| Error::invalid_request(format!("update-expiry request: {e}")))?;
+        self.run(Call::IDEMPOTENT, || {
             self.raw
                 .update_api_key_expiry()
-                .key_id(id.as_str())
+                .key_id(key_id)
                 .body(body.clone())
                 .send()
         })
@@ -249,7 +236,6 @@ impl Client {
         loop {
             let scope = CallScope {
                 attempt,
-                key_id_encoded: call.key_id_encoded,
                 status: Cell::new(None),
             };
             let (result, status) = CALL
@@ -263,7 +249,7 @@ impl Client {
                 Err(e) => {
                     let reading = Reading {
                         max_response_bytes: self.max_response_bytes,
-                        holds_secret: call.repeatable == Repeatable::OnlyIfUnsent,
+                        holds_secret: call.secret_in_response,
                     };
                     Error::from_raw::<T>(e, status, &reading).await
                 }
@@ -285,40 +271,6 @@ impl Client {
                     });
                 }
             }
-        }
-    }
-}
-
-/// Checks a key id and encodes it as the official client does, so it stays
-/// one path segment whatever it holds.
-fn encode_key_id(id: &str) -> Result<String, Error> {
-    match id {
-        "" => Err(Error::invalid_request("the key id is empty")),
-        "." | ".." => Err(Error::invalid_request(format!(
-            "the key id {id:?} cannot be sent as a URL path segment"
-        ))),
-        _ => Ok(utf8_percent_encode(id, KEY_ID_SET).to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::encode_key_id;
-
-    #[test]
-    fn key_ids_are_encoded_like_the_official_client() {
-        for (id, wire) in [
-            ("0b8e4a52-3c1d", "0b8e4a52-3c1d"),
-            ("a/b?c#d%e f", "a%2Fb%3Fc%23d%25e%20f"),
-            ("é", "%C3%A9"),
-            ("a\\b", "a%5Cb"),
-            ("~._-", "~._-"),
-            ("...", "..."),
-        ] {
-            assert_eq!(encode_key_id(id).ok().as_deref(), Some(wire), "{id}");
-        }
-        for id in ["", ".", ".."] {
-            assert!(encode_key_id(id).is_err(), "{id:?}");
         }
     }
 }

@@ -301,20 +301,6 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again could succeed: connection
-    /// failures, timeouts, and the statuses 429, 502, 503 and 504. Whether
-    /// the client does retry also depends on the operation (see
-    /// [`RetryPolicy`](crate::RetryPolicy)).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
-            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
-                is_retryable_status(*status)
-            }
-            _ => false,
-        }
-    }
-
     /// Whether a TLS connection failed because the server's certificate is
     /// not trusted (a private CA not added, a wrong host name, an expired
     /// certificate).
@@ -511,16 +497,6 @@ async fn read_bounded(mut response: reqwest::Response) -> String {
         }
     }
     snippet(&kept)
-}
-
-pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
-    matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT
-    )
 }
 
 #[cfg(test)]

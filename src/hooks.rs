@@ -1,18 +1,24 @@
-//! progenitor's `ClientHooks` for the generated client: the bearer header, one
-//! tracing span per HTTP attempt, and wire fixes, applied to every operation
-//! however it is called.
+//! progenitor's `ClientHooks` for the generated client: the bearer header,
+//! the wire rules, one tracing span per HTTP attempt, and the response body
+//! limit, applied to every operation however it is called.
 
 use std::{cell::Cell, fmt, time::Instant};
 
-use percent_encoding::utf8_percent_encode;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
-    Method, Request, Response, StatusCode,
-    header::{AUTHORIZATION, CONTENT_LENGTH, HeaderValue},
+    Request, Response, StatusCode,
+    header::{AUTHORIZATION, HeaderValue},
 };
 use tracing::Instrument;
 
-use crate::generated::{Client, Error};
+use crate::{
+    generated::{Client, Error},
+    wire,
+};
+
+/// Default limit on one response body: far above the largest legitimate
+/// page (1000 keys are about 500 KiB), far below what would hurt a process.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 /// State the hooks need, kept in the generated client (`raw::Client`).
 #[derive(Clone)]
@@ -25,7 +31,7 @@ impl Default for Hooks {
     fn default() -> Self {
         Self {
             authorization: None,
-            max_response_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -67,14 +73,12 @@ impl Hooks {
     }
 }
 
-/// What the front door tells the hooks about the call in progress, and what
-/// the hooks report back: the attempt number and the response status.
+/// What the front door tells the hooks about the call in progress (the
+/// attempt number, for the span), and what the hooks report back (the
+/// response status, which the generated error may not keep).
 #[derive(Debug)]
 pub(crate) struct CallScope {
     pub(crate) attempt: u32,
-    /// The key id in the last path segment was percent-encoded by the front
-    /// door already; the generated code's own pass must be undone once.
-    pub(crate) key_id_encoded: bool,
     pub(crate) status: Cell<Option<StatusCode>>,
 }
 
@@ -90,24 +94,7 @@ impl ClientHooks<Hooks> for Client {
                 .entry(AUTHORIZATION)
                 .or_insert_with(|| auth.clone());
         }
-        // A body-less POST (deactivate) would otherwise go without any length,
-        // which some proxies answer with 411; the official client sends 0.
-        if request.body().is_none()
-            && matches!(
-                *request.method(),
-                Method::POST | Method::PATCH | Method::PUT
-            )
-        {
-            request
-                .headers_mut()
-                .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-        }
-        if CALL.try_with(|c| c.key_id_encoded).unwrap_or(false) {
-            undo_second_encoding(request);
-        }
-        if info.operation_id == "list_all_api_keys" {
-            canonical_list_query(request);
-        }
+        wire::apply(request, info.operation_id);
         Ok(())
     }
 
@@ -158,36 +145,4 @@ fn limit_body(response: Response, limit: usize) -> Response {
     *limited.headers_mut() = parts.headers;
     *limited.extensions_mut() = parts.extensions;
     Response::from(limited)
-}
-
-/// Rewrites the list query as the official client sends it: `offset`,
-/// `limit`, `filter` in that order, each byte but `A-Z a-z 0-9 - . _ ~`
-/// percent-encoded (a space is `%20`, not `+`). The generated code orders
-/// them alphabetically and form-encodes; servers read both the same, but
-/// matching the reference client keeps logs and caches alike.
-fn canonical_list_query(request: &mut Request) {
-    const ORDER: [&str; 3] = ["offset", "limit", "filter"];
-    let url = request.url_mut();
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    if pairs.iter().any(|(k, _)| !ORDER.contains(&k.as_str())) {
-        return;
-    }
-    let query: Vec<String> = ORDER
-        .iter()
-        .filter_map(|name| pairs.iter().find(|(k, _)| k == name))
-        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, crate::client::KEY_ID_SET)))
-        .collect();
-    url.set_query((!query.is_empty()).then(|| query.join("&")).as_deref());
-}
-
-/// The front door encodes a key id with the official client's rules (every
-/// byte but `A-Z a-z 0-9 - . _ ~`), then the generated code encodes its `%`
-/// again as `%25`; turn `%25` back into `%` in the last segment.
-fn undo_second_encoding(request: &mut Request) {
-    let url = request.url_mut();
-    let path = url.path().to_owned();
-    if let Some((head, last)) = path.rsplit_once('/') {
-        let fixed = format!("{head}/{}", last.replace("%25", "%"));
-        url.set_path(&fixed);
-    }
 }

@@ -12,13 +12,17 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 }
 
+mod builder;
 mod client;
-mod config;
 mod error;
 mod hooks;
 mod paging;
+mod query;
 mod retry;
 mod secret;
+mod server_url;
+mod transport;
+mod wire;
 
 /// The generated client and its request builders, as progenitor emits them.
 pub mod raw {
@@ -28,15 +32,15 @@ pub mod raw {
     pub use crate::hooks::Hooks;
 }
 
+pub use builder::{API_KEY_ENV, ClientBuilder};
 pub use client::Client;
-pub use config::{
-    API_KEY_ENV, API_PATH, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SERVER_URL,
-    SERVER_URL_ENV, install_crypto_provider,
-};
 pub use error::{BODY_SNIPPET_LIMIT, Error};
 pub use generated::types;
-pub use paging::DEFAULT_PAGE_SIZE;
+pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
+pub use query::{DEFAULT_PAGE_SIZE, ListQuery};
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+pub use server_url::{API_PATH, DEFAULT_SERVER_URL, SERVER_URL_ENV};
+pub use transport::install_crypto_provider;

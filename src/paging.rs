@@ -1,13 +1,11 @@
-//! Every key matching a filter as a `Stream`, fetched one page at a time.
+//! Every key a [`ListQuery`] matches, as a `Stream` fetched a page at a
+//! time, ended when the server does not page as documented.
 
 use std::collections::{HashSet, VecDeque};
 
 use futures::{Stream, TryStreamExt, stream};
 
-use crate::{Client, Error, types::ApiKeyInfo};
-
-/// Page size used by [`Client::all_api_keys`].
-pub const DEFAULT_PAGE_SIZE: u64 = 100;
+use crate::{Client, Error, ListQuery, types::ApiKeyInfo};
 
 struct Pager {
     offset: u64,
@@ -52,9 +50,10 @@ impl Pager {
 }
 
 impl Client {
-    /// Every key whose username matches `filter` (all keys when `None`), in
-    /// the server's order, fetched lazily `page_size` at a time until a short
-    /// page. Memory stays at about one page whatever the total.
+    /// Every key the query matches (its filter; its limit is the page size
+    /// and its offset where to start), in the server's order, fetched lazily
+    /// a page at a time until a short page. Memory stays at about one page
+    /// whatever the total.
     ///
     /// Offset paging is not a snapshot: while others create or delete keys,
     /// a key can be skipped (a deletion before the current offset shifts the
@@ -65,40 +64,47 @@ impl Client {
     /// ```no_run
     /// use futures::TryStreamExt;
     /// # async fn demo(client: h2ogpte_api_keys::Client) -> Result<(), h2ogpte_api_keys::Error> {
-    /// let mut keys = std::pin::pin!(client.api_keys(Some("alice"), 500));
+    /// use h2ogpte_api_keys::ListQuery;
+    /// let query = ListQuery::new().with_filter("alice").with_limit(500);
+    /// let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
     /// while let Some(key) = keys.try_next().await? {
     ///     println!("{} {}", key.id, key.is_active);
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn api_keys<'a>(
+    pub fn stream_all_api_keys<'a>(
         &'a self,
-        filter: Option<&'a str>,
-        page_size: u64,
+        query: &ListQuery,
     ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + 'a {
+        let query = query.clone();
         let start = Pager {
-            offset: 0,
+            offset: query.offset(),
             buffer: VecDeque::new(),
             last_page_ids: HashSet::new(),
             exhausted: false,
         };
-        stream::try_unfold(start, move |mut pager| async move {
-            loop {
-                if let Some(key) = pager.buffer.pop_front() {
-                    return Ok(Some((key, pager)));
+        stream::try_unfold(start, move |mut pager| {
+            let query = query.clone();
+            async move {
+                loop {
+                    if let Some(key) = pager.buffer.pop_front() {
+                        return Ok(Some((key, pager)));
+                    }
+                    if pager.exhausted {
+                        return Ok(None);
+                    }
+                    let page_query = query.clone().with_offset(pager.offset);
+                    let page = self.list_all_api_keys(&page_query).await?;
+                    pager.take(page, query.limit())?;
                 }
-                if pager.exhausted {
-                    return Ok(None);
-                }
-                let page = self.list_api_keys(filter, pager.offset, page_size).await?;
-                pager.take(page, page_size)?;
             }
         })
     }
 
-    /// Every key whose username matches `filter`, collected; see
-    /// [`api_keys`](Self::api_keys) for the paging caveats.
-    pub async fn all_api_keys(&self, filter: Option<&str>) -> Result<Vec<ApiKeyInfo>, Error> {
-        self.api_keys(filter, DEFAULT_PAGE_SIZE).try_collect().await
+    /// Every key the query matches, collected from all its pages; see
+    /// [`stream_all_api_keys`](Self::stream_all_api_keys) for the paging
+    /// caveats. Memory grows with the number of keys.
+    pub async fn collect_all_api_keys(&self, query: &ListQuery) -> Result<Vec<ApiKeyInfo>, Error> {
+        self.stream_all_api_keys(query).try_collect().await
     }
 }

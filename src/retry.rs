@@ -5,7 +5,37 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
+use reqwest::StatusCode;
+
 use crate::Error;
+
+/// The statuses worth sending the same request again for: too many
+/// requests, and a gateway or the service itself unavailable for now.
+fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
+impl Error {
+    /// Whether sending the same request again could succeed: connection
+    /// failures, timeouts, and the statuses 429, 502, 503 and 504. Whether
+    /// the client does retry also depends on the operation (see
+    /// [`RetryPolicy`](crate::RetryPolicy)).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
+                is_retryable_status(*status)
+            }
+            _ => false,
+        }
+    }
+}
 
 /// How failed calls are retried.
 ///
@@ -138,7 +168,7 @@ mod tests {
 
     fn unavailable(retry_after: Option<Duration>) -> Error {
         Error::UnexpectedStatus {
-            status: reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            status: StatusCode::SERVICE_UNAVAILABLE,
             body: String::new(),
             location: None,
             retry_after,

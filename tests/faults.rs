@@ -9,7 +9,7 @@ use common::{
     faulty::{FaultyServer, Reply},
     logs::logged,
 };
-use h2ogpte_api_keys::{Client, Error, RetryPolicy, reqwest::StatusCode, types};
+use h2ogpte_api_keys::{Client, Error, ListQuery, RetryPolicy, reqwest::StatusCode, types};
 
 const KEY: &str = r#"{"id":"k1","username":"alice","name":"n","hint":"abcd","created_at":"2026-11-02T09:14:07Z","total_calls":3,"is_active":true,"is_global_key":true}"#;
 
@@ -37,12 +37,12 @@ fn client(server: &FaultyServer) -> Client {
 }
 
 async fn list(server: &FaultyServer) -> Result<Vec<types::ApiKeyInfo>, Error> {
-    client(server).list_api_keys(None, 0, 100).await
+    client(server).list_all_api_keys(&ListQuery::new()).await
 }
 
 async fn create(server: &FaultyServer) -> Result<types::ApiKeyResult, Error> {
     let result = client(server)
-        .create_api_key(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+        .create_api_key_for_user(types::ApiKeyCreateRequest::builder().user_id("u-1"))
         .await;
     assert_eq!(server.requests().len(), 1, "a create is sent exactly once");
     result
@@ -309,7 +309,7 @@ async fn connection_refused_names_the_url_and_create_may_retry() {
         .build()
         .expect("client");
     let err = client
-        .create_api_key(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+        .create_api_key_for_user(types::ApiKeyCreateRequest::builder().user_id("u-1"))
         .await
         .expect_err("refused");
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
@@ -338,7 +338,7 @@ async fn endless_bodies_stop_at_the_response_limit() {
     }])
     .await;
     let err = limited(&server)
-        .list_api_keys(None, 0, 100)
+        .list_all_api_keys(&ListQuery::new())
         .await
         .expect_err("too large");
     assert!(
@@ -352,7 +352,7 @@ async fn endless_bodies_stop_at_the_response_limit() {
     }])
     .await;
     let err = limited(&server)
-        .create_api_key(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+        .create_api_key_for_user(types::ApiKeyCreateRequest::builder().user_id("u-1"))
         .await
         .expect_err("too large");
     assert!(
@@ -384,7 +384,7 @@ async fn drip_fed_body_is_bounded_by_the_request_timeout() {
         .build()
         .expect("client");
     let err = client
-        .list_api_keys(None, 0, 100)
+        .list_all_api_keys(&ListQuery::new())
         .await
         .expect_err("times out");
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
@@ -398,7 +398,7 @@ async fn paging_ends_when_the_server_ignores_offset() {
     let server = FaultyServer::start(vec![Reply::json(200, &page())]).await;
     let client = client(&server);
     let err = client
-        .api_keys(None, 1)
+        .stream_all_api_keys(&ListQuery::new().with_limit(1))
         .try_collect::<Vec<_>>()
         .await
         .expect_err("stops");
@@ -413,7 +413,7 @@ async fn paging_ends_when_the_server_ignores_limit() {
     let two = format!("[{KEY},{}]", KEY.replace("\"k1\"", "\"k2\""));
     let server = FaultyServer::start(vec![Reply::json(200, &two)]).await;
     let err = client(&server)
-        .api_keys(None, 1)
+        .stream_all_api_keys(&ListQuery::new().with_limit(1))
         .try_collect::<Vec<_>>()
         .await
         .expect_err("stops");

@@ -5,7 +5,7 @@
 mod common;
 
 use common::logs::Captured;
-use h2ogpte_api_keys::{Client, types};
+use h2ogpte_api_keys::{Client, ListQuery, types};
 use h2ogpte_fake_server::FakeServer;
 
 #[tokio::test]
@@ -33,7 +33,7 @@ async fn secrets_never_reach_logs_debug_or_display() {
     printed += &format!("{client:?}\n{:?}\n", client.raw());
 
     let created = client
-        .create_api_key(
+        .create_api_key_for_user(
             types::ApiKeyCreateRequest::builder()
                 .user_id("u-1")
                 .name("n".to_owned()),
@@ -43,7 +43,13 @@ async fn secrets_never_reach_logs_debug_or_display() {
     let secret = created.secret_key.expose().to_owned();
     printed += &format!("{created:?}\n{created:#?}\n");
     let id = created.api_key.id.clone();
-    printed += &format!("{:?}\n", client.all_api_keys(None).await.expect("list"));
+    printed += &format!(
+        "{:?}\n",
+        client
+            .collect_all_api_keys(&ListQuery::new())
+            .await
+            .expect("list")
+    );
     client
         .set_api_key_expiry(&id, "1 day")
         .await
@@ -64,7 +70,10 @@ async fn secrets_never_reach_logs_debug_or_display() {
         .with_api_key(&secret)
         .build()
         .expect("client");
-    let unauthorized = wrong.all_api_keys(None).await.expect_err("401");
+    let unauthorized = wrong
+        .collect_all_api_keys(&ListQuery::new())
+        .await
+        .expect_err("401");
     printed += &format!("{unauthorized:?}\n{unauthorized}\n{wrong:?}\n");
 
     let logs = logs.text();

@@ -158,3 +158,89 @@ async fn remove_an_expiry() {
     );
     insta::assert_yaml_snapshot!(req);
 }
+
+/// An id with what progenitor's own path encoding leaves raw (`\`, which a
+/// URL parser turns into `/`, sub-delimiters, brackets) and non-ASCII.
+const ODD_KEY_ID: &str = "a\\b é[x]!$&'()*+,;=:@";
+
+/// The one request each of the front door and `raw()` sends for `call`.
+async fn front_door_and_raw<F, R>(front: F, raw: R) -> (Captured, Captured)
+where
+    F: AsyncFnOnce(&Client),
+    R: AsyncFnOnce(&Client),
+{
+    let (server, client) = setup().await;
+    front(&client).await;
+    let via_front = wire(&server);
+    let (server, client) = setup().await;
+    raw(&client).await;
+    (via_front, wire(&server))
+}
+
+#[tokio::test]
+async fn odd_key_id_through_the_front_door_and_raw() {
+    let (front, raw) = front_door_and_raw(
+        async |c| c.deactivate_api_key(ODD_KEY_ID).await.expect("front door"),
+        async |c| {
+            c.raw()
+                .deactivate_api_key()
+                .key_id(ODD_KEY_ID)
+                .send()
+                .await
+                .expect("raw");
+        },
+    )
+    .await;
+    assert_eq!(front, raw, "the same bytes either way");
+    assert_eq!(
+        raw.path,
+        "/api/v1/admin/api_keys/deactivate/a%5Cb%20%C3%A9%5Bx%5D%21%24%26%27%28%29%2A%2B%2C%3B%3D%3A%40"
+    );
+    insta::assert_yaml_snapshot!(raw);
+}
+
+#[tokio::test]
+async fn odd_key_id_expiry_and_filter_through_raw() {
+    let (front, raw) = front_door_and_raw(
+        async |c| {
+            c.remove_api_key_expiry(ODD_KEY_ID)
+                .await
+                .expect("front door")
+        },
+        async |c| {
+            c.raw()
+                .update_api_key_expiry()
+                .key_id(ODD_KEY_ID)
+                .body(types::ApiKeyUpdateExpiryRequest::builder())
+                .send()
+                .await
+                .expect("raw");
+        },
+    )
+    .await;
+    assert_eq!(front, raw, "the same bytes either way");
+    insta::assert_yaml_snapshot!("odd_key_id_expiry_through_raw", raw);
+
+    let query = h2ogpte_api_keys::ListQuery::new()
+        .with_offset(200)
+        .with_limit(50)
+        .with_filter(ODD_KEY_ID);
+    let (front, raw) = front_door_and_raw(
+        async |c| {
+            c.list_all_api_keys(&query).await.expect("front door");
+        },
+        async |c| {
+            c.raw()
+                .list_all_api_keys()
+                .filter(ODD_KEY_ID)
+                .limit(std::num::NonZeroU64::new(50).expect("nonzero"))
+                .offset(200)
+                .send()
+                .await
+                .expect("raw");
+        },
+    )
+    .await;
+    assert_eq!(front, raw, "the same bytes either way");
+    insta::assert_yaml_snapshot!("odd_filter_through_raw", raw);
+}

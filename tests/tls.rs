@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use h2ogpte_api_keys::{Client, Error, RetryPolicy, reqwest};
+use h2ogpte_api_keys::{Client, Error, ListQuery, RetryPolicy, reqwest};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
 };
@@ -134,7 +134,7 @@ async fn trusted_private_ca_is_accepted() {
         .build()
         .expect("client");
     let keys = client
-        .list_api_keys(None, 0, 10)
+        .list_all_api_keys(&ListQuery::new())
         .await
         .expect("list over TLS");
     assert!(keys.is_empty());
@@ -146,7 +146,7 @@ async fn untrusted_certificate_is_a_clear_error() {
     let url = pki.serve(false).await;
     let client = builder(&url).build().expect("client");
     let err = client
-        .list_api_keys(None, 0, 10)
+        .list_all_api_keys(&ListQuery::new())
         .await
         .expect_err("untrusted");
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
@@ -165,7 +165,7 @@ async fn mutual_tls_accepts_the_identity_and_refuses_its_absence() {
         .build()
         .expect("client");
     with_identity
-        .list_api_keys(None, 0, 10)
+        .list_all_api_keys(&ListQuery::new())
         .await
         .expect("the server accepts the client certificate");
 
@@ -174,7 +174,7 @@ async fn mutual_tls_accepts_the_identity_and_refuses_its_absence() {
         .build()
         .expect("client");
     let err = without
-        .list_api_keys(None, 0, 10)
+        .list_all_api_keys(&ListQuery::new())
         .await
         .expect_err("the server requires a client certificate");
     assert!(

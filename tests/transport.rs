@@ -5,7 +5,7 @@
 mod common;
 
 use common::capture::CaptureServer;
-use h2ogpte_api_keys::{Client, reqwest};
+use h2ogpte_api_keys::{Client, ListQuery, reqwest};
 
 #[tokio::test]
 async fn requests_go_through_the_configured_proxy() {
@@ -19,7 +19,7 @@ async fn requests_go_through_the_configured_proxy() {
         .build()
         .expect("client");
     client
-        .list_api_keys(None, 0, 10)
+        .list_all_api_keys(&ListQuery::new())
         .await
         .expect("answered by the proxy");
     let seen = proxy.only_request();

@@ -17,7 +17,7 @@ use axum::{
 use serde::Serialize;
 
 /// One request as the server saw it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Captured {
     pub method: String,
     pub path: String,

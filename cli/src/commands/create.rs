@@ -18,7 +18,7 @@ pub async fn create(client: &Client, args: &Create, g: &Global) -> Result<(), Fa
         inactivity_interval: args.inactivity_days,
     };
     let created = client
-        .create_api_key(request)
+        .create_api_key_for_user(request)
         .await
         .map_err(|e| Failure::from_error(&e, g.timeout))?;
     print_created(&created, g.output)

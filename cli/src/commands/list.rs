@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use h2ogpte_api_keys::{Client, types};
+use h2ogpte_api_keys::{Client, ListQuery, types};
 
 use crate::{
     args::{Global, List, Output},
@@ -26,10 +26,13 @@ fn keep(args: &List, key: &types::ApiKeyInfo, now: DateTime<Utc>) -> bool {
 pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failure> {
     let failed = |e: h2ogpte_api_keys::Error| Failure::from_error(&e, g.timeout);
     let now = Utc::now();
-    let filter = args.filter.as_deref();
+    let mut every = ListQuery::new().with_limit(PAGE_SIZE);
+    if let Some(filter) = &args.filter {
+        every = every.with_filter(filter);
+    }
     if args.all && g.output == Output::Ndjson {
         // Stream: one line per key as pages arrive, memory bounded by a page.
-        let mut keys = std::pin::pin!(client.api_keys(filter, PAGE_SIZE));
+        let mut keys = std::pin::pin!(client.stream_all_api_keys(&every));
         let mut out = std::io::stdout().lock();
         while let Some(key) = keys.try_next().await.map_err(failed)? {
             if keep(args, &key, now) {
@@ -39,12 +42,10 @@ pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failur
         return Ok(());
     }
     let keys = if args.all {
-        client
-            .api_keys(filter, PAGE_SIZE)
-            .try_collect::<Vec<_>>()
-            .await
+        client.collect_all_api_keys(&every).await
     } else {
-        client.list_api_keys(filter, args.offset, args.limit).await
+        let page = every.with_offset(args.offset).with_limit(args.limit);
+        client.list_all_api_keys(&page).await
     }
     .map_err(failed)?;
     let keys: Vec<_> = keys.into_iter().filter(|k| keep(args, k, now)).collect();
@@ -64,7 +65,7 @@ pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> 
 pub async fn find(client: &Client, id: &str, g: &Global) -> Result<types::ApiKeyInfo, Failure> {
     let mut keys = std::pin::pin!(
         client
-            .api_keys(None, PAGE_SIZE)
+            .stream_all_api_keys(&ListQuery::new().with_limit(PAGE_SIZE))
             .try_filter(|k| std::future::ready(k.id == id))
     );
     match keys.next().await {

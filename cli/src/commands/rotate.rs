@@ -35,7 +35,7 @@ pub async fn rotate(client: &Client, args: &Rotate, g: &Global) -> Result<(), Fa
         expires_in,
         inactivity_interval: old.inactivity_interval,
     };
-    let created = match client.create_api_key(request).await {
+    let created = match client.create_api_key_for_user(request).await {
         Ok(created) => created,
         Err(e @ Error::Api { .. })
             if args.user.is_none() && e.status().is_some_and(|s| s.as_u16() == 404) =>

@@ -1,25 +1,22 @@
-//! Client configuration: server URL, API key, timeouts and user agent, from code
-//! or from the `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY` environment variables.
+//! `ClientBuilder`: the client's configuration (server, API key, timeouts,
+//! retries, limits, transport), from code or from the `H2OGPTE_SERVER_URL`
+//! and `H2OGPTE_API_KEY` environment variables, checked once in `build`.
 
 use std::{fmt, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
-use url::{Host, Url};
+use url::Url;
 
-use crate::{Client, Error, RetryPolicy, hooks::Hooks, raw};
+use crate::{
+    Client, Error, RetryPolicy,
+    hooks::{DEFAULT_MAX_RESPONSE_BYTES, Hooks},
+    raw,
+    server_url::{DEFAULT_SERVER_URL, SERVER_URL_ENV, api_base_url, is_loopback},
+    transport::Transport,
+};
 
-/// The hosted h2oGPTe service, used when no server URL is configured.
-pub const DEFAULT_SERVER_URL: &str = "https://h2ogpte.genai.h2o.ai";
-/// Environment variable holding the server root, such as `https://h2ogpte.example.com`.
-pub const SERVER_URL_ENV: &str = "H2OGPTE_SERVER_URL";
 /// Environment variable holding an administrator's API key.
 pub const API_KEY_ENV: &str = "H2OGPTE_API_KEY";
-/// Path of the REST API below the server root.
-pub const API_PATH: &str = "/api/v1";
-
-/// Default limit on one response body: far above the largest legitimate
-/// page (1000 keys are about 500 KiB), far below what would hurt a process.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,28 +46,6 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     allow_insecure_http: bool,
     transport: Transport,
-}
-
-/// How the HTTP client is made: by this builder with these options, or
-/// supplied whole by the caller.
-#[derive(Clone, Default)]
-struct Transport {
-    root_certificates: Vec<reqwest::Certificate>,
-    identity: Option<reqwest::Identity>,
-    proxy: Option<reqwest::Proxy>,
-    pool_max_idle_per_host: Option<usize>,
-    pool_idle_timeout: Option<Duration>,
-    http_client: Option<reqwest::Client>,
-}
-
-impl Transport {
-    fn is_customised(&self) -> bool {
-        !self.root_certificates.is_empty()
-            || self.identity.is_some()
-            || self.proxy.is_some()
-            || self.pool_max_idle_per_host.is_some()
-            || self.pool_idle_timeout.is_some()
-    }
 }
 
 impl Default for ClientBuilder {
@@ -276,7 +251,9 @@ impl ClientBuilder {
                 ));
             }
             Some(client) => client,
-            None => self.http_client()?,
+            None => self
+                .transport
+                .build(&self.user_agent, self.connect_timeout, self.timeout)?,
         };
         let raw =
             raw::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http, hooks);
@@ -287,100 +264,17 @@ impl ClientBuilder {
             self.max_response_bytes,
         ))
     }
-
-    fn http_client(&self) -> Result<reqwest::Client, Error> {
-        install_crypto_provider();
-        let t = &self.transport;
-        let mut b = reqwest::Client::builder()
-            .user_agent(self.user_agent.clone())
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            // The real ingress answers `//api/v1` with a 301; following redirects
-            // would hide such a misconfiguration and could resend a create.
-            .redirect(reqwest::redirect::Policy::none());
-        #[cfg(feature = "native-tls")]
-        {
-            b = b.tls_backend_native();
-        }
-        for cert in &t.root_certificates {
-            b = b.add_root_certificate(cert.clone());
-        }
-        if let Some(identity) = &t.identity {
-            b = b.identity(identity.clone());
-        }
-        if let Some(proxy) = &t.proxy {
-            b = b.proxy(proxy.clone());
-        }
-        if let Some(max) = t.pool_max_idle_per_host {
-            b = b.pool_max_idle_per_host(max);
-        }
-        if let Some(timeout) = t.pool_idle_timeout {
-            b = b.pool_idle_timeout(timeout);
-        }
-        b.build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
-    }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
+impl Client {
+    /// A client configured from `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY`.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
     }
-}
 
-/// Turns a server root or API base into the API base URL, `<root>/api/v1`.
-fn api_base_url(server_url: &str, append_api_path: bool) -> Result<Url, Error> {
-    let trimmed = server_url.trim();
-    if trimmed.is_empty() {
-        return Err(Error::config(format!(
-            "the server URL is empty: set {SERVER_URL_ENV} to the server root, such as {DEFAULT_SERVER_URL}"
-        )));
-    }
-    let mut url = Url::parse(trimmed).map_err(|e| {
-        Error::config(format!(
-            "the server URL {trimmed:?} is not a URL ({e}): use the server root, such as {DEFAULT_SERVER_URL}"
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::config(format!(
-            "the server URL {trimmed:?} must start with http:// or https://"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config(format!(
-            "the server URL {trimmed:?} must not have a query or fragment: use the server root"
-        )));
-    }
-    if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::config(format!(
-            "the server URL {trimmed:?} has no host: use the server root, such as {DEFAULT_SERVER_URL}"
-        )));
-    }
-    // A trailing slash would give `//api/v1`, which the real ingress redirects.
-    let root = url.path().trim_end_matches('/');
-    let path = if root.ends_with(API_PATH) || !append_api_path {
-        root.to_owned()
-    } else {
-        format!("{root}{API_PATH}")
-    };
-    url.set_path(&path);
-    Ok(url)
-}
-
-/// Makes *ring* the process's default rustls crypto provider, unless the
-/// program installed one already.
-///
-/// This crate builds reqwest without a bundled provider (ring builds much
-/// faster than aws-lc). [`ClientBuilder::build`] calls this itself; call it
-/// before building your own `reqwest::Client` for
-/// [`ClientBuilder::with_http_client`], or reqwest will panic for want of one.
-pub fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another thread installing one is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    /// A builder with the defaults; same as [`ClientBuilder::new`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
     }
 }
 
@@ -388,7 +282,7 @@ pub fn install_crypto_provider() {
 mod tests {
     use std::env::VarError;
 
-    use super::{API_KEY_ENV, ClientBuilder, SERVER_URL_ENV, api_base_url};
+    use super::{API_KEY_ENV, ClientBuilder, SERVER_URL_ENV};
 
     fn vars(
         pairs: &'static [(&'static str, &'static str)],
@@ -469,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_supplied_http_client_excludes_transport_options() {
-        super::install_crypto_provider();
+        crate::install_crypto_provider();
         let err = ClientBuilder::new()
             .with_api_key("sk-x")
             .with_http_client(reqwest::Client::new())
@@ -487,62 +381,5 @@ mod tests {
             .expect_err("newline in key");
         assert!(err.to_string().contains("stray newline"), "{err}");
         assert!(!err.to_string().contains("sk-abc"), "{err}");
-    }
-
-    #[test]
-    fn server_root_gets_api_path_and_loses_trailing_slashes() {
-        for (input, expected) in [
-            (
-                "https://h2ogpte.genai.h2o.ai",
-                "https://h2ogpte.genai.h2o.ai/api/v1",
-            ),
-            (
-                "https://h2ogpte.genai.h2o.ai/",
-                "https://h2ogpte.genai.h2o.ai/api/v1",
-            ),
-            (
-                "https://h2ogpte.genai.h2o.ai//",
-                "https://h2ogpte.genai.h2o.ai/api/v1",
-            ),
-            ("https://h.example/api/v1", "https://h.example/api/v1"),
-            ("https://h.example/api/v1/", "https://h.example/api/v1"),
-            (
-                "http://127.0.0.1:8080/prefix/",
-                "http://127.0.0.1:8080/prefix/api/v1",
-            ),
-            ("  http://localhost:1  ", "http://localhost:1/api/v1"),
-        ] {
-            let got = api_base_url(input, true).map(|u| u.to_string());
-            assert_eq!(got.ok().as_deref(), Some(expected), "for {input:?}");
-        }
-    }
-
-    #[test]
-    fn base_url_is_taken_as_is() {
-        for (input, expected) in [
-            ("http://127.0.0.1:9", "http://127.0.0.1:9/"),
-            ("http://127.0.0.1:9/", "http://127.0.0.1:9/"),
-            (
-                "https://gw.example/h2ogpte/v1/",
-                "https://gw.example/h2ogpte/v1",
-            ),
-        ] {
-            let got = api_base_url(input, false).map(|u| u.to_string());
-            assert_eq!(got.ok().as_deref(), Some(expected), "for {input:?}");
-        }
-    }
-
-    #[test]
-    fn bad_server_urls_are_clear_errors() {
-        for (input, needle) in [
-            ("", "empty"),
-            ("h2ogpte.genai.h2o.ai", "not a URL"),
-            ("ftp://h.example", "http:// or https://"),
-            ("https://h.example/?a=1", "query or fragment"),
-            ("mailto:admin@h.example", "http:// or https://"),
-        ] {
-            let err = api_base_url(input, true).expect_err(input).to_string();
-            assert!(err.contains(needle), "{input:?} gave {err:?}");
-        }
     }
 }

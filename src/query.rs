@@ -1,0 +1,77 @@
+//! `ListQuery`: the parameters of `list_all_api_keys`, named, with the
+//! spec's defaults.
+
+use std::num::NonZeroU64;
+
+use crate::Error;
+
+/// The spec's default `limit`, and the page size of a default [`ListQuery`].
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// The parameters of `list_all_api_keys`, named so that offset and limit
+/// cannot be swapped: `ListQuery::new().with_filter("alice").with_limit(500)`.
+/// The defaults are the spec's: offset 0, limit 100, no filter.
+///
+/// For [`Client::stream_all_api_keys`] the limit is the page size and the
+/// offset where the walk starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    offset: u64,
+    limit: u64,
+    filter: Option<String>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            limit: DEFAULT_PAGE_SIZE,
+            filter: None,
+        }
+    }
+}
+
+impl ListQuery {
+    /// The spec's defaults: offset 0, limit 100, every username.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many keys to skip.
+    pub fn with_offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// How many keys to return at most; at least 1 (0 is refused when sent).
+    pub fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Only keys of usernames matching this.
+    pub fn with_filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = Some(filter.into());
+        self
+    }
+
+    /// How many keys to skip.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// How many keys to return at most.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The username filter, if any.
+    pub fn filter(&self) -> Option<&str> {
+        self.filter.as_deref()
+    }
+
+    pub(crate) fn limit_checked(&self) -> Result<NonZeroU64, Error> {
+        NonZeroU64::new(self.limit)
+            .ok_or_else(|| Error::invalid_request("limit must be at least 1"))
+    }
+}

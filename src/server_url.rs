@@ -1,0 +1,125 @@
+//! The server URL rules: a server root gets `/api/v1`, a trailing slash is
+//! dropped (the real ingress redirects `//api/v1`), and only http(s) URLs
+//! with a host are accepted.
+
+use url::{Host, Url};
+
+use crate::Error;
+
+/// Environment variable holding the server root, such as `https://h2ogpte.example.com`.
+pub const SERVER_URL_ENV: &str = "H2OGPTE_SERVER_URL";
+/// The hosted h2oGPTe service, used when no server URL is configured.
+pub const DEFAULT_SERVER_URL: &str = "https://h2ogpte.genai.h2o.ai";
+/// Path of the REST API below the server root.
+pub const API_PATH: &str = "/api/v1";
+
+/// Whether the URL names this machine, where plain http is safe.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Turns a server root or API base into the API base URL, `<root>/api/v1`.
+pub(crate) fn api_base_url(server_url: &str, append_api_path: bool) -> Result<Url, Error> {
+    let trimmed = server_url.trim();
+    if trimmed.is_empty() {
+        return Err(Error::config(format!(
+            "the server URL is empty: set {SERVER_URL_ENV} to the server root, such as {DEFAULT_SERVER_URL}"
+        )));
+    }
+    let mut url = Url::parse(trimmed).map_err(|e| {
+        Error::config(format!(
+            "the server URL {trimmed:?} is not a URL ({e}): use the server root, such as {DEFAULT_SERVER_URL}"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::config(format!(
+            "the server URL {trimmed:?} must start with http:// or https://"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "the server URL {trimmed:?} must not have a query or fragment: use the server root"
+        )));
+    }
+    if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::config(format!(
+            "the server URL {trimmed:?} has no host: use the server root, such as {DEFAULT_SERVER_URL}"
+        )));
+    }
+    // A trailing slash would give `//api/v1`, which the real ingress redirects.
+    let root = url.path().trim_end_matches('/');
+    let path = if root.ends_with(API_PATH) || !append_api_path {
+        root.to_owned()
+    } else {
+        format!("{root}{API_PATH}")
+    };
+    url.set_path(&path);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::api_base_url;
+
+    #[test]
+    fn server_root_gets_api_path_and_loses_trailing_slashes() {
+        for (input, expected) in [
+            (
+                "https://h2ogpte.genai.h2o.ai",
+                "https://h2ogpte.genai.h2o.ai/api/v1",
+            ),
+            (
+                "https://h2ogpte.genai.h2o.ai/",
+                "https://h2ogpte.genai.h2o.ai/api/v1",
+            ),
+            (
+                "https://h2ogpte.genai.h2o.ai//",
+                "https://h2ogpte.genai.h2o.ai/api/v1",
+            ),
+            ("https://h.example/api/v1", "https://h.example/api/v1"),
+            ("https://h.example/api/v1/", "https://h.example/api/v1"),
+            (
+                "http://127.0.0.1:8080/prefix/",
+                "http://127.0.0.1:8080/prefix/api/v1",
+            ),
+            ("  http://localhost:1  ", "http://localhost:1/api/v1"),
+        ] {
+            let got = api_base_url(input, true).map(|u| u.to_string());
+            assert_eq!(got.ok().as_deref(), Some(expected), "for {input:?}");
+        }
+    }
+
+    #[test]
+    fn base_url_is_taken_as_is() {
+        for (input, expected) in [
+            ("http://127.0.0.1:9", "http://127.0.0.1:9/"),
+            ("http://127.0.0.1:9/", "http://127.0.0.1:9/"),
+            (
+                "https://gw.example/h2ogpte/v1/",
+                "https://gw.example/h2ogpte/v1",
+            ),
+        ] {
+            let got = api_base_url(input, false).map(|u| u.to_string());
+            assert_eq!(got.ok().as_deref(), Some(expected), "for {input:?}");
+        }
+    }
+
+    #[test]
+    fn bad_server_urls_are_clear_errors() {
+        for (input, needle) in [
+            ("", "empty"),
+            ("h2ogpte.genai.h2o.ai", "not a URL"),
+            ("ftp://h.example", "http:// or https://"),
+            ("https://h.example/?a=1", "query or fragment"),
+            ("mailto:admin@h.example", "http:// or https://"),
+        ] {
+            let err = api_base_url(input, true).expect_err(input).to_string();
+            assert!(err.contains(needle), "{input:?} gave {err:?}");
+        }
+    }
+}
