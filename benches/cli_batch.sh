@@ -13,10 +13,16 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 run_case() { # name, then the command to time, given a fresh server with n keys
   local name="$1"; shift
-  "$bin/h2ogpte-fake-server" --seed-keys "$n" >"$work/server" 2>/dev/null &
+  # A new file per case, made before the server starts: truncating one shared
+  # file in the background child could let this shell read the previous
+  # server's address lines first.
+  local lines
+  lines="$(mktemp -p "$work" server.XXXXXX)"
+  "$bin/h2ogpte-fake-server" --seed-keys "$n" >"$lines" 2>/dev/null &
   local pid=$!
-  for _ in $(seq 100); do [ "$(wc -l <"$work/server")" -ge 2 ] && break; sleep 0.05; done
-  export $(head -2 "$work/server" | xargs)
+  for _ in $(seq 100); do [ "$(wc -l <"$lines")" -ge 2 ] && break; sleep 0.05; done
+  [ "$(wc -l <"$lines")" -ge 2 ] || { echo "the fake server did not start"; exit 1; }
+  export $(head -2 "$lines" | xargs)
   "$bin/h2ogpte-keys" list --all -o ndjson --filter admin \
     | sed -n 's/.*"id":"\([^"]*\)".*"name":"seed.*/\1/p' >"$work/ids"
   [ "$(wc -l <"$work/ids")" -eq "$n" ] || { echo "expected $n ids"; exit 1; }

@@ -209,7 +209,7 @@ impl ClientBuilder {
 
     /// Use this HTTP client as it is: its TLS, proxy, pool and timeouts apply,
     /// and this builder's transport options must be left unset. Call
-    /// [`install_crypto_provider`] before building it. Turn off its
+    /// [`install_crypto_provider`](crate::install_crypto_provider) before building it. Turn off its
     /// redirects (`redirect::Policy::none()`) so a misconfigured URL shows up
     /// as an error rather than a silent resend.
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {

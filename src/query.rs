@@ -12,7 +12,7 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 /// cannot be swapped: `ListQuery::new().with_filter("alice").with_limit(500)`.
 /// The defaults are the spec's: offset 0, limit 100, no filter.
 ///
-/// For [`Client::stream_all_api_keys`] the limit is the page size and the
+/// For [`Client::stream_all_api_keys`](crate::Client::stream_all_api_keys) the limit is the page size and the
 /// offset where the walk starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {

@@ -73,9 +73,9 @@ impl Transport {
 /// program installed one already.
 ///
 /// This crate builds reqwest without a bundled provider (ring builds much
-/// faster than aws-lc). [`ClientBuilder::build`] calls this itself; call it
+/// faster than aws-lc). [`ClientBuilder::build`](crate::ClientBuilder::build) calls this itself; call it
 /// before building your own `reqwest::Client` for
-/// [`ClientBuilder::with_http_client`], or reqwest will panic for want of one.
+/// [`ClientBuilder::with_http_client`](crate::ClientBuilder::with_http_client), or reqwest will panic for want of one.
 pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race to another thread installing one is fine.

@@ -46,7 +46,7 @@ pub fn quote(text: &str) -> String {
 }
 
 impl ApiError {
-    /// An error with this status and message (cut at [`MAX_MESSAGE_CHARS`]).
+    /// An error with this status and message (cut at 1024 characters).
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         let mut message = message.into();
         if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {

@@ -1,4 +1,4 @@
-//! An in-memory h2oGPTe server for the five API-key administration endpoints,
+//! An in-memory h2oGPTe server for the API-key administration endpoints,
 //! with the real semantics: for tests, demos, and downstream crates' CI.
 //!
 //! ```no_run
@@ -19,14 +19,17 @@
 //! reading of the spec, so a mistake in one shows up as a failure against the other.
 
 mod error;
+mod fake_server;
 mod interval;
 mod routes;
 mod serve;
 mod store;
-mod testing;
 
 pub use error::ApiError;
+pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder};
 pub use routes::{AppState, MAX_LIMIT, SPEC_YAML, app};
 pub use serve::{Timeouts, serve};
-pub use store::{Collection, Created, KeyInfo, MAX_INACTIVITY_DAYS, Settings, Store, User};
-pub use testing::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder};
+pub use store::{
+    Collection, CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, Settings, Store,
+    UpdateExpiryRequest, User,
+};

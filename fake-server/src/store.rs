@@ -49,37 +49,48 @@ pub struct Settings {
 }
 
 /// A create request as the spec's `APIKeyCreateRequest`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct CreateRequest {
-    user_id: String,
+    /// Id of the user the key is for.
+    pub user_id: String,
+    /// Name of the key.
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// Collection the key is restricted to; none for a global key.
     #[serde(default)]
-    collection_id: Option<String>,
+    pub collection_id: Option<String>,
+    /// Interval after which the key expires, such as `"30 days"`.
     #[serde(default)]
-    expires_in: Option<String>,
+    pub expires_in: Option<String>,
+    /// Days the key may go unused before it becomes invalid.
     #[serde(default)]
-    inactivity_interval: Option<i64>,
+    pub inactivity_interval: Option<i64>,
 }
 
 impl CreateRequest {
+    /// A request for a global key of `user_id` with no name, expiry or interval.
+    pub fn for_user(user_id: impl Into<String>) -> Self {
+        Self {
+            user_id: user_id.into(),
+            ..Self::default()
+        }
+    }
+
     /// A request for a named global key without expiry, for seeding.
     pub(crate) fn named(user_id: &str, name: String) -> Self {
         Self {
-            user_id: user_id.to_owned(),
             name: Some(name),
-            collection_id: None,
-            expires_in: None,
-            inactivity_interval: None,
+            ..Self::for_user(user_id)
         }
     }
 }
 
 /// An update-expiry request as the spec's `APIKeyUpdateExpiryRequest`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct UpdateExpiryRequest {
+    /// The new interval from now; `None` removes the expiry.
     #[serde(default)]
-    expires_in: Option<String>,
+    pub expires_in: Option<String>,
 }
 
 /// A key's metadata on the wire, as the spec's `APIKeyInfo` (the fields are

@@ -3,7 +3,7 @@
 
 use std::{fs, path::Path};
 
-use crate::{import, lint, spec};
+use crate::{import, lint, spec, workspace};
 
 /// Runs every check; `references` is a file of snapshot paths that a test run
 /// wrote through `INSTA_SNAPSHOT_REFERENCES_FILE`.
@@ -14,9 +14,9 @@ pub fn run(references: Option<&Path>) -> Result<(), String> {
         Err(e) => failures.push(e),
     }
 
-    let root = spec::root();
-    let text = spec::read(spec::SPEC_PATH)?;
-    let adjustments = spec::read(spec::ADJUSTMENTS_PATH)?;
+    let root = workspace::root();
+    let text = workspace::read(spec::SPEC_PATH)?;
+    let adjustments = workspace::read(spec::ADJUSTMENTS_PATH)?;
     let committed = spec::parse(&text, spec::SPEC_PATH)?;
     let selection = import::Selection::Ids(
         import::DEFAULT_OPERATIONS

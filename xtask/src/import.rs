@@ -7,7 +7,10 @@ use std::{collections::BTreeSet, fs};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::spec::{self, METHODS};
+use crate::{
+    spec::{self, METHODS},
+    workspace,
+};
 
 /// The operations this crate covers.
 pub const DEFAULT_OPERATIONS: [&str; 5] = [
@@ -247,7 +250,7 @@ fn copy_closure(upstream: &Value, doc: &mut Value, report: &mut Report) -> Resul
 /// Runs the task: reads `from`, writes the committed spec, prints the report.
 pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), String> {
     let upstream = spec::load(from)?;
-    let adjustments = spec::read(spec::ADJUSTMENTS_PATH)?;
+    let adjustments = workspace::read(spec::ADJUSTMENTS_PATH)?;
     let (doc, report) = extract(&upstream, selection, &adjustments)?;
     let text = spec::to_yaml(&doc)?;
     for (verb, what, items) in [
@@ -262,7 +265,7 @@ pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), Strin
     for why in &report.adjustments {
         println!("  - {why}");
     }
-    let target = spec::root().join(spec::SPEC_PATH);
+    let target = workspace::root().join(spec::SPEC_PATH);
     let current = fs::read_to_string(&target).unwrap_or_default();
     if current == text {
         println!("{} is unchanged", spec::SPEC_PATH);

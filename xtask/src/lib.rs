@@ -1,5 +1,6 @@
 //! The maintainer's pipeline from an updated upstream spec to a reviewed
-//! regeneration: one module per `cargo xtask` task, plus spec helpers.
+//! regeneration: one module per `cargo xtask` task, plus spec and workspace
+//! helpers.
 
 pub mod check;
 pub mod diff;
@@ -8,3 +9,4 @@ pub mod lint;
 pub mod regen;
 pub mod schema;
 pub mod spec;
+pub mod workspace;

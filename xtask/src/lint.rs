@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::spec;
+use crate::{spec, workspace};
 
 /// Every finding in `doc`; empty when the spec passes.
 pub fn check(doc: &Value) -> Vec<String> {
@@ -156,7 +156,7 @@ fn body_type(doc: &Value, response: &Value) -> String {
 
 /// Runs the task on the committed spec.
 pub fn run() -> Result<(), String> {
-    let text = spec::read(spec::SPEC_PATH)?;
+    let text = workspace::read(spec::SPEC_PATH)?;
     let doc = spec::parse(&text, spec::SPEC_PATH)?;
     let findings = check(&doc);
     if findings.is_empty() {

@@ -3,11 +3,11 @@
 
 use std::process::Command;
 
-use crate::{diff, lint, schema, spec};
+use crate::{diff, lint, schema, workspace};
 
 fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     println!("regen: cargo {}", args.join(" "));
-    spec::cargo(args, envs)
+    workspace::cargo(args, envs)
 }
 
 /// Runs the task; the verdict compares with `base`.
@@ -39,7 +39,7 @@ pub fn run(base: &str) -> Result<(), String> {
     )?;
     schema::run()?;
     let output = Command::new("git")
-        .current_dir(spec::root())
+        .current_dir(workspace::root())
         .args([
             "status",
             "--porcelain",
@@ -56,7 +56,7 @@ pub fn run(base: &str) -> Result<(), String> {
         println!("regen: changed files (review with `git diff`):");
         print!("{changed}");
         let stat = Command::new("git")
-            .current_dir(spec::root())
+            .current_dir(workspace::root())
             .args(["diff", "--stat", "--", "tests/snapshots", "openapi/schemas"])
             .output()
             .map_err(|e| format!("cannot run git: {e}"))?;

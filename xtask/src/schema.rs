@@ -2,11 +2,11 @@
 //! (schemars) to `openapi/schemas/`, through the crate's schema test so this
 //! tool does not have to build the client.
 
-use crate::spec;
+use crate::workspace;
 
 /// Runs the task.
 pub fn run() -> Result<(), String> {
-    spec::cargo(
+    workspace::cargo(
         &["test", "-p", "h2ogpte-api-keys", "--test", "schemas"],
         &[("UPDATE_SCHEMAS", "1")],
     )?;

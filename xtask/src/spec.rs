@@ -6,6 +6,8 @@ use std::{fs, path::Path, process::Command};
 use serde_json::{Map, Value};
 use serde_yaml_ng::{Mapping, Value as Yaml};
 
+use crate::workspace;
+
 /// The committed spec, relative to the workspace root.
 pub const SPEC_PATH: &str = "openapi/h2ogpte-api-keys.yaml";
 /// The local adjustments `import` applies, relative to the workspace root.
@@ -26,13 +28,6 @@ pub const HEADER: &str = "\
 # success response and every error status carries the same EndpointError body;
 # `cargo xtask lint` enforces this.
 ";
-
-/// The workspace root (the parent of `xtask/`).
-pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap_or(Path::new("."))
-}
 
 /// Parses YAML or JSON text (JSON is YAML) into a JSON value.
 pub fn parse(text: &str, origin: &str) -> Result<Value, String> {
@@ -73,7 +68,7 @@ pub fn load_base(base: &str) -> Result<Value, String> {
         return load(base);
     }
     let output = Command::new("git")
-        .current_dir(root())
+        .current_dir(workspace::root())
         .args(["show", &format!("{base}:{SPEC_PATH}")])
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
@@ -191,27 +186,24 @@ pub fn used_security_schemes(spec: &Value) -> std::collections::BTreeSet<String>
         .collect()
 }
 
-/// Runs cargo (the one running this task, when known) in the workspace root.
-pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-        .current_dir(root())
-        .args(args)
-        .envs(envs.iter().copied())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo {} failed", args.join(" ")))
-    }
-}
-
-/// Reads a workspace file, with an error naming it.
-pub fn read(relative: &str) -> Result<String, String> {
-    fs::read_to_string(root().join(relative)).map_err(|e| format!("cannot read {relative}: {e}"))
-}
-
 /// Resolves a local `$ref` such as `#/components/schemas/X`.
 pub fn resolve<'a>(spec: &'a Value, reference: &str) -> Option<&'a Value> {
     spec.pointer(reference.strip_prefix('#')?)
+}
+
+/// `value` itself, or what its `$ref` points to when it is a reference.
+pub fn deref<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
+    value
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| resolve(spec, r))
+        .unwrap_or(value)
+}
+
+/// The JSON schema of a request body or response (following its `$ref`), or
+/// `null` when it has no JSON content.
+pub fn json_schema<'a>(spec: &'a Value, body: &'a Value) -> &'a Value {
+    deref(spec, body)
+        .pointer("/content/application~1json/schema")
+        .unwrap_or(&Value::Null)
 }

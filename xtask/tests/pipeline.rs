@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use xtask::{
     diff::{self, Impact},
     import::{self, DEFAULT_OPERATIONS, Selection},
-    lint, spec,
+    lint, spec, workspace,
 };
 
 fn read(path: &str) -> String {
-    fs::read_to_string(spec::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    fs::read_to_string(workspace::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn upstream() -> Value {

@@ -1,5 +1,6 @@
-//! A one-line fake server for tests: `FakeServer::start().await` serves on
-//! 127.0.0.1 with a random port and gives back its URL and admin key.
+//! `FakeServer`: a one-line fake server for tests (`FakeServer::start().await`
+//! serves on 127.0.0.1 with a random port and gives back its URL and admin
+//! key), and the builder of its users, collections, settings and timeouts.
 
 use std::{net::SocketAddr, time::Duration};
 

@@ -1,0 +1,175 @@
+//! `cargo xtask diff`: every change between two specs, classified for the wire
+//! (as oasdiff would) and for Rust users of the generated crate, with a semver
+//! verdict and a changelog draft.
+
+mod operations;
+mod schemas;
+
+use serde_json::Value;
+
+use crate::{spec, workspace};
+
+/// How a change affects one audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Impact {
+    /// Nothing a user sees changes (docs, examples).
+    None,
+    /// Something is added; existing users keep working.
+    Additive,
+    /// Existing users can break.
+    Breaking,
+}
+
+impl Impact {
+    fn label(self) -> &'static str {
+        match self {
+            Impact::None => "none",
+            Impact::Additive => "compatible",
+            Impact::Breaking => "BREAKING",
+        }
+    }
+}
+
+/// One classified change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// What changed, in words.
+    pub what: String,
+    /// Its effect on clients on the wire (any language).
+    pub wire: Impact,
+    /// Its effect on Rust code using the generated crate.
+    pub rust: Impact,
+}
+
+pub(crate) fn change(what: impl Into<String>, wire: Impact, rust: Impact) -> Change {
+    Change {
+        what: what.into(),
+        wire,
+        rust,
+    }
+}
+
+/// The semver bump the Rust crate needs for these changes.
+pub fn verdict(changes: &[Change]) -> &'static str {
+    // A wire break is a break for the crate's users too, whatever its types do.
+    match changes.iter().map(|c| c.rust.max(c.wire)).max() {
+        Some(Impact::Breaking) => "major",
+        Some(Impact::Additive) => "minor",
+        _ => "patch",
+    }
+}
+
+/// Classifies every change from `base` to `new`: operations first, then
+/// the component schemas, then whatever else differs.
+pub fn classify(base: &Value, new: &Value) -> Vec<Change> {
+    use Impact::*;
+    let mut out = operations::compare(base, new);
+    out.extend(schemas::compare(base, new));
+    if out.is_empty() && shape(base) != shape(new) {
+        out.push(change(
+            "other structural changes (servers, security, tags)",
+            Additive,
+            None,
+        ));
+    }
+    if out.is_empty() && base != new {
+        out.push(change(
+            "documentation only (descriptions, examples)",
+            None,
+            None,
+        ));
+    }
+    out
+}
+
+/// The report: a table, the verdict and a changelog draft.
+pub fn report(changes: &[Change]) -> String {
+    let mut s = String::new();
+    if changes.is_empty() {
+        s.push_str("no changes\nsemver: none\n");
+        return s;
+    }
+    s.push_str("| change | wire | Rust |\n|---|---|---|\n");
+    for c in changes {
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            c.what,
+            c.wire.label(),
+            c.rust.label()
+        ));
+    }
+    let verdict = verdict(changes);
+    s.push_str(&format!(
+        "\nsemver: {verdict}\n\nchangelog draft:\n\n## [Unreleased]\n"
+    ));
+    let sections = [
+        (
+            "Breaking",
+            changes
+                .iter()
+                .filter(|c| c.rust == Impact::Breaking || c.wire == Impact::Breaking)
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "Added",
+            changes
+                .iter()
+                .filter(|c| c.rust == Impact::Additive && c.wire != Impact::Breaking)
+                .collect(),
+        ),
+        (
+            "Changed",
+            changes
+                .iter()
+                .filter(|c| c.rust == Impact::None && c.wire != Impact::Breaking)
+                .collect(),
+        ),
+    ];
+    for (title, items) in sections {
+        if !items.is_empty() {
+            s.push_str(&format!("\n### {title}\n\n"));
+            for c in items {
+                s.push_str(&format!("- {}\n", c.what));
+            }
+        }
+    }
+    s
+}
+
+/// Runs the task: the committed spec against `base` (a git revision or a file).
+pub fn run(base: &str) -> Result<(), String> {
+    let old = spec::load_base(base)?;
+    let text = workspace::read(spec::SPEC_PATH)?;
+    let new = spec::parse(&text, spec::SPEC_PATH)?;
+    print!("{}", report(&classify(&old, &new)));
+    Ok(())
+}
+
+/// Whether two schemas differ in `format` only: the JSON on the wire is the
+/// same, but the generated Rust type is not (a string becomes a date-time).
+pub(crate) fn format_only(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = shape(v);
+        if let Some(map) = v.as_object_mut() {
+            map.remove("format");
+        }
+        v
+    };
+    shape(a) != shape(b) && strip(a) == strip(b)
+}
+
+/// A schema without its documentation, to tell a real change from a reworded one.
+pub(crate) fn shape(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "description" | "example" | "examples" | "title")
+                })
+                .map(|(k, v)| (k.clone(), shape(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        other => other.clone(),
+    }
+}

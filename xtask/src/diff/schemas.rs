@@ -1,0 +1,164 @@
+//! What changed in the component schemas: added, removed, and each field's
+//! presence, type, format and requiredness, judged by where the schema is
+//! used (request, response).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::{Change, Impact::*, change, format_only, shape};
+use crate::spec;
+
+/// Schemas reachable from request bodies, and from responses.
+fn usage(spec: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let closure = |roots: Vec<&Value>| {
+        let mut seen = BTreeSet::new();
+        let mut queue = Vec::new();
+        roots.iter().for_each(|r| spec::refs(r, &mut queue));
+        while let Some(r) = queue.pop() {
+            if seen.insert(r.clone())
+                && let Some(target) = spec::resolve(spec, &r)
+            {
+                spec::refs(target, &mut queue);
+            }
+        }
+        seen.into_iter()
+            .filter_map(|r| r.strip_prefix("#/components/schemas/").map(str::to_owned))
+            .collect::<BTreeSet<_>>()
+    };
+    let ops = spec::operations(spec);
+    let requests = closure(
+        ops.iter()
+            .filter_map(|(_, _, op)| op.get("requestBody"))
+            .collect(),
+    );
+    let responses = closure(
+        ops.iter()
+            .filter_map(|(_, _, op)| op.get("responses"))
+            .collect(),
+    );
+    (requests, responses)
+}
+
+fn required(schema: &Value) -> BTreeSet<String> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The changes to the component schemas from `base` to `new`.
+pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
+    let mut out = Vec::new();
+    let empty = Map::new();
+    let old_schemas = base
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let new_schemas = new
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let (requests, responses) = usage(new);
+    for name in old_schemas.keys().filter(|n| !new_schemas.contains_key(*n)) {
+        out.push(change(
+            format!("schema {name} removed (its Rust type is gone)"),
+            Breaking,
+            Breaking,
+        ));
+    }
+    for (name, schema) in new_schemas {
+        let Some(old) = old_schemas.get(name) else {
+            out.push(change(format!("schema {name} added"), Additive, Additive));
+            continue;
+        };
+        let in_request = requests.contains(name);
+        let in_response = responses.contains(name);
+        let empty_props = Map::new();
+        let old_props = old
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty_props);
+        let new_props = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty_props);
+        let (old_req, new_req) = (required(old), required(schema));
+        for (prop, def) in new_props {
+            let is_required = new_req.contains(prop);
+            match old_props.get(prop) {
+                Option::None => {
+                    let wire = if in_request && is_required {
+                        Breaking
+                    } else {
+                        Additive
+                    };
+                    let kind = if is_required { "required" } else { "optional" };
+                    out.push(change(
+                        format!("schema {name}: {kind} field {prop} added (a new field breaks Rust struct literals)"),
+                        wire,
+                        Breaking,
+                    ));
+                }
+                Some(old_def) if format_only(old_def, def) => {
+                    out.push(change(
+                        format!(
+                            "schema {name}: field {prop} changed format (same JSON, another Rust type)"
+                        ),
+                        Additive,
+                        Breaking,
+                    ));
+                }
+                Some(old_def) if shape(old_def) != shape(def) => {
+                    out.push(change(
+                        format!("schema {name}: field {prop} changed type"),
+                        Breaking,
+                        Breaking,
+                    ));
+                }
+                Some(_) => {
+                    let was_required = old_req.contains(prop);
+                    if was_required != is_required {
+                        let wire = match (is_required, in_request, in_response) {
+                            (true, true, _) => Breaking,
+                            (false, _, true) => Breaking,
+                            _ => Additive,
+                        };
+                        let now = if is_required { "required" } else { "optional" };
+                        out.push(change(
+                            format!(
+                                "schema {name}: field {prop} became {now} (its Rust type changes)"
+                            ),
+                            wire,
+                            Breaking,
+                        ));
+                    }
+                }
+            }
+        }
+        for prop in old_props.keys().filter(|p| !new_props.contains_key(*p)) {
+            let wire = if in_request || old_req.contains(prop) {
+                Breaking
+            } else {
+                Additive
+            };
+            out.push(change(
+                format!("schema {name}: field {prop} removed"),
+                wire,
+                Breaking,
+            ));
+        }
+        if shape(old) != shape(schema) && old_props == new_props && old_req == new_req {
+            out.push(change(
+                format!("schema {name}: constraints changed"),
+                Breaking,
+                Breaking,
+            ));
+        }
+    }
+    out
+}
