@@ -79,7 +79,8 @@ async fn main() -> Result<(), Box<dyn StdError>> {
             k.username,
             k.name,
             k.is_active,
-            k.total_calls,
+            k.total_calls
+                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
             show(k.expires_at)
         );
     }

@@ -82,9 +82,9 @@ fn every_response_example_decodes() {
             }
         }
     }
-    // 2 success bodies (create, list; the rest are 204) and 18 documented
-    // error statuses across the five operations.
-    assert_eq!(decoded.len(), 20, "decoded: {decoded:#?}");
+    // 2 success bodies (create, list; the rest are 204) and 22 documented
+    // error statuses across the six operations.
+    assert_eq!(decoded.len(), 24, "decoded: {decoded:#?}");
 }
 
 fn key_info() -> Value {
@@ -101,7 +101,7 @@ fn unknown_fields_are_tolerated() {
     value["future_field"] = json!({"nested": [1, 2]});
     value["another"] = json!(null);
     let info: ApiKeyInfo = serde_json::from_value(value).expect("extra fields are ignored");
-    assert_eq!(info.total_calls, 3);
+    assert_eq!(info.total_calls, Some(3));
 
     let error: EndpointError =
         serde_json::from_value(json!({"code": 409, "message": "m", "trace_id": "t"}))
@@ -117,7 +117,6 @@ fn missing_required_field_is_an_error_naming_it() {
         "name",
         "hint",
         "created_at",
-        "total_calls",
         "is_active",
         "is_global_key",
     ] {
@@ -142,4 +141,23 @@ fn optional_fields_are_left_out_when_serialising() {
     let info: ApiKeyInfo = serde_json::from_value(key_info()).expect("decodes");
     let out = serde_json::to_value(&info).expect("encodes");
     assert_eq!(out, key_info(), "no null for unset optional fields");
+}
+
+/// A list as a server before h2oGPTe 1.7.0 sends it: no `total_calls`,
+/// `last_used_at` or `inactivity_interval` (the 1.6 client's `APIKeyInfo`),
+/// and `null` for an absent collection, as its serialiser writes.
+#[test]
+fn a_list_from_a_server_before_1_7_decodes() {
+    let body = include_str!("fixtures/list-h2ogpte-1.6.json");
+    let keys: Vec<ApiKeyInfo> = serde_json::from_str(body).expect("a 1.6 list decodes");
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.iter()
+            .all(|k| k.total_calls.is_none() && k.last_used_at.is_none()),
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys[1].collection_name.as_deref(),
+        Some("Quarterly reports")
+    );
 }

@@ -23,6 +23,10 @@ fn models() -> Vec<(&'static str, Value)> {
             "APIKeyUpdateExpiryRequest",
             of::<types::ApiKeyUpdateExpiryRequest>(),
         ),
+        (
+            "APIKeyUpdateInactivityIntervalRequest",
+            of::<types::ApiKeyUpdateInactivityIntervalRequest>(),
+        ),
         ("EndpointError", of::<types::EndpointError>()),
     ]
 }
@@ -107,6 +111,14 @@ fn generated_schemas_agree_with_the_spec_and_are_written() {
             );
         }
     }
+    let in_spec = spec["components"]["schemas"]
+        .as_object()
+        .map_or(0, serde_json::Map::len);
+    assert_eq!(
+        in_spec,
+        models().len(),
+        "every model of the spec is checked"
+    );
     if !update {
         let files = fs::read_dir(&dir).expect("openapi/schemas exists").count();
         assert_eq!(

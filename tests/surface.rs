@@ -18,7 +18,7 @@ fn generated_source() {
 fn generated_surface() {
     let file = syn::parse_file(GENERATED).expect("generated code parses");
     let surface = Surface::of(&file);
-    assert_eq!(surface.operations.len(), 5, "one builder per operation");
+    assert_eq!(surface.operations.len(), 6, "one builder per operation");
     insta::assert_yaml_snapshot!("generated_surface", surface);
 }
 

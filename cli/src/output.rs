@@ -61,7 +61,8 @@ pub fn keys_table(keys: &[ApiKeyInfo], now: DateTime<Utc>) -> String {
             time(Some(k.created_at)),
             time(k.expires_at),
             time(k.last_used_at),
-            k.total_calls.to_string(),
+            k.total_calls
+                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
             status(k, now).to_owned(),
         ]);
     }

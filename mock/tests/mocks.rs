@@ -21,7 +21,7 @@ fn key(id: &str) -> types::ApiKeyInfo {
         expires_at: None,
         last_used_at: None,
         inactivity_interval: None,
-        total_calls: 0,
+        total_calls: Some(0),
         is_active: true,
         collection_name: None,
         collection_id: None,

@@ -18,12 +18,7 @@ pub fn run(references: Option<&Path>) -> Result<(), String> {
     let text = workspace::read(spec::SPEC_PATH)?;
     let adjustments = workspace::read(spec::ADJUSTMENTS_PATH)?;
     let committed = spec::parse(&text, spec::SPEC_PATH)?;
-    let selection = import::Selection::Ids(
-        import::DEFAULT_OPERATIONS
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
-    );
+    let selection = import::Selection::default();
     let (again, _) = import::extract(&committed, &selection, &adjustments)?;
     if spec::to_yaml(&again)? == text {
         println!(

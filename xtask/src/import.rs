@@ -12,22 +12,25 @@ use crate::{
     workspace,
 };
 
-/// The operations this crate covers.
-pub const DEFAULT_OPERATIONS: [&str; 5] = [
-    "create_api_key_for_user",
-    "list_all_api_keys",
-    "deactivate_api_key",
-    "delete_api_key",
-    "update_api_key_expiry",
-];
+/// The tag of the operations this crate covers. Selecting by tag, not by a
+/// list of ids, means an operation upstream adds to it is imported (and
+/// shows in `cargo xtask diff`) rather than silently dropped.
+pub const DEFAULT_TAG: &str = "API Keys";
 
 /// Which operations to keep.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// By operationId.
     Ids(Vec<String>),
     /// Every operation with this tag.
     Tag(String),
+}
+
+impl Default for Selection {
+    /// Every operation tagged [`DEFAULT_TAG`].
+    fn default() -> Self {
+        Selection::Tag(DEFAULT_TAG.to_owned())
+    }
 }
 
 /// One local adjustment: a JSON Patch operation and why it is needed.

@@ -23,14 +23,14 @@ enum Task {
         /// https://h2ogpte.example.com/api-spec.yaml (H2OGPTE_API_KEY is sent if set).
         #[arg(long)]
         from: String,
-        /// Keep these operationIds (repeatable) instead of the five API-key operations.
+        /// Keep these operationIds (repeatable) instead of every operation tagged "API Keys".
         #[arg(
             long = "operation",
             value_name = "OPERATION_ID",
             conflicts_with = "tag"
         )]
         operations: Vec<String>,
-        /// Keep every operation with this tag instead.
+        /// Keep every operation with this tag instead of "API Keys".
         #[arg(long)]
         tag: Option<String>,
         /// Report what would change without writing.
@@ -71,12 +71,7 @@ fn main() -> ExitCode {
         } => {
             let selection = match tag {
                 Some(tag) => import::Selection::Tag(tag),
-                None if operations.is_empty() => import::Selection::Ids(
-                    import::DEFAULT_OPERATIONS
-                        .iter()
-                        .map(|s| (*s).to_owned())
-                        .collect(),
-                ),
+                None if operations.is_empty() => import::Selection::default(),
                 None => import::Selection::Ids(operations),
             };
             import::run(&from, &selection, dry_run)

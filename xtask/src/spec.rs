@@ -17,9 +17,9 @@ pub const ADJUSTMENTS_PATH: &str = "openapi/local-adjustments.yaml";
 pub const HEADER: &str = "\
 # The API-key administration endpoints of the h2oGPTe REST API.
 #
-# Written by `cargo xtask import` from the upstream spec: the five API-key
-# operations and every component they reference, keys sorted, plus the local
-# adjustments listed with their reasons in openapi/local-adjustments.yaml. Do
+# Written by `cargo xtask import` from the upstream spec: the operations
+# tagged API Keys and every component they reference, keys sorted, plus the
+# local adjustments listed with their reasons in openapi/local-adjustments.yaml. Do
 # not edit by hand: change the upstream input or the adjustments and re-import
 # (MAINTAINING.md walks through it).
 #
