@@ -222,6 +222,59 @@ impl Client {
         self.update_api_key_expiry(key_id, body).await
     }
 
+    /// Sets or removes how many days a key may go unused before it becomes
+    /// invalid (`update_api_key_inactivity_interval`, since h2oGPTe 1.7.0):
+    /// `inactivity_interval` days, or none when the request leaves it out
+    /// (the body `{}`). `body` is an
+    /// [`ApiKeyUpdateInactivityIntervalRequest`](types::ApiKeyUpdateInactivityIntervalRequest)
+    /// or its builder. A server before 1.7.0 answers [`Error::Unsupported`].
+    pub async fn update_api_key_inactivity_interval<B>(
+        &self,
+        key_id: &str,
+        body: B,
+    ) -> Result<(), Error>
+    where
+        B: TryInto<types::ApiKeyUpdateInactivityIntervalRequest>,
+        B::Error: fmt::Display,
+    {
+        wire::check_key_id(key_id)?;
+        let body = body.try_into().map_err(|e| {
+            Error::invalid_request(format!("update-inactivity-interval request: {e}"))
+        })?;
+        self.run(Call::IDEMPOTENT, || {
+            self.raw
+                .update_api_key_inactivity_interval()
+                .key_id(key_id)
+                .body(body.clone())
+                .send()
+        })
+        .await
+        .map_err(|f| {
+            f.error
+                .unsupported_if_missing("update_api_key_inactivity_interval", "1.7.0")
+        })
+    }
+
+    /// Makes a key invalid after `days` days without use.
+    pub async fn set_api_key_inactivity_interval(
+        &self,
+        key_id: &str,
+        days: i64,
+    ) -> Result<(), Error> {
+        let body = types::ApiKeyUpdateInactivityIntervalRequest {
+            inactivity_interval: Some(days),
+        };
+        self.update_api_key_inactivity_interval(key_id, body).await
+    }
+
+    /// Removes a key's inactivity interval (the body `{}`).
+    pub async fn remove_api_key_inactivity_interval(&self, key_id: &str) -> Result<(), Error> {
+        let body = types::ApiKeyUpdateInactivityIntervalRequest {
+            inactivity_interval: None,
+        };
+        self.update_api_key_inactivity_interval(key_id, body).await
+    }
+
     /// Sends with retries; each attempt runs in a [`CallScope`] through which
     /// the hooks learn the attempt number and report the response status.
     async fn run<T, F, Fut>(&self, call: Call, mut send: F) -> Result<T, Failure>

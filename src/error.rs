@@ -114,6 +114,21 @@ pub enum Error {
         limit: usize,
     },
 
+    /// The server does not offer the operation: it answered 404 or 405
+    /// without an `EndpointError`, as a server from before the release that
+    /// added the operation does.
+    #[error(
+        "the server does not offer {operation} (it answered {status} without an API error): servers before h2oGPTe {since} lack it; upgrade the server"
+    )]
+    Unsupported {
+        /// The operationId.
+        operation: &'static str,
+        /// The h2oGPTe release that added it.
+        since: &'static str,
+        /// The status the server answered.
+        status: StatusCode,
+    },
+
     /// The server's pages contradict the API's paging contract (it ignores
     /// `offset` or `limit`), so walking them would never end.
     #[error("the server does not page as the API documents: {reason}")]
@@ -272,6 +287,31 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 impl Error {
+    /// This error, or [`Error::Unsupported`] when it is a 404 or 405 without
+    /// an `EndpointError`: the answer of a server that lacks `operation`.
+    pub(crate) fn unsupported_if_missing(
+        self,
+        operation: &'static str,
+        since: &'static str,
+    ) -> Self {
+        match self {
+            Error::Decode {
+                status: Some(status),
+                ..
+            }
+            | Error::UnexpectedStatus { status, .. }
+                if matches!(status.as_u16(), 404 | 405) =>
+            {
+                Error::Unsupported {
+                    operation,
+                    since,
+                    status,
+                }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn config(reason: impl Into<String>) -> Self {
         Error::Config {
             reason: reason.into(),
@@ -287,7 +327,9 @@ impl Error {
     /// The HTTP status of the response that caused this error, if there was one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => Some(*status),
+            Error::Api { status, .. }
+            | Error::UnexpectedStatus { status, .. }
+            | Error::Unsupported { status, .. } => Some(*status),
             Error::Decode { status, .. } => *status,
             _ => None,
         }

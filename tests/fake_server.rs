@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
-use h2ogpte_api_keys::{Client, raw, reqwest::StatusCode, types};
-use h2ogpte_fake_server::FakeServer;
+use h2ogpte_api_keys::{Client, Error, ListQuery, raw, reqwest::StatusCode, types};
+use h2ogpte_fake_server::{ApiVersion, FakeServer};
 
 async fn start() -> (FakeServer, Client) {
     let server = FakeServer::builder()
@@ -287,4 +287,79 @@ async fn a_thousand_concurrent_creates_are_distinct() {
         page.iter().map(|k| k.id.clone()).collect::<HashSet<_>>(),
         ids
     );
+}
+
+#[tokio::test]
+async fn inactivity_interval_set_and_removed_through_the_front_door() {
+    let (_server, client) = start().await;
+    let created = client
+        .create_api_key_for_user(create_body("u-alice").inactivity_interval(14))
+        .await
+        .expect("create");
+    let id = created.api_key.id;
+    assert_eq!(created.api_key.inactivity_interval, Some(14));
+    let interval = |client: Client, id: String| async move {
+        let keys = client
+            .collect_all_api_keys(&ListQuery::new().with_filter("alice"))
+            .await
+            .expect("list");
+        keys.into_iter()
+            .find(|k| k.id == id)
+            .expect("listed")
+            .inactivity_interval
+    };
+    client
+        .set_api_key_inactivity_interval(&id, 90)
+        .await
+        .expect("set");
+    assert_eq!(interval(client.clone(), id.clone()).await, Some(90));
+    client
+        .remove_api_key_inactivity_interval(&id)
+        .await
+        .expect("remove");
+    assert_eq!(interval(client.clone(), id.clone()).await, None);
+    let err = client
+        .set_api_key_inactivity_interval(&id, 0)
+        .await
+        .expect_err("0 days");
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    let err = client
+        .remove_api_key_inactivity_interval("no-such-key")
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    assert!(matches!(err, Error::Api { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_server_before_1_7_is_read_and_its_missing_operation_named() {
+    let server = FakeServer::builder()
+        .user("u-alice", "alice")
+        .api_version(ApiVersion::V1_6)
+        .seed_keys(3)
+        .start()
+        .await
+        .expect("server starts");
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key(server.admin_key())
+        .build()
+        .expect("client builds");
+    let keys = client
+        .collect_all_api_keys(&ListQuery::new())
+        .await
+        .expect("a 1.6 list decodes");
+    assert_eq!(keys.len(), 4);
+    assert!(keys.iter().all(|k| k.total_calls.is_none()), "{keys:?}");
+    let created = client
+        .create_api_key_for_user(create_body("u-alice"))
+        .await
+        .expect("create on 1.6");
+    let err = client
+        .set_api_key_inactivity_interval(&created.api_key.id, 30)
+        .await
+        .expect_err("no such route before 1.7");
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("before h2oGPTe 1.7.0"), "{err}");
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
 }

@@ -244,3 +244,55 @@ async fn odd_key_id_expiry_and_filter_through_raw() {
     assert_eq!(front, raw, "the same bytes either way");
     insta::assert_yaml_snapshot!("odd_filter_through_raw", raw);
 }
+
+#[tokio::test]
+async fn set_and_remove_an_inactivity_interval() {
+    let (front, raw) = front_door_and_raw(
+        async |c| {
+            c.set_api_key_inactivity_interval(ODD_KEY_ID, 30)
+                .await
+                .expect("front door")
+        },
+        async |c| {
+            c.raw()
+                .update_api_key_inactivity_interval()
+                .key_id(ODD_KEY_ID)
+                .body(
+                    types::ApiKeyUpdateInactivityIntervalRequest::builder().inactivity_interval(30),
+                )
+                .send()
+                .await
+                .expect("raw");
+        },
+    )
+    .await;
+    assert_eq!(front, raw, "the same bytes either way");
+    assert!(
+        raw.path
+            .starts_with("/api/v1/admin/api_keys/inactivity_interval/a%5Cb%20"),
+        "{}",
+        raw.path
+    );
+    insta::assert_yaml_snapshot!("set_an_inactivity_interval", raw);
+
+    let (front, raw) = front_door_and_raw(
+        async |c| {
+            c.remove_api_key_inactivity_interval(ODD_KEY_ID)
+                .await
+                .expect("front door")
+        },
+        async |c| {
+            c.raw()
+                .update_api_key_inactivity_interval()
+                .key_id(ODD_KEY_ID)
+                .body(types::ApiKeyUpdateInactivityIntervalRequest::builder())
+                .send()
+                .await
+                .expect("raw");
+        },
+    )
+    .await;
+    assert_eq!(front, raw, "the same bytes either way");
+    assert_eq!(raw.body, serde_json::json!({}), "remove is the body {{}}");
+    insta::assert_yaml_snapshot!("remove_an_inactivity_interval", raw);
+}

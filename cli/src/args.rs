@@ -8,8 +8,8 @@ use h2ogpte_api_keys::{API_KEY_ENV, SERVER_URL_ENV};
 /// Environment variable that allows plain http to a host that is not loopback.
 pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 
-/// Administer h2oGPTe API keys: create, list, expire, deactivate, delete and
-/// rotate them, one at a time or in batches.
+/// Administer h2oGPTe API keys: create, list, expire, set inactivity,
+/// deactivate, delete and rotate them, one at a time or in batches.
 ///
 /// Exit codes: 0 success, 1 API or transport error, 2 usage or configuration
 /// error, 3 partial failure (some ids of a batch failed, every result still
@@ -94,6 +94,8 @@ pub enum Command {
     },
     /// Set or remove the expiry of keys.
     Expire(Expire),
+    /// Set or remove how many days keys may go unused (servers since 1.7.0).
+    Inactivity(Inactivity),
     /// Deactivate keys for good.
     Deactivate(Batch),
     /// Delete keys (asks first on a terminal unless --yes).
@@ -185,6 +187,25 @@ pub struct Expire {
     )]
     pub expires_in: Option<String>,
     /// Remove the expiry.
+    #[arg(long)]
+    pub never: bool,
+}
+
+/// `inactivity`.
+#[derive(Args, Debug)]
+pub struct Inactivity {
+    #[command(flatten)]
+    pub batch: Batch,
+    /// Make the keys invalid after this many days without use.
+    #[arg(
+        long,
+        value_name = "N",
+        required_unless_present = "never",
+        conflicts_with = "never",
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
+    pub days: Option<i64>,
+    /// Remove the inactivity interval.
     #[arg(long)]
     pub never: bool,
 }

@@ -34,6 +34,7 @@ fn help_of_every_command() {
         vec!["list"],
         vec!["show"],
         vec!["expire"],
+        vec!["inactivity"],
         vec!["deactivate"],
         vec!["delete"],
         vec!["rotate"],
@@ -369,4 +370,52 @@ fn completions_for_a_shell() {
     let r = run(common::bare().args(["completions", "bash"]));
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("h2ogpte-keys") && r.stdout.contains("deactivate"));
+}
+
+#[test]
+fn inactivity_sets_and_removes_the_interval() {
+    let server = server();
+    let id = id_of(&create(&server, &["--user", "u-alice"]));
+    let interval = |server: &h2ogpte_fake_server::FakeServer| {
+        let r = run(cli(server).args(["list", "--filter", "alice", "-o", "json"]));
+        let keys: Vec<Value> = serde_json::from_str(&r.stdout).expect("JSON");
+        keys[0].get("inactivity_interval").cloned()
+    };
+    let r = run(cli(&server).args(["inactivity", &id, "--days", "30"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("1 updated, 0 failed"), "{}", r.stderr);
+    assert_eq!(interval(&server), Some(Value::from(30)));
+    let r = run(cli(&server)
+        .args(["inactivity", "--never", "--from-file", "-"])
+        .write_stdin(format!("{id}\n")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(interval(&server), None);
+    let r = run(cli(&server).args(["inactivity", &id, "--days", "0"]));
+    assert_eq!(r.code, 2, "a usage error: {}", r.stderr);
+}
+
+#[test]
+fn a_server_before_1_7_is_listed_and_its_missing_operation_named() {
+    let server = common::RUNTIME
+        .block_on(
+            h2ogpte_fake_server::FakeServer::builder()
+                .api_version(h2ogpte_fake_server::ApiVersion::V1_6)
+                .seed_keys(2)
+                .start(),
+        )
+        .expect("server");
+    let r = run(cli(&server).args(["list"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let row = r.stdout.lines().nth(1).expect("a key row");
+    assert!(row.contains(" - "), "missing values show as -: {row}");
+    let json = run(cli(&server).args(["list", "-o", "json"]));
+    let keys: Vec<Value> = serde_json::from_str(&json.stdout).expect("JSON");
+    assert!(
+        keys.iter().all(|k| k.get("total_calls").is_none()),
+        "{keys:?}"
+    );
+    let id = keys[0]["id"].as_str().expect("id").to_owned();
+    let r = run(cli(&server).args(["inactivity", &id, "--days", "3"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("before h2oGPTe 1.7.0"), "{}", r.stdout);
 }

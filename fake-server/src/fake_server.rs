@@ -10,7 +10,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use crate::{
     routes::{AppState, app},
     serve::{Timeouts, serve},
-    store::{Collection, CreateRequest, Settings, Store, User, new_secret},
+    store::{ApiVersion, Collection, CreateRequest, Settings, Store, User, new_secret},
 };
 
 /// Id of the administrator that every server starts with unless told otherwise.
@@ -97,6 +97,15 @@ impl FakeServerBuilder {
     /// `global_api_key_expiry_days`: the longest lifetime a key may have.
     pub fn max_expiry_days(mut self, days: u32) -> Self {
         self.settings.max_expiry_days = Some(days);
+        self
+    }
+
+    /// The release of the API to play: [`ApiVersion::V1_6`] answers as a
+    /// server before 1.7.0 (no `total_calls`, `last_used_at` or
+    /// `inactivity_interval` in keys, no inactivity-interval route), so a
+    /// downstream crate can test against old servers too.
+    pub fn api_version(mut self, version: ApiVersion) -> Self {
+        self.settings.api_version = version;
         self
     }
 

@@ -1,4 +1,5 @@
-//! An in-memory h2oGPTe server for the API-key administration endpoints,
+//! An in-memory h2oGPTe server for the six API-key administration endpoints
+//! (or the five of a server before 1.7.0),
 //! with the real semantics: for tests, demos, and downstream crates' CI.
 //!
 //! ```no_run
@@ -30,6 +31,6 @@ pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder};
 pub use routes::{AppState, MAX_LIMIT, SPEC_YAML, app};
 pub use serve::{Timeouts, serve};
 pub use store::{
-    Collection, CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, Settings, Store,
-    UpdateExpiryRequest, User,
+    ApiVersion, Collection, CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, Settings, Store,
+    UpdateExpiryRequest, UpdateInactivityIntervalRequest, User,
 };

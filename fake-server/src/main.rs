@@ -4,7 +4,7 @@
 use std::{io::Write, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::Parser;
-use h2ogpte_fake_server::{FakeServer, FakeServerBuilder};
+use h2ogpte_fake_server::{ApiVersion, FakeServer, FakeServerBuilder};
 use tokio::net::TcpListener;
 
 /// An in-memory h2oGPTe server for the API-key administration endpoints.
@@ -34,6 +34,11 @@ struct Args {
     /// Create N keys for the admin user at start, for demos and load tests.
     #[arg(long, value_name = "N", default_value_t = 0)]
     seed_keys: u32,
+    /// The API release to play: 1.7 (all six operations), or 1.6 (before
+    /// 1.7.0: no total_calls, last_used_at, inactivity_interval, or
+    /// inactivity-interval route).
+    #[arg(long, value_name = "VERSION", default_value = "1.7")]
+    api_version: ApiVersion,
     /// Seconds a client has to send a request head once the server waits for it.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     header_read_timeout: Duration,
@@ -79,6 +84,7 @@ fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
     b = b
         .protect_admin_key(args.protect_admin_key)
         .seed_keys(args.seed_keys)
+        .api_version(args.api_version)
         .header_read_timeout(args.header_read_timeout)
         .idle_timeout(args.idle_timeout)
         .shutdown_grace(args.shutdown_grace);

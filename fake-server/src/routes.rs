@@ -17,7 +17,9 @@ use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::{
     error::{ApiError, quote},
-    store::{CreateRequest, Store, UpdateExpiryRequest},
+    store::{
+        ApiVersion, CreateRequest, Store, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
+    },
 };
 
 /// The spec this server implements, served at `/api-spec.yaml` like the real server.
@@ -91,6 +93,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/admin/api_keys/expire/{key_id}",
             patch(api_keys_update_expiry),
+        )
+        .route(
+            "/admin/api_keys/inactivity_interval/{key_id}",
+            patch(api_keys_update_inactivity_interval),
         )
         .route(
             "/admin/api_keys/{key_id}",
@@ -309,6 +315,33 @@ async fn api_keys_update_expiry(
     state.store().update_expiry(&key_id, req, now)?;
     tracing::info!(%key_id, "updated API key expiry");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body is optional: none at all, or `{}`, removes the interval. A
+/// server playing 1.6 has no such route and answers as its framework does.
+async fn api_keys_update_inactivity_interval(
+    State(state): State<AppState>,
+    KeyId(key_id): KeyId,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if state.store().api_version() == ApiVersion::V1_6 {
+        return Ok(not_found_before_1_7());
+    }
+    let req: UpdateInactivityIntervalRequest = json_object(&headers, &body)?.unwrap_or_default();
+    state.store().update_inactivity_interval(&key_id, req)?;
+    tracing::info!(%key_id, "updated API key inactivity interval");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// What a server before 1.7.0 answers for a route it does not have: a 404
+/// that is not an `EndpointError` (its web framework's own body).
+fn not_found_before_1_7() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "detail": "Not Found" })),
+    )
+        .into_response()
 }
 
 async fn spec_yaml() -> impl IntoResponse {

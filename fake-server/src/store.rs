@@ -39,9 +39,37 @@ pub struct Collection {
     pub owner_id: String,
 }
 
+/// Which release of the API-key API the server plays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApiVersion {
+    /// Before 1.7.0: keys carry no `total_calls`, `last_used_at` or
+    /// `inactivity_interval`, create ignores `inactivity_interval`, and there
+    /// is no inactivity-interval route.
+    V1_6,
+    /// 1.7.0 and later: all six operations and every field.
+    #[default]
+    V1_7,
+}
+
+impl std::str::FromStr for ApiVersion {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "1.6" => Ok(Self::V1_6),
+            "1.7" => Ok(Self::V1_7),
+            other => Err(format!(
+                "unknown API version {other:?}: use 1.6 (before 1.7.0) or 1.7"
+            )),
+        }
+    }
+}
+
 /// Server-wide settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
+    /// The release of the API the server plays.
+    pub api_version: ApiVersion,
     /// `global_api_key_expiry_days`: the longest expiry a request may ask for.
     /// As the administration guide says, a requested expiry beyond it is
     /// rejected; a key created without one, or whose expiry is removed, has none.
@@ -93,8 +121,16 @@ pub struct UpdateExpiryRequest {
     pub expires_in: Option<String>,
 }
 
+/// An update-inactivity request as the spec's `APIKeyUpdateInactivityIntervalRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct UpdateInactivityIntervalRequest {
+    /// The new interval in days; `None` removes it.
+    #[serde(default)]
+    pub inactivity_interval: Option<i64>,
+}
+
 /// A key's metadata on the wire, as the spec's `APIKeyInfo` (the fields are
-/// documented there).
+/// documented there; a 1.6 server leaves out the three added in 1.7.0).
 #[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyInfo {
@@ -109,7 +145,8 @@ pub struct KeyInfo {
     pub last_used_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inactivity_interval: Option<i64>,
-    pub total_calls: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_calls: Option<i64>,
     pub is_active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collection_name: Option<String>,
@@ -241,13 +278,11 @@ impl Store {
         if user_id.is_empty() {
             return Err(ApiError::bad_request("user_id must not be empty"));
         }
-        if let Some(days) = req.inactivity_interval
-            && !(1..=MAX_INACTIVITY_DAYS).contains(&days)
-        {
-            return Err(ApiError::bad_request(format!(
-                "inactivity_interval must be between 1 and {MAX_INACTIVITY_DAYS} days, not {days}"
-            )));
-        }
+        let inactivity_interval = match self.settings.api_version {
+            // The 1.6 create request has no such field: ignored, as unknown.
+            ApiVersion::V1_6 => None,
+            ApiVersion::V1_7 => check_inactivity(req.inactivity_interval)?,
+        };
         let expires_at = self.expiry(req.expires_in.as_deref(), now)?;
         if !self.users.contains_key(user_id) {
             return Err(ApiError::not_found(format!(
@@ -275,7 +310,7 @@ impl Store {
             &secret,
             now,
             expires_at,
-            req.inactivity_interval,
+            inactivity_interval,
             req.collection_id,
         );
         let api_key = self.insert(record, now);
@@ -353,6 +388,31 @@ impl Store {
         let expires_at = self.expiry(req.expires_in.as_deref(), now)?;
         self.get_mut(id)?.expires_at = expires_at;
         Ok(())
+    }
+
+    /// `update_api_key_inactivity_interval`: sets the interval, or removes it
+    /// when absent. A 1.6 server has no such route; the router answers that.
+    pub fn update_inactivity_interval(
+        &mut self,
+        id: &str,
+        req: UpdateInactivityIntervalRequest,
+    ) -> Result<(), ApiError> {
+        self.check_unprotected(id)?;
+        let days = check_inactivity(req.inactivity_interval)?;
+        let record = self.get_mut(id)?;
+        if record.deactivated {
+            return Err(ApiError::conflict(format!(
+                "API key {} is deactivated; its inactivity interval cannot change",
+                quote(id)
+            )));
+        }
+        record.inactivity_days = days;
+        Ok(())
+    }
+
+    /// The release of the API this store plays.
+    pub fn api_version(&self) -> ApiVersion {
+        self.settings.api_version
     }
 
     /// Refuses, with 409, to deactivate, delete or re-expire the key `id`: for
@@ -466,6 +526,8 @@ impl Store {
     }
 
     fn info(&self, r: &KeyRecord, now: DateTime<Utc>) -> KeyInfo {
+        // The fields added in 1.7.0, left out when playing an older server.
+        let v1_7 = self.settings.api_version == ApiVersion::V1_7;
         let collection = r
             .collection_id
             .as_ref()
@@ -477,14 +539,26 @@ impl Store {
             hint: r.hint.clone(),
             created_at: r.created_at,
             expires_at: r.expires_at,
-            last_used_at: r.last_used_at,
-            inactivity_interval: r.inactivity_days,
-            total_calls: r.total_calls,
+            last_used_at: r.last_used_at.filter(|_| v1_7),
+            inactivity_interval: r.inactivity_days.filter(|_| v1_7),
+            total_calls: Some(r.total_calls).filter(|_| v1_7),
             is_active: r.is_active(now),
             collection_name: collection.map(|c| c.name.clone()),
             collection_id: r.collection_id.clone(),
             is_global_key: r.collection_id.is_none(),
         }
+    }
+}
+
+/// An inactivity interval within 1 to [`MAX_INACTIVITY_DAYS`] days, or none.
+fn check_inactivity(days: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match days {
+        Some(days) if !(1..=MAX_INACTIVITY_DAYS).contains(&days) => {
+            Err(ApiError::bad_request(format!(
+                "inactivity_interval must be between 1 and {MAX_INACTIVITY_DAYS} days, not {days}"
+            )))
+        }
+        days => Ok(days),
     }
 }
 

@@ -759,3 +759,79 @@ async fn renaming_the_bootstrap_admin_keeps_it_an_admin() {
         "the admin key works and carries the new name: {keys:?}"
     );
 }
+
+impl Harness {
+    async fn inactivity(&self, id: &str, body: Option<Value>) -> Reply {
+        self.call(
+            "PATCH",
+            &format!("{KEYS}/inactivity_interval/{id}"),
+            "/inactivity_interval/{key_id}",
+            body,
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn inactivity_interval_sets_and_removes() {
+    let h = Harness::new();
+    let id = h.created(json!({"user_id": "u-alice"})).await["api_key"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = h
+        .inactivity(&id, Some(json!({"inactivity_interval": 30})))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.json);
+    assert_eq!(h.find(&id).await["inactivity_interval"], 30);
+    let r = h.inactivity(&id, Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.json);
+    assert!(h.find(&id).await.get("inactivity_interval").is_none());
+    h.inactivity(&id, Some(json!({"inactivity_interval": 7})))
+        .await;
+    let r = h.inactivity(&id, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "no body removes it too");
+    assert!(h.find(&id).await.get("inactivity_interval").is_none());
+
+    for days in [0, -1, 36_501] {
+        let r = h
+            .inactivity(&id, Some(json!({"inactivity_interval": days})))
+            .await;
+        assert_message(&r, StatusCode::BAD_REQUEST, "inactivity_interval");
+    }
+    let r = h
+        .inactivity(&id, Some(json!({"inactivity_interval": "30"})))
+        .await;
+    assert_message(&r, StatusCode::BAD_REQUEST, "inactivity_interval");
+    let r = h.inactivity("no-such-key", Some(json!({}))).await;
+    assert_message(&r, StatusCode::NOT_FOUND, "not found");
+    h.deactivate(&id).await;
+    let r = h
+        .inactivity(&id, Some(json!({"inactivity_interval": 5})))
+        .await;
+    assert_message(&r, StatusCode::CONFLICT, "deactivated");
+}
+
+#[tokio::test]
+async fn playing_a_server_before_1_7() {
+    let h = Harness::with(FakeServer::builder().api_version(h2ogpte_fake_server::ApiVersion::V1_6));
+    let created = h
+        .created(json!({"user_id": "u-alice", "inactivity_interval": 5}))
+        .await;
+    let id = created["api_key"]["id"].as_str().expect("id").to_owned();
+    for key in h.listed("").await {
+        for field in ["total_calls", "last_used_at", "inactivity_interval"] {
+            assert!(key.get(field).is_none(), "{field} in {key}");
+        }
+    }
+    // No inactivity route: the framework's 404, not an EndpointError.
+    let (status, _, json) = send_body(
+        &h,
+        "PATCH",
+        &format!("{KEYS}/inactivity_interval/{id}"),
+        Body::from("{}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(json.get("code").is_none(), "{json}");
+}

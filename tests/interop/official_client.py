@@ -11,6 +11,7 @@ import sys
 from h2ogpte.rest_sync import (
     APIKeyCreateRequest,
     APIKeyUpdateExpiryRequest,
+    APIKeyUpdateInactivityIntervalRequest,
     APIKeysApi,
     ApiClient,
     Configuration,
@@ -56,6 +57,20 @@ def main():
     expect(after.expires_at is None, f"remove expiry: {after}")
     steps += 1
     print("remove expiry: none")
+
+    api.update_api_key_inactivity_interval(
+        key.id, APIKeyUpdateInactivityIntervalRequest(inactivity_interval=30)
+    )
+    after = api.list_all_api_keys(filter=key.username)[0]
+    expect(after.inactivity_interval == 30, f"set inactivity interval: {after}")
+    steps += 1
+    print("set inactivity interval: 30 days")
+
+    api.update_api_key_inactivity_interval(key.id, APIKeyUpdateInactivityIntervalRequest())
+    after = api.list_all_api_keys(filter=key.username)[0]
+    expect(after.inactivity_interval is None, f"remove inactivity interval: {after}")
+    steps += 1
+    print("remove inactivity interval: none")
 
     api.deactivate_api_key(key.id)
     after = api.list_all_api_keys(filter=key.username)[0]

@@ -1,11 +1,12 @@
-//! `expire`, `deactivate` and `delete`: one call per id, as a batch.
+//! `expire`, `inactivity`, `deactivate` and `delete`: one call per id, as a
+//! batch.
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 
 use h2ogpte_api_keys::{Client, types};
 
 use crate::{
-    args::{Batch, Delete, Expire, Global, Output},
+    args::{Batch, Delete, Expire, Global, Inactivity, Output},
     batch::{self, Summary},
     failure::{Failure, describe},
     output::{Outcome, outcomes_table, print_items, write_ndjson},
@@ -23,6 +24,19 @@ pub async fn expire(client: &Client, args: &Expire, g: &Global) -> Result<(), Fa
     })
     .await;
     report(&summary, g.output, "expired")
+}
+
+pub async fn inactivity(client: &Client, args: &Inactivity, g: &Global) -> Result<(), Failure> {
+    let ids = batch::read_ids(&args.batch)?;
+    let body = types::ApiKeyUpdateInactivityIntervalRequest {
+        inactivity_interval: args.days,
+    };
+    let summary = run(ids, &args.batch, g, "inactivity", |id| {
+        let (client, body) = (client, body.clone());
+        async move { client.update_api_key_inactivity_interval(&id, body).await }
+    })
+    .await;
+    report(&summary, g.output, "updated")
 }
 
 pub async fn deactivate(client: &Client, args: &Batch, g: &Global) -> Result<(), Failure> {

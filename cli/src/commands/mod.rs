@@ -36,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::List(args) => interruptible(list::list(&client(g)?, args, g)).await,
         Command::Show { id } => interruptible(list::show(&client(g)?, id, g)).await,
         Command::Expire(args) => bulk::expire(&client(g)?, args, g).await,
+        Command::Inactivity(args) => bulk::inactivity(&client(g)?, args, g).await,
         Command::Deactivate(args) => bulk::deactivate(&client(g)?, args, g).await,
         Command::Delete(args) => bulk::delete(&client(g)?, args, g).await,
         Command::Rotate(args) => rotate::rotate(&client(g)?, args, g).await,
