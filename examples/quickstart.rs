@@ -91,17 +91,39 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     client.remove_api_key_expiry(&key.id).await?;
     println!("   expires {}", show(find(&client, key).await?.expires_at));
 
-    println!("\n4. Deactivate it");
+    println!("\n4. Let it go unused for at most 30 days, then lift that limit");
+    match client.set_api_key_inactivity_interval(&key.id, 30).await {
+        Ok(()) => {
+            let days = |k: types::ApiKeyInfo| {
+                k.inactivity_interval
+                    .map_or_else(|| "none".to_owned(), |d| format!("{d} days"))
+            };
+            println!(
+                "   inactivity interval: {}",
+                days(find(&client, key).await?)
+            );
+            client.remove_api_key_inactivity_interval(&key.id).await?;
+            println!(
+                "   inactivity interval: {}",
+                days(find(&client, key).await?)
+            );
+        }
+        // A server before h2oGPTe 1.7.0 lacks this operation; say so and go on.
+        Err(e @ Error::Unsupported { .. }) => println!("   skipped: {e}"),
+        Err(e) => return Err(e.into()),
+    }
+
+    println!("\n5. Deactivate it");
     client.deactivate_api_key(&key.id).await?;
     println!("   active={}", find(&client, key).await?.is_active);
 
-    println!("\n5. Deactivate it again: a typed error");
+    println!("\n6. Deactivate it again: a typed error");
     match client.deactivate_api_key(&key.id).await {
         Err(e @ Error::Api { .. }) => println!("   {e}"),
         other => return Err(format!("expected a 409 error response, got {other:?}").into()),
     }
 
-    println!("\n6. Delete it");
+    println!("\n7. Delete it");
     client.delete_api_key(&key.id).await?;
     let left = client
         .collect_all_api_keys(&ListQuery::new().with_filter(&key.username))

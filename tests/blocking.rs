@@ -1,0 +1,98 @@
+//! `blocking::Client` from plain synchronous code against the fake server:
+//! every operation, paging as an `Iterator`, and use and drop inside an
+//! async runtime.
+
+#![cfg(feature = "blocking")]
+
+use std::sync::mpsc;
+
+use h2ogpte_api_keys::{ListQuery, blocking, types};
+use h2ogpte_fake_server::FakeServer;
+
+/// A fake server on a runtime of its own thread (the test itself has none);
+/// returns its URL and admin key, and the sender that stops it.
+fn fake_server(seed_keys: u32) -> (String, String, mpsc::Sender<()>) {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let server = FakeServer::builder()
+                .user("u-alice", "alice")
+                .seed_keys(seed_keys)
+                .start()
+                .await
+                .expect("server");
+            ready_tx
+                .send((server.url(), server.admin_key().to_owned()))
+                .expect("ready");
+            // Serve until the test drops the sender.
+            let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            server.shutdown().await;
+        });
+    });
+    let (url, key) = ready_rx.recv().expect("server ready");
+    (url, key, stop_tx)
+}
+
+fn client(url: &str, key: &str) -> blocking::Client {
+    blocking::Client::builder()
+        .with_server_url(url)
+        .with_api_key(key)
+        .build_blocking()
+        .expect("client")
+}
+
+#[test]
+fn a_keys_lifecycle_without_async() {
+    let (url, key, _stop) = fake_server(250);
+    let client = client(&url, &key);
+    let created = client
+        .create_api_key_for_user(types::ApiKeyCreateRequest::builder().user_id("u-alice"))
+        .expect("create");
+    let id = created.api_key.id.clone();
+    let page = client
+        .list_all_api_keys(&ListQuery::new().with_filter("alice"))
+        .expect("list");
+    assert_eq!(page.len(), 1);
+
+    // 250 seeded + the admin key, 100 a page: an iterator over three pages.
+    let every: Vec<_> = client
+        .stream_all_api_keys(&ListQuery::new().with_filter("admin").with_limit(100))
+        .collect::<Result<_, _>>()
+        .expect("every key");
+    assert_eq!(every.len(), 251);
+
+    client.set_api_key_expiry(&id, "30 days").expect("expire");
+    client.remove_api_key_expiry(&id).expect("no expiry");
+    client
+        .set_api_key_inactivity_interval(&id, 30)
+        .expect("inactivity");
+    client
+        .remove_api_key_inactivity_interval(&id)
+        .expect("no inactivity");
+    client.deactivate_api_key(&id).expect("deactivate");
+    let err = client.deactivate_api_key(&id).expect_err("409");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
+    client.delete_api_key(&id).expect("delete");
+    assert!(
+        client
+            .collect_all_api_keys(&ListQuery::new().with_filter("alice"))
+            .expect("list")
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_an_async_runtime_it_works_and_drops_without_panic() {
+    let server = FakeServer::start().await.expect("server");
+    let client = client(&server.url(), server.admin_key());
+    let keys = client
+        .list_all_api_keys(&ListQuery::new())
+        .expect("a call blocks this thread, and works");
+    assert_eq!(keys.len(), 1);
+    drop(client);
+}
