@@ -180,7 +180,7 @@ fn classify(edit: impl FnOnce(&mut Value)) -> Vec<diff::Change> {
 
 #[test]
 fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
-    use Impact::{Additive, Breaking, None};
+    use Impact::{Additive, Behaviour, Breaking, None};
     const SCHEMAS: &str = "/components/schemas";
     let schemas = SCHEMAS;
     let cases: Vec<(&str, Edit, Impact, Impact, &str)> = vec![
@@ -302,8 +302,37 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
                     json!({"$ref": "#/components/responses/InternalServerError"});
             }),
             Additive,
-            None,
-            "minor",
+            Behaviour,
+            "major",
+        ),
+        (
+            "error status no longer documented",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys"]["get"]["responses"]
+                    .as_object_mut()
+                    .expect("responses")
+                    .remove("400");
+            }),
+            Additive,
+            Behaviour,
+            "major",
+        ),
+        (
+            "required response field added",
+            Box::new(|s| {
+                let schema = s
+                    .pointer_mut(&format!("{schemas}/APIKeyInfo"))
+                    .expect("schema");
+                schema["properties"]["owner_email"] =
+                    json!({"type": "string", "description": "Owner's e-mail."});
+                schema["required"]
+                    .as_array_mut()
+                    .expect("required")
+                    .push(json!("owner_email"));
+            }),
+            Additive,
+            Breaking,
+            "major",
         ),
         (
             "description reworded",
@@ -329,13 +358,73 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
             changes[0].what
         );
         assert_eq!(diff::verdict(&changes), semver, "{name}");
-        let report = diff::report(&changes);
+        let report = diff::report(&changes, "0.1.0");
         assert!(
-            report.contains(&format!("semver: {semver}")) && report.contains("## [Unreleased]"),
+            report.contains(&format!("semver: {semver} (from 0.1.0 to "))
+                && report.contains("changelog draft:"),
             "{report}"
         );
     }
     assert!(classify(|_| {}).is_empty(), "no change, no rows");
+}
+
+#[test]
+fn behaviour_changes_and_unreadable_old_servers_are_explained() {
+    let documented = classify(|s| {
+        s["paths"]["/admin/api_keys"]["get"]["responses"]["500"] =
+            json!({"$ref": "#/components/responses/InternalServerError"});
+    });
+    let report = diff::report(&documented, "0.1.0");
+    assert!(report.contains("BEHAVIOUR CHANGE"), "{report}");
+    assert!(
+        report.contains("Error::Api instead of Error::UnexpectedStatus"),
+        "{report}"
+    );
+    assert!(report.contains("### Changed behaviour"), "{report}");
+    assert!(report.contains("## [0.2.0]"), "{report}");
+
+    let required = classify(|s| {
+        let schema = s
+            .pointer_mut("/components/schemas/APIKeyInfo")
+            .expect("schema");
+        schema["properties"]["owner_email"] = json!({"type": "string", "description": "E-mail."});
+        schema["required"]
+            .as_array_mut()
+            .expect("required")
+            .push(json!("owner_email"));
+    });
+    let report = diff::report(&required, "0.1.0");
+    let row = report
+        .lines()
+        .find(|l| l.contains("owner_email"))
+        .expect("a row");
+    assert!(row.contains("older h2oGPTe releases"), "{row}");
+    let changelog = report.split("changelog draft:").nth(1).expect("changelog");
+    assert!(changelog.contains("older h2oGPTe releases"), "{changelog}");
+}
+
+#[test]
+fn the_verdict_names_the_version_it_means() {
+    for (current, verdict, next) in [
+        ("0.1.0", "major", "0.2.0"),
+        ("0.1.0", "minor", "0.1.1"),
+        ("0.1.0", "patch", "0.1.1"),
+        ("1.4.2", "major", "2.0.0"),
+        ("1.4.2", "minor", "1.5.0"),
+        ("1.4.2", "patch", "1.4.3"),
+    ] {
+        assert_eq!(
+            diff::next_version(current, verdict).as_deref(),
+            Some(next),
+            "{current} {verdict}"
+        );
+    }
+    assert_eq!(diff::next_version("x", "major"), None);
+    let version = diff::crate_version().expect("the client crate's version");
+    assert!(
+        diff::next_version(&version, "patch").is_some(),
+        "{version} is a version"
+    );
 }
 
 #[test]

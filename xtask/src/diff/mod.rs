@@ -16,6 +16,10 @@ pub enum Impact {
     None,
     /// Something is added; existing users keep working.
     Additive,
+    /// The types stay, but what some code sees changes meaning (a response
+    /// moving between `Error::Api` and `Error::UnexpectedStatus`): breaking
+    /// for the code that relied on it, invisible to the compiler.
+    Behaviour,
     /// Existing users can break.
     Breaking,
 }
@@ -25,6 +29,7 @@ impl Impact {
         match self {
             Impact::None => "none",
             Impact::Additive => "compatible",
+            Impact::Behaviour => "BEHAVIOUR CHANGE",
             Impact::Breaking => "BREAKING",
         }
     }
@@ -53,7 +58,7 @@ pub(crate) fn change(what: impl Into<String>, wire: Impact, rust: Impact) -> Cha
 pub fn verdict(changes: &[Change]) -> &'static str {
     // A wire break is a break for the crate's users too, whatever its types do.
     match changes.iter().map(|c| c.rust.max(c.wire)).max() {
-        Some(Impact::Breaking) => "major",
+        Some(Impact::Breaking | Impact::Behaviour) => "major",
         Some(Impact::Additive) => "minor",
         _ => "patch",
     }
@@ -82,8 +87,25 @@ pub fn classify(base: &Value, new: &Value) -> Vec<Change> {
     out
 }
 
-/// The report: a table, the verdict and a changelog draft.
-pub fn report(changes: &[Change]) -> String {
+/// The version a verdict means for a crate now at `current`: under Cargo's
+/// rules a 0.x crate bumps its minor for a breaking change and its patch for
+/// anything else (0.1.0 becomes 0.2.0 or 0.1.1).
+pub fn next_version(current: &str, verdict: &str) -> Option<String> {
+    let mut parts = current.split('.').map(|p| p.parse::<u64>().ok());
+    let (major, minor, patch) = (parts.next()??, parts.next()??, parts.next()??);
+    let next = match (major, verdict) {
+        (_, "patch") | (0, "minor") => (major, minor, patch + 1),
+        (0, "major") => (0, minor + 1, 0),
+        (_, "minor") => (major, minor + 1, 0),
+        (_, "major") => (major + 1, 0, 0),
+        _ => return None,
+    };
+    Some(format!("{}.{}.{}", next.0, next.1, next.2))
+}
+
+/// The report: a table, the verdict with the version it means for a crate
+/// at `version`, and a changelog draft.
+pub fn report(changes: &[Change], version: &str) -> String {
     let mut s = String::new();
     if changes.is_empty() {
         s.push_str("no changes\nsemver: none\n");
@@ -99,29 +121,38 @@ pub fn report(changes: &[Change]) -> String {
         ));
     }
     let verdict = verdict(changes);
+    let next = next_version(version, verdict)
+        .map(|next| format!(" (from {version} to {next})"))
+        .unwrap_or_default();
+    let heading = next_version(version, verdict).unwrap_or_else(|| "Unreleased".to_owned());
     s.push_str(&format!(
-        "\nsemver: {verdict}\n\nchangelog draft:\n\n## [Unreleased]\n"
+        "\nsemver: {verdict}{next}\n\nchangelog draft:\n\n## [{heading}]\n"
     ));
+    let breaking = |c: &&Change| c.rust == Impact::Breaking || c.wire == Impact::Breaking;
     let sections = [
         (
             "Breaking",
+            changes.iter().filter(breaking).collect::<Vec<_>>(),
+        ),
+        (
+            "Changed behaviour",
             changes
                 .iter()
-                .filter(|c| c.rust == Impact::Breaking || c.wire == Impact::Breaking)
-                .collect::<Vec<_>>(),
+                .filter(|c| c.rust == Impact::Behaviour && !breaking(c))
+                .collect(),
         ),
         (
             "Added",
             changes
                 .iter()
-                .filter(|c| c.rust == Impact::Additive && c.wire != Impact::Breaking)
+                .filter(|c| c.rust == Impact::Additive && !breaking(c))
                 .collect(),
         ),
         (
             "Changed",
             changes
                 .iter()
-                .filter(|c| c.rust == Impact::None && c.wire != Impact::Breaking)
+                .filter(|c| c.rust == Impact::None && !breaking(c))
                 .collect(),
         ),
     ];
@@ -136,12 +167,32 @@ pub fn report(changes: &[Change]) -> String {
     s
 }
 
+/// The version of the client crate, from the workspace's `Cargo.toml`.
+pub fn crate_version() -> Result<String, String> {
+    let manifest = workspace::read("Cargo.toml")?;
+    let package = manifest
+        .split("\n[package]")
+        .nth(1)
+        .ok_or("Cargo.toml has no [package] section")?;
+    package
+        .lines()
+        .take_while(|line| !line.starts_with('['))
+        .find_map(|line| {
+            let value = line
+                .strip_prefix("version")?
+                .trim_start()
+                .strip_prefix('=')?;
+            Some(value.trim().trim_matches('"').to_owned())
+        })
+        .ok_or_else(|| "Cargo.toml's [package] has no version".to_owned())
+}
+
 /// Runs the task: the committed spec against `base` (a git revision or a file).
 pub fn run(base: &str) -> Result<(), String> {
     let old = spec::load_base(base)?;
     let text = workspace::read(spec::SPEC_PATH)?;
     let new = spec::parse(&text, spec::SPEC_PATH)?;
-    print!("{}", report(&classify(&old, &new)));
+    print!("{}", report(&classify(&old, &new), &crate_version()?));
     Ok(())
 }
 

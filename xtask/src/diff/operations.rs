@@ -164,9 +164,11 @@ fn responses_documented(
                 ));
             }
             Option::None => out.push(change(
-                format!("{id}: error status {status} documented"),
+                format!(
+                    "{id}: error status {status} documented: such a response now arrives as Error::Api instead of Error::UnexpectedStatus or Error::Decode, so code that matched one changes meaning"
+                ),
                 Additive,
-                None,
+                Behaviour,
             )),
             Some(old) if old != schema => {
                 out.push(change(
@@ -179,15 +181,20 @@ fn responses_documented(
         }
     }
     for status in old_resp.keys().filter(|s| !new_resp.contains_key(*s)) {
-        let wire = if status.starts_with('2') {
-            Breaking
+        if status.starts_with('2') {
+            out.push(change(
+                format!("{id}: success status {status} no longer documented"),
+                Breaking,
+                Breaking,
+            ));
         } else {
-            Additive
-        };
-        out.push(change(
-            format!("{id}: status {status} no longer documented"),
-            wire,
-            if wire == Breaking { Breaking } else { None },
-        ));
+            out.push(change(
+                format!(
+                    "{id}: error status {status} no longer documented: such a response now arrives as Error::UnexpectedStatus instead of Error::Api, so code that matched one changes meaning"
+                ),
+                Additive,
+                Behaviour,
+            ));
+        }
     }
 }

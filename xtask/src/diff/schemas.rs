@@ -51,6 +51,18 @@ fn required(schema: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// For a field a response now requires: the note that the new client can
+/// no longer read servers that leave it out, as older releases do.
+fn older_servers(required_in_response: bool, prop: &str) -> String {
+    if required_in_response {
+        format!(
+            "; harmless for old clients, but the new client can no longer read servers that leave {prop} out (older h2oGPTe releases): make it optional with a local adjustment if those servers matter"
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// The changes to the component schemas from `base` to `new`.
 pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
     let mut out = Vec::new();
@@ -99,7 +111,10 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
                     };
                     let kind = if is_required { "required" } else { "optional" };
                     out.push(change(
-                        format!("schema {name}: {kind} field {prop} added (a new field breaks Rust struct literals)"),
+                        format!(
+                            "schema {name}: {kind} field {prop} added (a new field breaks Rust struct literals){}",
+                            older_servers(in_response && is_required, prop)
+                        ),
                         wire,
                         Breaking,
                     ));
@@ -131,7 +146,8 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
                         let now = if is_required { "required" } else { "optional" };
                         out.push(change(
                             format!(
-                                "schema {name}: field {prop} became {now} (its Rust type changes)"
+                                "schema {name}: field {prop} became {now} (its Rust type changes){}",
+                                older_servers(in_response && is_required, prop)
                             ),
                             wire,
                             Breaking,
