@@ -27,6 +27,8 @@ pub struct Client {
     base_url: Url,
     retry: RetryPolicy,
     max_response_bytes: usize,
+    /// Pages a stream requests ahead, unless its query says otherwise.
+    pub(crate) prefetch: usize,
 }
 
 impl fmt::Debug for Client {
@@ -88,12 +90,14 @@ impl Client {
         base_url: Url,
         retry: RetryPolicy,
         max_response_bytes: usize,
+        prefetch: usize,
     ) -> Self {
         Self {
             raw,
             base_url,
             retry,
             max_response_bytes,
+            prefetch,
         }
     }
 

@@ -34,7 +34,7 @@ pub mod raw {
     pub use crate::hooks::Hooks;
 }
 
-pub use builder::{API_KEY_ENV, ClientBuilder};
+pub use builder::{API_KEY_ENV, ClientBuilder, DEFAULT_PREFETCH};
 pub use client::Client;
 pub use error::{BODY_SNIPPET_LIMIT, Error};
 pub use generated::types;

@@ -3,7 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use futures::{Stream, TryStreamExt, stream};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 
 use crate::{Client, Error, ListQuery, types::ApiKeyInfo};
 
@@ -51,15 +51,24 @@ impl Pager {
 
 impl Client {
     /// Every key the query matches (its filter; its limit is the page size
-    /// and its offset where to start), in the server's order, fetched lazily
-    /// a page at a time until a short page. Memory stays at about one page
-    /// whatever the total.
+    /// and its offset where to start), in the server's order, until a short
+    /// page.
+    ///
+    /// Round trips overlap: up to the prefetch count of pages
+    /// ([`ListQuery::with_prefetch`], else the client's
+    /// [`with_prefetch`](crate::ClientBuilder::with_prefetch), 4 by default)
+    /// are requested ahead at once, and keys are still yielded in the
+    /// server's order. At most prefetch + 1 pages are held, whatever the
+    /// total; pages fetched past the short one that ends the walk are
+    /// dropped. A prefetch of 1 fetches one page after the other.
     ///
     /// Offset paging is not a snapshot: while others create or delete keys,
     /// a key can be skipped (a deletion before the current offset shifts the
     /// rest back) or seen twice (a creation before it shifts them forward). A
     /// key already yielded from the previous page is not yielded again; keys
     /// that move further than one page are not tracked, to keep memory flat.
+    /// A server that ignores `limit` or `offset` ends the stream with
+    /// [`Error::Paging`].
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -76,29 +85,43 @@ impl Client {
         &'a self,
         query: &ListQuery,
     ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + 'a {
-        let query = query.clone();
-        let start = Pager {
-            offset: query.offset(),
+        let limit = query.limit();
+        let prefetch = query.prefetch().unwrap_or(self.prefetch).max(1);
+        let start = query.offset();
+        let template = query.clone();
+        // Pages at start, start + limit, …, requested `prefetch` at a time
+        // and delivered in order; dropping the stream cancels those in flight.
+        let pages = stream::iter(0u64..)
+            .map(move |index| {
+                let page = template
+                    .clone()
+                    .with_offset(start.saturating_add(index.saturating_mul(limit)));
+                async move { self.list_all_api_keys(&page).await }
+            })
+            .buffered(prefetch);
+        let pager = Pager {
+            offset: start,
             buffer: VecDeque::new(),
             last_page_ids: HashSet::new(),
             exhausted: false,
         };
-        stream::try_unfold(start, move |mut pager| {
-            let query = query.clone();
-            async move {
+        stream::try_unfold(
+            (Box::pin(pages), pager),
+            move |(mut pages, mut pager)| async move {
                 loop {
                     if let Some(key) = pager.buffer.pop_front() {
-                        return Ok(Some((key, pager)));
+                        return Ok(Some((key, (pages, pager))));
                     }
                     if pager.exhausted {
                         return Ok(None);
                     }
-                    let page_query = query.clone().with_offset(pager.offset);
-                    let page = self.list_all_api_keys(&page_query).await?;
-                    pager.take(page, query.limit())?;
+                    match pages.next().await {
+                        Some(page) => pager.take(page?, limit)?,
+                        None => return Ok(None),
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Every key the query matches, collected from all its pages; see

@@ -19,6 +19,7 @@ pub struct ListQuery {
     offset: u64,
     limit: u64,
     filter: Option<String>,
+    prefetch: Option<usize>,
 }
 
 impl Default for ListQuery {
@@ -27,6 +28,7 @@ impl Default for ListQuery {
             offset: 0,
             limit: DEFAULT_PAGE_SIZE,
             filter: None,
+            prefetch: None,
         }
     }
 }
@@ -53,6 +55,19 @@ impl ListQuery {
     pub fn with_filter(mut self, filter: impl Into<String>) -> Self {
         self.filter = Some(filter.into());
         self
+    }
+
+    /// For [`Client::stream_all_api_keys`](crate::Client::stream_all_api_keys):
+    /// how many pages to request ahead at once (at least 1, which fetches one
+    /// after the other), instead of the client's default. Not sent.
+    pub fn with_prefetch(mut self, pages: usize) -> Self {
+        self.prefetch = Some(pages.max(1));
+        self
+    }
+
+    /// The pages a stream requests ahead, when set on this query.
+    pub fn prefetch(&self) -> Option<usize> {
+        self.prefetch
     }
 
     /// How many keys to skip.

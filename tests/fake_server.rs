@@ -363,3 +363,50 @@ async fn a_server_before_1_7_is_read_and_its_missing_operation_named() {
     assert!(err.to_string().contains("before h2oGPTe 1.7.0"), "{err}");
     assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
 }
+
+/// Issue 12: fetching pages ahead yields the same keys in the same order as
+/// fetching one after the other, ends at the short page, and works with a
+/// start offset and a filter.
+#[tokio::test]
+async fn prefetching_pages_keeps_the_servers_order() {
+    let server = FakeServer::builder()
+        .user("u-alice", "alice")
+        .seed_keys(1049)
+        .latency(std::time::Duration::from_millis(2))
+        .start()
+        .await
+        .expect("server starts");
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key(server.admin_key())
+        .build()
+        .expect("client builds");
+    let ids = |prefetch: usize, offset: u64| {
+        let client = client.clone();
+        async move {
+            let query = ListQuery::new()
+                .with_filter("admin")
+                .with_limit(100)
+                .with_offset(offset)
+                .with_prefetch(prefetch);
+            client
+                .collect_all_api_keys(&query)
+                .await
+                .expect("every key")
+                .into_iter()
+                .map(|k| k.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let one_by_one = ids(1, 0).await;
+    assert_eq!(one_by_one.len(), 1050, "1049 seeded and the admin key");
+    for prefetch in [2, 4, 16] {
+        assert_eq!(ids(prefetch, 0).await, one_by_one, "prefetch {prefetch}");
+    }
+    assert_eq!(ids(4, 250).await, one_by_one[250..], "from an offset");
+    assert_eq!(
+        HashSet::<_>::from_iter(one_by_one.iter()).len(),
+        1050,
+        "no key twice"
+    );
+}

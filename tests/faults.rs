@@ -396,15 +396,27 @@ async fn paging_ends_when_the_server_ignores_offset() {
     use futures::TryStreamExt;
     // The same full page for every offset.
     let server = FaultyServer::start(vec![Reply::json(200, &page())]).await;
-    let client = client(&server);
-    let err = client
-        .stream_all_api_keys(&ListQuery::new().with_limit(1))
+    let one_at_a_time = ListQuery::new().with_limit(1).with_prefetch(1);
+    let err = client(&server)
+        .stream_all_api_keys(&one_at_a_time)
         .try_collect::<Vec<_>>()
         .await
         .expect_err("stops");
     assert!(matches!(err, Error::Paging { .. }), "{err:?}");
     assert!(err.to_string().contains("ignores `offset`"), "{err}");
     assert_eq!(server.requests().len(), 2, "one key yielded, two requests");
+
+    // Fetching ahead, the requests stay bounded by the keys yielded plus
+    // the pages in flight.
+    let server = FaultyServer::start(vec![Reply::json(200, &page())]).await;
+    let err = client(&server)
+        .stream_all_api_keys(&ListQuery::new().with_limit(1).with_prefetch(4))
+        .try_collect::<Vec<_>>()
+        .await
+        .expect_err("stops");
+    assert!(matches!(err, Error::Paging { .. }), "{err:?}");
+    let sent = server.requests().len();
+    assert!((2..=1 + 4 + 1).contains(&sent), "{sent} requests");
 }
 
 #[tokio::test]
@@ -413,7 +425,7 @@ async fn paging_ends_when_the_server_ignores_limit() {
     let two = format!("[{KEY},{}]", KEY.replace("\"k1\"", "\"k2\""));
     let server = FaultyServer::start(vec![Reply::json(200, &two)]).await;
     let err = client(&server)
-        .stream_all_api_keys(&ListQuery::new().with_limit(1))
+        .stream_all_api_keys(&ListQuery::new().with_limit(1).with_prefetch(1))
         .try_collect::<Vec<_>>()
         .await
         .expect_err("stops");

@@ -45,6 +45,10 @@ pub struct Global {
     /// Log HTTP attempts and retries to stderr (repeat for more detail).
     #[arg(long, short, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Pages of keys requested ahead at once when paging through every key
+    /// (`list --all`, `show`, `rotate`); 1 fetches one after the other.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    pub prefetch: u16,
     /// Seconds one HTTP request may take.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds, global = true)]
     pub timeout: Duration,

@@ -39,6 +39,9 @@ struct Args {
     /// inactivity-interval route).
     #[arg(long, value_name = "VERSION", default_value = "1.7")]
     api_version: ApiVersion,
+    /// Delay every response by this many milliseconds, to play a server far away.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
     /// Seconds a client has to send a request head once the server waits for it.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     header_read_timeout: Duration,
@@ -85,6 +88,7 @@ fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
         .protect_admin_key(args.protect_admin_key)
         .seed_keys(args.seed_keys)
         .api_version(args.api_version)
+        .latency(Duration::from_millis(args.latency_ms))
         .header_read_timeout(args.header_read_timeout)
         .idle_timeout(args.idle_timeout)
         .shutdown_grace(args.shutdown_grace);

@@ -1,7 +1,10 @@
 //! The HTTP layer: routes for the five operations under `/api/v1`, bearer
 //! authentication, request decoding, and the spec at `/api-spec.yaml`.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::{
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
 
 use axum::{
     Json, Router,
@@ -37,15 +40,23 @@ pub struct AppState {
 struct Shared {
     store: Mutex<Store>,
     clock_offset: Mutex<TimeDelta>,
+    latency: Duration,
 }
 
 impl AppState {
     /// State around a store.
     pub fn new(store: Store) -> Self {
+        Self::with_latency(store, Duration::ZERO)
+    }
+
+    /// State around a store whose every response is delayed by `latency`,
+    /// as a server that far away would be.
+    pub fn with_latency(store: Store, latency: Duration) -> Self {
         Self {
             inner: Arc::new(Shared {
                 store: Mutex::new(store),
                 clock_offset: Mutex::new(TimeDelta::zero()),
+                latency,
             }),
         }
     }
@@ -109,7 +120,18 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(unknown_route)
         .layer(middleware::map_response(endpoint_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), delay))
         .with_state(state)
+}
+
+/// Delays each response by the state's latency, after the handler is done,
+/// so no lock is held while it waits.
+async fn delay(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if !state.inner.latency.is_zero() {
+        tokio::time::sleep(state.inner.latency).await;
+    }
+    response
 }
 
 /// Most bytes of a non-JSON error body (an extractor's rejection text) kept

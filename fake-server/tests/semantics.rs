@@ -835,3 +835,38 @@ async fn playing_a_server_before_1_7() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(json.get("code").is_none(), "{json}");
 }
+
+// Issue 12: latency delays every response without holding a lock, so
+// concurrent requests overlap. Measured in tokio's paused (virtual) time.
+#[tokio::test(start_paused = true)]
+async fn latency_delays_each_response_and_requests_overlap() {
+    let latency = std::time::Duration::from_millis(20);
+    let (state, admin) = FakeServer::builder()
+        .latency(latency)
+        .into_state()
+        .expect("state");
+    let app = app(state);
+    let list = || {
+        Request::builder()
+            .uri("/api/v1/admin/api_keys")
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    let started = tokio::time::Instant::now();
+    let response = app.clone().oneshot(list()).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(started.elapsed(), latency, "one response, one latency");
+
+    let started = tokio::time::Instant::now();
+    let all = futures::future::join_all((0..32).map(|_| app.clone().oneshot(list()))).await;
+    assert!(
+        all.iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.status() == StatusCode::OK))
+    );
+    assert_eq!(
+        started.elapsed(),
+        latency,
+        "32 concurrent requests take one latency, not 32"
+    );
+}
