@@ -10,7 +10,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use crate::{
     routes::{AppState, app},
     serve::{Timeouts, serve},
-    store::{ApiVersion, Collection, CreateRequest, Settings, Store, User, new_secret},
+    store::{ApiVersion, Collection, CreateRequest, NewKey, Settings, Store, User, new_secret},
 };
 
 /// Id of the administrator that every server starts with unless told otherwise.
@@ -205,7 +205,10 @@ impl FakeServerBuilder {
         for i in 0..self.seed_keys {
             let now = state.now();
             let req = CreateRequest::named(&self.admin_id, format!("seed {i}"));
-            state.store().create(req, now).map_err(|e| e.message)?;
+            state
+                .store()
+                .create(req, NewKey::generate(), now)
+                .map_err(|e| e.message)?;
         }
         Ok((state, secret))
     }

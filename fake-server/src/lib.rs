@@ -31,6 +31,6 @@ pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder};
 pub use routes::{AppState, MAX_LIMIT, SPEC_YAML, app};
 pub use serve::{Timeouts, serve};
 pub use store::{
-    ApiVersion, Collection, CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, Settings, Store,
-    UpdateExpiryRequest, UpdateInactivityIntervalRequest, User,
+    ApiVersion, Collection, CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, NewKey, Settings,
+    Store, UpdateExpiryRequest, UpdateInactivityIntervalRequest, User, sha256,
 };

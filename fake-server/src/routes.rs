@@ -21,7 +21,8 @@ use serde::{Deserialize, de::DeserializeOwned};
 use crate::{
     error::{ApiError, quote},
     store::{
-        ApiVersion, CreateRequest, Store, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
+        self, ApiVersion, CreateRequest, NewKey, Store, UpdateExpiryRequest,
+        UpdateInactivityIntervalRequest,
     },
 };
 
@@ -193,7 +194,9 @@ async fn require_admin(
         .into_response();
     };
     let now = state.now();
-    if let Err(e) = state.store().authenticate(secret, now) {
+    // Hashed before the lock: the store's critical section stays a lookup.
+    let presented = store::sha256(secret);
+    if let Err(e) = state.store().authenticate(&presented, now) {
         return e.into_response();
     }
     next.run(request).await
@@ -268,8 +271,10 @@ async fn api_keys_create(
     let req: CreateRequest = json_object(&headers, &body)?.ok_or_else(|| {
         ApiError::bad_request("invalid request body: expected a JSON object with user_id")
     })?;
+    // The secret, its hash and the id are made before the lock.
+    let key = NewKey::generate();
     let now = state.now();
-    let created = state.store().create(req, now)?;
+    let created = state.store().create(req, key, now)?;
     tracing::info!(key_id = %created.api_key.id, user = %created.api_key.username, "created API key");
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }

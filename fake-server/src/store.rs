@@ -198,13 +198,44 @@ pub struct Store {
     collections: HashMap<String, Collection>,
     settings: Settings,
     keys: BTreeMap<(DateTime<Utc>, String), KeyRecord>,
+    /// Every key's position in list order, so an unfiltered page is found by
+    /// index whatever its offset.
+    order: Vec<(DateTime<Utc>, String)>,
     by_id: HashMap<String, (DateTime<Utc>, String)>,
     by_hash: HashMap<[u8; 32], String>,
     protected: Option<String>,
 }
 
-fn sha256(secret: &str) -> [u8; 32] {
+/// The SHA-256 of a presented or new secret. Compute it before taking the
+/// store's lock: it is the costly part of authenticating and creating.
+pub fn sha256(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
+}
+
+/// A new key's secret, with its hash and the key's id: made before taking
+/// the store's lock, so creates do not serialise on the random generator
+/// and the hash.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    id: String,
+    secret: String,
+    sha256: [u8; 32],
+}
+
+impl NewKey {
+    /// A random secret ([`new_secret`]), its hash, and a fresh id.
+    pub fn generate() -> Self {
+        Self::with_secret(new_secret())
+    }
+
+    /// A key with a known secret, such as the bootstrap admin key.
+    pub fn with_secret(secret: String) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            sha256: sha256(&secret),
+            secret,
+        }
+    }
 }
 
 /// A new secret: `sk-` and 43 random alphanumerics (over 256 bits) from the
@@ -238,25 +269,30 @@ impl Store {
                 quote(user_id)
             )));
         }
-        if self.by_hash.contains_key(&sha256(secret)) {
+        let key = NewKey::with_secret(secret.to_owned());
+        if self.by_hash.contains_key(&key.sha256) {
             return Err(ApiError::bad_request("that secret is already a key"));
         }
-        let record = self.record(user_id, name, secret, now, None, None, None);
+        let record = self.record(user_id, name, &key, now, None, None, None);
         Ok(self.insert(record, now))
     }
 
-    /// Checks a presented bearer secret: it must be a known, active key of an
-    /// administrator. Counts the call on the key.
-    pub fn authenticate(&mut self, secret: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-        let presented = sha256(secret);
+    /// Checks a presented bearer secret by its [`sha256`] (computed before
+    /// taking the lock): it must be a known, active key of an administrator.
+    /// Counts the call on the key.
+    pub fn authenticate(
+        &mut self,
+        presented: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
         // The map lookup finds a candidate by hash; the stored hash is then
         // compared in constant time, so no timing depends on the secret.
         let record = self
             .by_hash
-            .get(&presented)
+            .get(presented)
             .and_then(|id| self.by_id.get(id))
             .and_then(|pos| self.keys.get_mut(pos))
-            .filter(|r| bool::from(r.secret_sha256.ct_eq(&presented)))
+            .filter(|r| bool::from(r.secret_sha256.ct_eq(presented)))
             .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
         if !record.is_active(now) {
             return Err(ApiError::unauthorized("API key is expired or deactivated"));
@@ -272,8 +308,14 @@ impl Store {
         Ok(())
     }
 
-    /// `create_api_key_for_user`.
-    pub fn create(&mut self, req: CreateRequest, now: DateTime<Utc>) -> Result<Created, ApiError> {
+    /// `create_api_key_for_user`, with the new key's secret made beforehand
+    /// ([`NewKey::generate`], outside the lock).
+    pub fn create(
+        &mut self,
+        req: CreateRequest,
+        key: NewKey,
+        now: DateTime<Utc>,
+    ) -> Result<Created, ApiError> {
         let user_id = req.user_id.trim();
         if user_id.is_empty() {
             return Err(ApiError::bad_request("user_id must not be empty"));
@@ -303,11 +345,10 @@ impl Store {
                 )));
             }
         }
-        let secret = new_secret();
         let record = self.record(
             user_id,
             req.name.as_deref().unwrap_or_default(),
-            &secret,
+            &key,
             now,
             expires_at,
             inactivity_interval,
@@ -315,13 +356,15 @@ impl Store {
         );
         let api_key = self.insert(record, now);
         Ok(Created {
-            secret_key: secret,
+            secret_key: key.secret,
             api_key,
         })
     }
 
     /// `list_all_api_keys`: one page in creation order; `filter` matches
-    /// usernames case-insensitively as a substring.
+    /// usernames case-insensitively as a substring. Without a filter the page
+    /// is found by position, so its cost does not grow with the offset; with
+    /// one, the keys before the offset must be matched to be skipped.
     pub fn list(
         &self,
         offset: usize,
@@ -329,15 +372,23 @@ impl Store {
         filter: Option<&str>,
         now: DateTime<Utc>,
     ) -> Vec<KeyInfo> {
-        let filter = filter.map(str::to_lowercase);
+        let Some(filter) = filter.map(str::to_lowercase) else {
+            return self
+                .order
+                .get(offset..)
+                .unwrap_or_default()
+                .iter()
+                .take(limit)
+                .filter_map(|pos| self.keys.get(pos))
+                .map(|r| self.info(r, now))
+                .collect();
+        };
         self.keys
             .values()
-            .filter(|r| match &filter {
-                Some(f) => self
-                    .username(&r.user_id)
+            .filter(|r| {
+                self.username(&r.user_id)
                     .to_lowercase()
-                    .contains(f.as_str()),
-                None => true,
+                    .contains(filter.as_str())
             })
             .skip(offset)
             .take(limit)
@@ -363,6 +414,9 @@ impl Store {
     pub fn delete(&mut self, id: &str) -> Result<(), ApiError> {
         self.check_unprotected(id)?;
         let pos = self.by_id.remove(id).ok_or_else(|| not_found(id))?;
+        if let Ok(at) = self.order.binary_search(&pos) {
+            self.order.remove(at);
+        }
         if let Some(record) = self.keys.remove(&pos) {
             self.by_hash.remove(&record.secret_sha256);
         }
@@ -480,19 +534,19 @@ impl Store {
         &self,
         user_id: &str,
         name: &str,
-        secret: &str,
+        key: &NewKey,
         now: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
         inactivity_days: Option<i64>,
         collection_id: Option<String>,
     ) -> KeyRecord {
-        let hint_start = secret.len().saturating_sub(4);
+        let hint_start = key.secret.len().saturating_sub(4);
         KeyRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: key.id.clone(),
             user_id: user_id.to_owned(),
             name: name.to_owned(),
-            secret_sha256: sha256(secret),
-            hint: secret.get(hint_start..).unwrap_or_default().to_owned(),
+            secret_sha256: key.sha256,
+            hint: key.secret.get(hint_start..).unwrap_or_default().to_owned(),
             created_at: now,
             expires_at,
             last_used_at: None,
@@ -506,6 +560,9 @@ impl Store {
     fn insert(&mut self, record: KeyRecord, now: DateTime<Utc>) -> KeyInfo {
         let info = self.info(&record, now);
         let pos = (record.created_at, record.id.clone());
+        // Keys are created in time order, so this is nearly always a push.
+        let at = self.order.partition_point(|p| *p < pos);
+        self.order.insert(at, pos.clone());
         self.by_id.insert(record.id.clone(), pos.clone());
         self.by_hash.insert(record.secret_sha256, record.id.clone());
         self.keys.insert(pos, record);
@@ -564,4 +621,50 @@ fn check_inactivity(days: Option<i64>) -> Result<Option<i64>, ApiError> {
 
 fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("API key {} not found", quote(id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The position index an unfiltered page is read from stays in list
+    /// order through creates and deletes, at every offset.
+    #[test]
+    fn unfiltered_pages_follow_list_order_through_deletes() {
+        let admin = User {
+            id: "admin".into(),
+            username: "admin".into(),
+            is_admin: true,
+        };
+        let mut store = Store::new(vec![admin], Vec::new(), Settings::default());
+        let start = Utc::now();
+        let mut ids = Vec::new();
+        for i in 0..50 {
+            let now = start + TimeDelta::seconds(i);
+            let key = NewKey::generate();
+            let created = store
+                .create(CreateRequest::for_user("admin"), key, now)
+                .expect("create");
+            ids.push(created.api_key.id);
+        }
+        for id in ids.iter().step_by(7) {
+            store.delete(id).expect("delete");
+        }
+        let now = start + TimeDelta::seconds(100);
+        let every: Vec<String> = store
+            .list(0, 1000, Some("admin"), now)
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
+        assert_eq!(every.len(), 50 - 8);
+        for offset in 0..every.len() + 2 {
+            let page: Vec<String> = store
+                .list(offset, 5, None, now)
+                .into_iter()
+                .map(|k| k.id)
+                .collect();
+            let expected: Vec<String> = every.iter().skip(offset).take(5).cloned().collect();
+            assert_eq!(page, expected, "offset {offset}");
+        }
+    }
 }
