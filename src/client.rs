@@ -1,17 +1,15 @@
 //! The front door: the API's operations under their operationIds, with typed
 //! errors and retries, over the generated client, which stays reachable.
 
-use std::{cell::Cell, fmt, future::Future};
+use std::{fmt, sync::Arc};
+
+use progenitor_client::ClientInfo;
 
 use reqwest::StatusCode;
 use url::Url;
 
 use crate::{
-    Error, ListQuery, RetryPolicy,
-    error::Reading,
-    hooks::{CALL, CallScope},
-    raw,
-    retry::Repeatable,
+    Error, ListQuery, RetryPolicy, error::Reading, hooks::CallReport, raw, retry::Repeatable,
     types, wire,
 };
 
@@ -132,8 +130,11 @@ impl Client {
         let body = body
             .try_into()
             .map_err(|e| Error::invalid_request(format!("create request: {e}")))?;
-        self.run(Call::CREATE, || {
-            self.raw.create_api_key_for_user().body(body.clone()).send()
+        self.run(Call::CREATE, async |raw| {
+            raw.create_api_key_for_user()
+                .body(body.clone())
+                .send()
+                .await
         })
         .await
         .map_err(|f| f.error)
@@ -147,16 +148,12 @@ impl Client {
         query: &ListQuery,
     ) -> Result<Vec<types::ApiKeyInfo>, Error> {
         let limit = query.limit_checked()?;
-        self.run(Call::IDEMPOTENT, || {
-            let mut builder = self
-                .raw
-                .list_all_api_keys()
-                .offset(query.offset())
-                .limit(limit);
+        self.run(Call::IDEMPOTENT, async |raw| {
+            let mut builder = raw.list_all_api_keys().offset(query.offset()).limit(limit);
             if let Some(filter) = query.filter() {
                 builder = builder.filter(filter);
             }
-            builder.send()
+            builder.send().await
         })
         .await
         .map_err(|f| f.error)
@@ -168,8 +165,8 @@ impl Client {
     /// retry after an attempt that may have worked counts as success.
     pub async fn deactivate_api_key(&self, key_id: &str) -> Result<(), Error> {
         wire::check_key_id(key_id)?;
-        self.run(Call::IDEMPOTENT, || {
-            self.raw.deactivate_api_key().key_id(key_id).send()
+        self.run(Call::IDEMPOTENT, async |raw| {
+            raw.deactivate_api_key().key_id(key_id).send().await
         })
         .await
         .or_else(|f| f.done_earlier(StatusCode::CONFLICT))
@@ -180,8 +177,8 @@ impl Client {
     /// A 404 on a retry after an attempt that may have worked counts as success.
     pub async fn delete_api_key(&self, key_id: &str) -> Result<(), Error> {
         wire::check_key_id(key_id)?;
-        self.run(Call::IDEMPOTENT, || {
-            self.raw.delete_api_key().key_id(key_id).send()
+        self.run(Call::IDEMPOTENT, async |raw| {
+            raw.delete_api_key().key_id(key_id).send().await
         })
         .await
         .or_else(|f| f.done_earlier(StatusCode::NOT_FOUND))
@@ -201,12 +198,12 @@ impl Client {
         let body = body
             .try_into()
             .map_err(|e| Error::invalid_request(format!("update-expiry request: {e}")))?;
-        self.run(Call::IDEMPOTENT, || {
-            self.raw
-                .update_api_key_expiry()
+        self.run(Call::IDEMPOTENT, async |raw| {
+            raw.update_api_key_expiry()
                 .key_id(key_id)
                 .body(body.clone())
                 .send()
+                .await
         })
         .await
         .map_err(|f| f.error)
@@ -245,12 +242,12 @@ impl Client {
         let body = body.try_into().map_err(|e| {
             Error::invalid_request(format!("update-inactivity-interval request: {e}"))
         })?;
-        self.run(Call::IDEMPOTENT, || {
-            self.raw
-                .update_api_key_inactivity_interval()
+        self.run(Call::IDEMPOTENT, async |raw| {
+            raw.update_api_key_inactivity_interval()
                 .key_id(key_id)
                 .body(body.clone())
                 .send()
+                .await
         })
         .await
         .map_err(|f| {
@@ -279,28 +276,30 @@ impl Client {
         self.update_api_key_inactivity_interval(key_id, body).await
     }
 
-    /// Sends with retries; each attempt runs in a [`CallScope`] through which
-    /// the hooks learn the attempt number and report the response status.
-    async fn run<T, F, Fut>(&self, call: Call, mut send: F) -> Result<T, Failure>
+    /// Sends with retries. `send` gets a copy of the generated client whose
+    /// hooks report to this call: the attempt number for the span, and the
+    /// response status for the error.
+    async fn run<T, F>(&self, call: Call, mut send: F) -> Result<T, Failure>
     where
         T: serde::de::DeserializeOwned,
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<raw::ResponseValue<T>, raw::Error<types::EndpointError>>>,
+        F: AsyncFnMut(
+            &raw::Client,
+        ) -> Result<raw::ResponseValue<T>, raw::Error<types::EndpointError>>,
     {
-        let mut backoff = self.retry.backoff();
+        let report = Arc::new(CallReport::default());
+        let raw = raw::Client::new_with_client(
+            self.raw.baseurl(),
+            self.raw.client().clone(),
+            self.raw.inner().reporting_to(report.clone()),
+        );
+        // Made at the first retry: most calls never need it.
+        let mut backoff = None;
         let mut attempt = 1;
         let mut maybe_applied = false;
         loop {
-            let scope = CallScope {
-                attempt,
-                status: Cell::new(None),
-            };
-            let (result, status) = CALL
-                .scope(scope, async {
-                    let result = send().await;
-                    (result, CALL.with(|c| c.status.get()))
-                })
-                .await;
+            report.begin(attempt);
+            let result = send(&raw).await;
+            let status = report.status();
             let err = match result {
                 Ok(value) => return Ok(value.into_inner()),
                 Err(e) => {
@@ -311,9 +310,10 @@ impl Client {
                     Error::from_raw::<T>(e, status, &reading).await
                 }
             };
+            let backoff = backoff.get_or_insert_with(|| self.retry.backoff());
             match self
                 .retry
-                .next_delay(call.repeatable, attempt, &err, &mut backoff)
+                .next_delay(call.repeatable, attempt, &err, backoff)
             {
                 Some(delay) => {
                     tracing::debug!(attempt, ?delay, error = %err, "retrying");

@@ -2,11 +2,18 @@
 //! the wire rules, one tracing span per HTTP attempt, and the response body
 //! limit, applied to every operation however it is called.
 
-use std::{cell::Cell, fmt, time::Instant};
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicU16, AtomicU32, Ordering},
+    },
+    time::Instant,
+};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
-    Request, Response, StatusCode,
+    Request, Response, ResponseBuilderExt, StatusCode,
     header::{AUTHORIZATION, HeaderValue},
 };
 use tracing::Instrument;
@@ -25,6 +32,8 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
 pub struct Hooks {
     authorization: Option<HeaderValue>,
     max_response_bytes: usize,
+    /// Set on the per-call copy the front door sends with; `raw()` has none.
+    call: Option<Arc<CallReport>>,
 }
 
 impl Default for Hooks {
@@ -32,6 +41,7 @@ impl Default for Hooks {
         Self {
             authorization: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            call: None,
         }
     }
 }
@@ -71,19 +81,36 @@ impl Hooks {
         self.max_response_bytes = limit;
         self
     }
+
+    /// These hooks, reporting to `call`.
+    pub(crate) fn reporting_to(&self, call: Arc<CallReport>) -> Self {
+        Self {
+            call: Some(call),
+            ..self.clone()
+        }
+    }
 }
 
-/// What the front door tells the hooks about the call in progress (the
-/// attempt number, for the span), and what the hooks report back (the
-/// response status, which the generated error may not keep).
-#[derive(Debug)]
-pub(crate) struct CallScope {
-    pub(crate) attempt: u32,
-    pub(crate) status: Cell<Option<StatusCode>>,
+/// One front-door call, shared with the hooks of the generated client that
+/// sends it: the attempt number goes in (for the span), the status of the
+/// last response comes out (the generated error may not keep it).
+#[derive(Debug, Default)]
+pub(crate) struct CallReport {
+    attempt: AtomicU32,
+    status: AtomicU16,
 }
 
-tokio::task_local! {
-    pub(crate) static CALL: CallScope;
+impl CallReport {
+    /// Starts attempt `attempt`: no status yet.
+    pub(crate) fn begin(&self, attempt: u32) {
+        self.attempt.store(attempt, Ordering::Relaxed);
+        self.status.store(0, Ordering::Relaxed);
+    }
+
+    /// The status of this attempt's response, if one came.
+    pub(crate) fn status(&self) -> Option<StatusCode> {
+        StatusCode::from_u16(self.status.load(Ordering::Relaxed)).ok()
+    }
 }
 
 impl ClientHooks<Hooks> for Client {
@@ -99,7 +126,8 @@ impl ClientHooks<Hooks> for Client {
     }
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        let attempt = CALL.try_with(|c| c.attempt).unwrap_or(1);
+        let call = self.inner().call.as_deref();
+        let attempt = call.map_or(1, |c| c.attempt.load(Ordering::Relaxed));
         let span = tracing::info_span!(
             "h2ogpte_http",
             operation = info.operation_id,
@@ -120,7 +148,9 @@ impl ClientHooks<Hooks> for Client {
             Ok(response) => {
                 let status = response.status();
                 span.record("status", status.as_u16());
-                let _ = CALL.try_with(|c| c.status.set(Some(status)));
+                if let Some(call) = call {
+                    call.status.store(status.as_u16(), Ordering::Relaxed);
+                }
                 tracing::debug!(parent: &span, status = status.as_u16(), elapsed_ms, "response");
             }
             Err(e) => {
@@ -135,8 +165,18 @@ impl ClientHooks<Hooks> for Client {
 /// with: past the limit the read fails instead of growing memory. The
 /// request timeout still bounds a body that drips in slowly.
 ///
-/// The rebuilt response no longer knows its URL; nothing downstream asks.
+/// A body that declares a length within the limit is left as it is: the
+/// HTTP layer never reads past a declared length, so only a chunked body, or
+/// one that declares more than the limit, is wrapped. The wrapped response
+/// keeps its URL.
 fn limit_body(response: Response, limit: usize) -> Response {
+    if response
+        .content_length()
+        .is_some_and(|length| length <= limit as u64)
+    {
+        return response;
+    }
+    let url = response.url().clone();
     let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
     let body = reqwest::Body::wrap(http_body_util::Limited::new(body, limit));
     let mut limited = http::Response::new(body);
@@ -144,5 +184,10 @@ fn limit_body(response: Response, limit: usize) -> Response {
     *limited.version_mut() = parts.version;
     *limited.headers_mut() = parts.headers;
     *limited.extensions_mut() = parts.extensions;
+    // reqwest keeps a response's URL in an extension only its builder sets.
+    let mut with_url = http::Response::builder().url(url);
+    if let Some(extensions) = with_url.extensions_mut() {
+        limited.extensions_mut().extend(std::mem::take(extensions));
+    }
     Response::from(limited)
 }
