@@ -3,6 +3,7 @@
 //! helpers.
 
 pub mod check;
+pub mod compiled;
 pub mod diff;
 pub mod import;
 pub mod lint;

@@ -6,6 +6,7 @@ use std::fs;
 
 use serde_json::{Value, json};
 use xtask::{
+    compiled::Compiled,
     diff::{self, Impact},
     import::{self, Selection},
     lint, spec, workspace,
@@ -358,7 +359,7 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
             changes[0].what
         );
         assert_eq!(diff::verdict(&changes), semver, "{name}");
-        let report = diff::report(&changes, "0.1.0");
+        let report = diff::report(&changes, "0.1.0", &Compiled::NotInstalled);
         assert!(
             report.contains(&format!("semver: {semver} (from 0.1.0 to "))
                 && report.contains("changelog draft:"),
@@ -374,7 +375,7 @@ fn behaviour_changes_and_unreadable_old_servers_are_explained() {
         s["paths"]["/admin/api_keys"]["get"]["responses"]["500"] =
             json!({"$ref": "#/components/responses/InternalServerError"});
     });
-    let report = diff::report(&documented, "0.1.0");
+    let report = diff::report(&documented, "0.1.0", &Compiled::NotInstalled);
     assert!(report.contains("BEHAVIOUR CHANGE"), "{report}");
     assert!(
         report.contains("Error::Api instead of Error::UnexpectedStatus"),
@@ -393,7 +394,7 @@ fn behaviour_changes_and_unreadable_old_servers_are_explained() {
             .expect("required")
             .push(json!("owner_email"));
     });
-    let report = diff::report(&required, "0.1.0");
+    let report = diff::report(&required, "0.1.0", &Compiled::NotInstalled);
     let row = report
         .lines()
         .find(|l| l.contains("owner_email"))
@@ -504,4 +505,101 @@ fn lint_catches_each_rule_with_a_fix() {
             "{needle:?} not in {findings:#?}"
         );
     }
+}
+
+/// cargo-semver-checks' report as it prints it (0.51), for one failed lint.
+const SEMVER_CHECKS_MAJOR: &str = "\
+     Parsing h2ogpte-api-keys v0.1.0 (current)
+     Checking h2ogpte-api-keys v0.1.0 -> v0.1.0 (no change; assume patch)
+     Checked [   0.040s] 196 checks: 195 pass, 1 fail, 0 warn, 48 skip
+
+--- failure constructible_struct_adds_field: externally-constructible struct adds field ---
+
+Description:
+A pub struct constructible with a struct literal has a new pub field.
+
+Failed in:
+  field ApiKeyInfo.rotated_from in src/lib.rs:12
+
+     Summary semver requires new major version: 1 major and 0 minor checks failed
+";
+
+#[test]
+fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
+    let compiled = xtask::compiled::parse(SEMVER_CHECKS_MAJOR);
+    assert_eq!(
+        compiled,
+        Compiled::Verdict {
+            level: "major",
+            lints: vec![
+                "constructible_struct_adds_field: externally-constructible struct adds field"
+                    .to_owned()
+            ],
+        }
+    );
+    let none = xtask::compiled::parse("     Summary no semver update required\n");
+    assert_eq!(none.level(), Some("patch"));
+    assert!(matches!(
+        xtask::compiled::parse("error: could not build the baseline\n"),
+        Compiled::Failed(_)
+    ));
+
+    // An optional response field: both say breaking, and they agree.
+    let field = classify(|s| {
+        s.pointer_mut("/components/schemas/APIKeyInfo/properties")
+            .expect("props")["rotated_from"] = json!({"type": "string", "description": "Old key."});
+    });
+    let report = diff::report(&field, "0.1.0", &compiled);
+    assert!(report.contains("semver (spec): major"), "{report}");
+    assert!(
+        report.contains("compiled API (cargo-semver-checks): major"),
+        "{report}"
+    );
+    assert!(report.contains("agree"), "{report}");
+
+    // A documented error status: the spec sees a behaviour change, the
+    // compiled API nothing; both are printed and the difference explained.
+    let documented = classify(|s| {
+        s["paths"]["/admin/api_keys"]["get"]["responses"]["500"] =
+            json!({"$ref": "#/components/responses/InternalServerError"});
+    });
+    let report = diff::report(&documented, "0.1.0", &none);
+    assert!(report.contains("semver (spec): major"), "{report}");
+    assert!(
+        report.contains("compiled API (cargo-semver-checks): patch"),
+        "{report}"
+    );
+    assert!(
+        report.contains("the spec-level one (major) is right here"),
+        "{report}"
+    );
+    assert!(
+        report.contains("semver: major (from 0.1.0 to 0.2.0)"),
+        "{report}"
+    );
+
+    // A hand-written change the spec cannot see: the compiled verdict wins,
+    // and its lint goes into the changelog draft.
+    let report = diff::report(&[], "0.1.0", &compiled);
+    assert!(
+        report.contains("the compiled one (major) is right here"),
+        "{report}"
+    );
+    assert!(
+        report.contains("semver: major (from 0.1.0 to 0.2.0)"),
+        "{report}"
+    );
+    let changelog = report.split("changelog draft:").nth(1).expect("changelog");
+    assert!(
+        changelog.contains("### Breaking") && changelog.contains("constructible_struct_adds_field"),
+        "{changelog}"
+    );
+
+    // Not installed: say how to install it, and go on.
+    let report = diff::report(&documented, "0.1.0", &Compiled::NotInstalled);
+    assert!(
+        report.contains("cargo install --locked cargo-semver-checks"),
+        "{report}"
+    );
+    assert!(report.contains("semver: major"), "{report}");
 }

@@ -1,13 +1,17 @@
 //! `cargo xtask diff`: every change between two specs, classified for the wire
 //! (as oasdiff would) and for Rust users of the generated crate, with a semver
-//! verdict and a changelog draft.
+//! verdict; beside it the compiled API's verdict (cargo-semver-checks), and a
+//! changelog draft under the stricter of the two.
 
 mod operations;
 mod schemas;
 
 use serde_json::Value;
 
-use crate::{spec, workspace};
+use crate::{
+    compiled::{self, Compiled},
+    spec, workspace,
+};
 
 /// How a change affects one audience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -103,64 +107,99 @@ pub fn next_version(current: &str, verdict: &str) -> Option<String> {
     Some(format!("{}.{}.{}", next.0, next.1, next.2))
 }
 
-/// The report: a table, the verdict with the version it means for a crate
-/// at `version`, and a changelog draft.
-pub fn report(changes: &[Change], version: &str) -> String {
+/// The stricter of two semver levels.
+fn stricter(a: &'static str, b: Option<&'static str>) -> &'static str {
+    let rank = |l: &str| ["patch", "minor", "major"].iter().position(|x| *x == l);
+    match b {
+        Some(b) if rank(b) > rank(a) => b,
+        _ => a,
+    }
+}
+
+/// The report: a table of spec changes with the spec-level verdict, the
+/// compiled API's verdict beside it (and which is right when they differ),
+/// the stricter of the two with the version it means for a crate at
+/// `version`, and a changelog draft under that version.
+pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String {
     let mut s = String::new();
+    let compiled_lints: &[String] = match compiled {
+        Compiled::Verdict { lints, .. } => lints,
+        _ => &[],
+    };
+    let spec_level = verdict(changes);
+    let level = stricter(spec_level, compiled.level());
     if changes.is_empty() {
-        s.push_str("no changes\nsemver: none\n");
+        s.push_str("no spec changes\nsemver (spec): patch\n");
+    } else {
+        s.push_str("| change | wire | Rust |\n|---|---|---|\n");
+        for c in changes {
+            s.push_str(&format!(
+                "| {} | {} | {} |\n",
+                c.what,
+                c.wire.label(),
+                c.rust.label()
+            ));
+        }
+        s.push_str(&format!("\nsemver (spec): {spec_level}\n"));
+    }
+    s.push_str(&compiled::explain(spec_level, compiled));
+    if changes.is_empty() && compiled_lints.is_empty() && level == "patch" {
+        s.push_str("\nsemver: none\n");
         return s;
     }
-    s.push_str("| change | wire | Rust |\n|---|---|---|\n");
-    for c in changes {
-        s.push_str(&format!(
-            "| {} | {} | {} |\n",
-            c.what,
-            c.wire.label(),
-            c.rust.label()
-        ));
-    }
-    let verdict = verdict(changes);
-    let next = next_version(version, verdict)
+    let next = next_version(version, level);
+    let range = next
+        .as_ref()
         .map(|next| format!(" (from {version} to {next})"))
         .unwrap_or_default();
-    let heading = next_version(version, verdict).unwrap_or_else(|| "Unreleased".to_owned());
+    let heading = next.unwrap_or_else(|| "Unreleased".to_owned());
     s.push_str(&format!(
-        "\nsemver: {verdict}{next}\n\nchangelog draft:\n\n## [{heading}]\n"
+        "\nsemver: {level}{range}, the stricter of the two\n\nchangelog draft:\n\n## [{heading}]\n"
     ));
     let breaking = |c: &&Change| c.rust == Impact::Breaking || c.wire == Impact::Breaking;
+    let lines = |items: Vec<&Change>| items.iter().map(|c| c.what.clone()).collect::<Vec<_>>();
+    let mut breaking_lines = lines(changes.iter().filter(breaking).collect());
+    let mut added_lines = lines(
+        changes
+            .iter()
+            .filter(|c| c.rust == Impact::Additive && !breaking(c))
+            .collect(),
+    );
+    // What only the compiled API shows goes where its verdict puts it.
+    let compiled_lines = compiled_lints
+        .iter()
+        .map(|lint| format!("compiled API: {lint}"));
+    match compiled.level() {
+        Some("major") => breaking_lines.extend(compiled_lines),
+        _ => added_lines.extend(compiled_lines),
+    }
     let sections = [
-        (
-            "Breaking",
-            changes.iter().filter(breaking).collect::<Vec<_>>(),
-        ),
+        ("Breaking", breaking_lines),
         (
             "Changed behaviour",
-            changes
-                .iter()
-                .filter(|c| c.rust == Impact::Behaviour && !breaking(c))
-                .collect(),
+            lines(
+                changes
+                    .iter()
+                    .filter(|c| c.rust == Impact::Behaviour && !breaking(c))
+                    .collect(),
+            ),
         ),
-        (
-            "Added",
-            changes
-                .iter()
-                .filter(|c| c.rust == Impact::Additive && !breaking(c))
-                .collect(),
-        ),
+        ("Added", added_lines),
         (
             "Changed",
-            changes
-                .iter()
-                .filter(|c| c.rust == Impact::None && !breaking(c))
-                .collect(),
+            lines(
+                changes
+                    .iter()
+                    .filter(|c| c.rust == Impact::None && !breaking(c))
+                    .collect(),
+            ),
         ),
     ];
     for (title, items) in sections {
         if !items.is_empty() {
             s.push_str(&format!("\n### {title}\n\n"));
-            for c in items {
-                s.push_str(&format!("- {}\n", c.what));
+            for line in items {
+                s.push_str(&format!("- {line}\n"));
             }
         }
     }
@@ -192,7 +231,12 @@ pub fn run(base: &str) -> Result<(), String> {
     let old = spec::load_base(base)?;
     let text = workspace::read(spec::SPEC_PATH)?;
     let new = spec::parse(&text, spec::SPEC_PATH)?;
-    print!("{}", report(&classify(&old, &new), &crate_version()?));
+    let changes = classify(&old, &new);
+    if compiled::installed() {
+        println!("diff: running cargo-semver-checks against {base} (builds both versions' docs)");
+    }
+    let compiled = compiled::check(base);
+    print!("{}", report(&changes, &crate_version()?, &compiled));
     Ok(())
 }
 

@@ -1,0 +1,168 @@
+//! The Rust verdict from the compiled API: cargo-semver-checks compares the
+//! rustdoc JSON of `h2ogpte-api-keys` at a base revision with the working
+//! tree's, which sees what progenitor generates and what `src/` adds by hand.
+
+use std::process::Command;
+
+use crate::workspace;
+
+/// The package whose public API is checked.
+pub const PACKAGE: &str = "h2ogpte-api-keys";
+
+/// How to install the tool, for the message when it is missing.
+pub const INSTALL: &str = "cargo install --locked cargo-semver-checks";
+
+/// What cargo-semver-checks said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    /// The tool is not installed.
+    NotInstalled,
+    /// The base is not a git revision (a spec file), so there is no
+    /// compiled API to compare with.
+    NoRevision,
+    /// It ran: the bump it requires and the lints that failed.
+    Verdict {
+        /// "major", "minor" or "patch" (nothing to bump).
+        level: &'static str,
+        /// Each failed lint, as `name: what it found`.
+        lints: Vec<String>,
+    },
+    /// It could not check (a build failure, say): its last words.
+    Failed(String),
+}
+
+impl Compiled {
+    /// The semver level, when the tool gave one.
+    pub fn level(&self) -> Option<&'static str> {
+        match self {
+            Compiled::Verdict { level, .. } => Some(level),
+            _ => None,
+        }
+    }
+}
+
+/// Whether cargo-semver-checks is installed.
+pub fn installed() -> bool {
+    Command::new(cargo())
+        .args(["semver-checks", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Whether `base` names a git revision of this repository.
+fn is_revision(base: &str) -> bool {
+    Command::new("git")
+        .current_dir(workspace::root())
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{base}^{{commit}}"),
+        ])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Runs cargo-semver-checks for [`PACKAGE`] against `base`.
+pub fn check(base: &str) -> Compiled {
+    if !is_revision(base) {
+        return Compiled::NoRevision;
+    }
+    if !installed() {
+        return Compiled::NotInstalled;
+    }
+    let output = Command::new(cargo())
+        .current_dir(workspace::root())
+        .args([
+            "semver-checks",
+            "check-release",
+            "--package",
+            PACKAGE,
+            "--baseline-rev",
+            base,
+            "--color",
+            "never",
+        ])
+        .output();
+    match output {
+        Ok(out) => parse(&format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+        Err(e) => Compiled::Failed(format!("cannot run cargo semver-checks: {e}")),
+    }
+}
+
+/// Reads cargo-semver-checks' report: its summary line gives the level
+/// ("requires new major version", "no semver update required"), and each
+/// `--- failure NAME: DESCRIPTION ---` line a lint.
+pub fn parse(report: &str) -> Compiled {
+    let lints: Vec<String> = report
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("--- failure ")?;
+            Some(rest.trim_end_matches('-').trim().to_owned())
+        })
+        .collect();
+    let summary = report
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("Summary"))
+        .last();
+    let level = match summary {
+        Some(s) if s.contains("new major version") => "major",
+        Some(s) if s.contains("new minor version") => "minor",
+        Some(s) if s.contains("no semver update required") => "patch",
+        _ => {
+            let tail: Vec<&str> = report.lines().rev().take(8).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Compiled::Failed(tail.join("\n"));
+        }
+    };
+    Compiled::Verdict { level, lints }
+}
+
+/// What to print for the compiled verdict beside the spec-level one, and
+/// which is right when they disagree.
+pub fn explain(spec_level: &str, compiled: &Compiled) -> String {
+    let mut s = String::from("\ncompiled API (cargo-semver-checks): ");
+    match compiled {
+        Compiled::NotInstalled => {
+            s += &format!(
+                "not run: cargo-semver-checks is not installed (install it with `{INSTALL}`); the verdict above is the spec-level one alone\n"
+            );
+        }
+        Compiled::NoRevision => {
+            s += "not run: the base is a file, not a git revision, so there is no compiled API to compare with\n";
+        }
+        Compiled::Failed(why) => {
+            s += &format!(
+                "could not check; the verdict above is the spec-level one alone:\n{why}\n"
+            );
+        }
+        Compiled::Verdict { level, lints } => {
+            s += &format!("{level}\n");
+            for lint in lints {
+                s += &format!("  - {lint}\n");
+            }
+            let rank = |l: &str| ["patch", "minor", "major"].iter().position(|x| *x == l);
+            s += &match rank(spec_level).cmp(&rank(level)) {
+                std::cmp::Ordering::Equal => {
+                    "the spec-level and compiled verdicts agree\n".to_owned()
+                }
+                std::cmp::Ordering::Greater => format!(
+                    "the verdicts differ: the spec-level one ({spec_level}) is right here. The compiled API shows types only; a change of behaviour (which responses arrive as Error::Api) or on the wire leaves the types as they were\n"
+                ),
+                std::cmp::Ordering::Less => format!(
+                    "the verdicts differ: the compiled one ({level}) is right here. It sees what the spec cannot: changes made by hand in src/, and what a new progenitor generates from the same spec\n"
+                ),
+            };
+        }
+    }
+    s
+}
