@@ -112,15 +112,14 @@ pub fn parse(report: &str) -> Compiled {
     let summary = report
         .lines()
         .map(str::trim)
-        .filter(|line| line.starts_with("Summary"))
-        .last();
+        .rfind(|line| line.starts_with("Summary"));
     let level = match summary {
         Some(s) if s.contains("new major version") => "major",
         Some(s) if s.contains("new minor version") => "minor",
         Some(s) if s.contains("no semver update required") => "patch",
         _ => {
-            let tail: Vec<&str> = report.lines().rev().take(8).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            let lines: Vec<&str> = report.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(8)..];
             return Compiled::Failed(tail.join("\n"));
         }
     };
