@@ -7,11 +7,20 @@ use h2ogpte_api_keys::{Client, Error, ListQuery, raw, reqwest::StatusCode, types
 use h2ogpte_fake_server::{ApiVersion, FakeServer};
 
 async fn start() -> (FakeServer, Client) {
-    let server = FakeServer::builder()
+    start_with(
+        FakeServer::builder()
+            .user("u-bob", "bob")
+            .collection("c-1", "Reports", "u-alice")
+            .max_expiry_days(365),
+    )
+    .await
+}
+
+/// A server from `builder` (with alice added) and a client of its admin,
+/// configured with a trailing slash on the URL, as users write it.
+async fn start_with(builder: h2ogpte_fake_server::FakeServerBuilder) -> (FakeServer, Client) {
+    let server = builder
         .user("u-alice", "alice")
-        .user("u-bob", "bob")
-        .collection("c-1", "Reports", "u-alice")
-        .max_expiry_days(365)
         .start()
         .await
         .expect("server starts");
@@ -333,18 +342,12 @@ async fn inactivity_interval_set_and_removed_through_the_front_door() {
 
 #[tokio::test]
 async fn a_server_before_1_7_is_read_and_its_missing_operation_named() {
-    let server = FakeServer::builder()
-        .user("u-alice", "alice")
-        .api_version(ApiVersion::V1_6)
-        .seed_keys(3)
-        .start()
-        .await
-        .expect("server starts");
-    let client = Client::builder()
-        .with_server_url(server.url())
-        .with_api_key(server.admin_key())
-        .build()
-        .expect("client builds");
+    let (_server, client) = start_with(
+        FakeServer::builder()
+            .api_version(ApiVersion::V1_6)
+            .seed_keys(3),
+    )
+    .await;
     let keys = client
         .collect_all_api_keys(&ListQuery::new())
         .await
@@ -369,18 +372,12 @@ async fn a_server_before_1_7_is_read_and_its_missing_operation_named() {
 /// start offset and a filter.
 #[tokio::test]
 async fn prefetching_pages_keeps_the_servers_order() {
-    let server = FakeServer::builder()
-        .user("u-alice", "alice")
-        .seed_keys(1049)
-        .latency(std::time::Duration::from_millis(2))
-        .start()
-        .await
-        .expect("server starts");
-    let client = Client::builder()
-        .with_server_url(server.url())
-        .with_api_key(server.admin_key())
-        .build()
-        .expect("client builds");
+    let (_server, client) = start_with(
+        FakeServer::builder()
+            .seed_keys(1049)
+            .latency(std::time::Duration::from_millis(2)),
+    )
+    .await;
     let ids = |prefetch: usize, offset: u64| {
         let client = client.clone();
         async move {

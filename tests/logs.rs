@@ -4,21 +4,47 @@
 
 mod common;
 
-use common::logs::Captured;
+use common::logs::logged;
 use h2ogpte_api_keys::{Client, ListQuery, types};
 use h2ogpte_fake_server::FakeServer;
 
 #[tokio::test]
 async fn secrets_never_reach_logs_debug_or_display() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let ((admin_key, secret, printed), logs) = logged(lifecycle()).await;
+    for (what, value) in [
+        ("admin key", admin_key.as_str()),
+        ("created secret", secret.as_str()),
+    ] {
+        assert!(!logs.contains(value), "{what} in logs:\n{logs}");
+        assert!(
+            !printed.contains(value),
+            "{what} in Debug/Display:\n{printed}"
+        );
+    }
+    assert!(
+        !logs.to_lowercase().contains("bearer "),
+        "no Authorization header in logs"
+    );
+    assert!(printed.contains("[redacted]"), "{printed}");
+    for expected in [
+        "operation=\"create_api_key_for_user\"",
+        "method=POST",
+        "attempt=1",
+        "status=201",
+        "operation=\"deactivate_api_key\"",
+        "status=409",
+        "elapsed_ms=",
+    ] {
+        assert!(
+            logs.contains(expected),
+            "{expected} missing from logs:\n{logs}"
+        );
+    }
+}
 
+/// A key's lifecycle with everything printable printed: returns the admin
+/// key, the created secret, and all the `Debug` and `Display` text.
+async fn lifecycle() -> (String, String, String) {
     let server = FakeServer::builder()
         .user("u-1", "alice")
         .start()
@@ -76,34 +102,5 @@ async fn secrets_never_reach_logs_debug_or_display() {
         .expect_err("401");
     printed += &format!("{unauthorized:?}\n{unauthorized}\n{wrong:?}\n");
 
-    let logs = logs.text();
-    for (what, value) in [
-        ("admin key", admin_key.as_str()),
-        ("created secret", secret.as_str()),
-    ] {
-        assert!(!logs.contains(value), "{what} in logs:\n{logs}");
-        assert!(
-            !printed.contains(value),
-            "{what} in Debug/Display:\n{printed}"
-        );
-    }
-    assert!(
-        !logs.to_lowercase().contains("bearer "),
-        "no Authorization header in logs"
-    );
-    assert!(printed.contains("[redacted]"), "{printed}");
-    for expected in [
-        "operation=\"create_api_key_for_user\"",
-        "method=POST",
-        "attempt=1",
-        "status=201",
-        "operation=\"deactivate_api_key\"",
-        "status=409",
-        "elapsed_ms=",
-    ] {
-        assert!(
-            logs.contains(expected),
-            "{expected} missing from logs:\n{logs}"
-        );
-    }
+    (admin_key, secret, printed)
 }
