@@ -223,7 +223,8 @@ pub struct NewKey {
 }
 
 impl NewKey {
-    /// A random secret ([`new_secret`]), its hash, and a fresh id.
+    /// A random secret (`sk-` and 43 random alphanumerics), its hash, and a
+    /// fresh id.
     pub fn generate() -> Self {
         Self::with_secret(new_secret())
     }
