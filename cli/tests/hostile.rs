@@ -10,7 +10,7 @@ use std::{
     net::TcpListener,
     process::{Command as StdCommand, Stdio},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     thread,
@@ -76,6 +76,50 @@ fn rotate_never_moves_a_key_to_another_user() {
 fn assert_no_panic(args: &[&str], r: &common::Run) {
     assert_ne!(r.code, 101, "{args:?}: {}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
+}
+
+/// A key as the API lists it.
+fn key_json(id: &str, username: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","username":"{username}","name":"ci","hint":"abcd","created_at":"2026-11-02T09:14:07Z","total_calls":0,"is_active":true,"is_global_key":true}}"#
+    )
+}
+
+// Item 2, when the clean-up fails too: the orphan is named, exit 3.
+#[test]
+fn rotate_names_the_orphan_when_it_cannot_delete_it() {
+    let (url, seen) = scripted_server(vec![
+        // The old key, bob's, found by paging (one short page).
+        json_response(200, &format!("[{}]", key_json("k-old", "bob"))),
+        // --user made a key for alice.
+        json_response(
+            201,
+            &format!(
+                r#"{{"secret_key":"sk-orphan-secret","api_key":{}}}"#,
+                key_json("k-new", "alice")
+            ),
+        ),
+        // Deleting it fails.
+        json_response(500, r#"{"code":500,"message":"database unavailable"}"#),
+    ]);
+    let r = run(bare()
+        .args(["rotate", "k-old", "--user", "u-alice", "--prefetch", "1"])
+        .args(["--server-url", &url])
+        .env("H2OGPTE_API_KEY", "sk-admin"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "no secret printed: {}", r.stdout);
+    assert!(!r.stderr.contains("sk-orphan-secret"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("k-new") && r.stderr.contains("h2ogpte-keys delete k-new"),
+        "the orphan is named with the way to remove it: {}",
+        r.stderr
+    );
+    let requests = seen.lock().expect("requests").clone();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(
+        requests.iter().all(|line| !line.contains("k-old")),
+        "the old key is left alone: {requests:?}"
+    );
 }
 
 // Item 3.
@@ -180,23 +224,55 @@ fn a_closed_stdout_ends_quietly() {
     }
 }
 
-/// Serves `response` (a whole HTTP response) to each of up to `count`
-/// connections, and counts the requests seen.
-fn scripted_server(response: String, count: usize) -> (String, Arc<AtomicUsize>) {
+/// Serves `responses` (whole HTTP responses) to one connection after
+/// another, in order, the last one repeated, for at most `responses.len()
+/// + 8` connections; returns its URL and the request lines it saw.
+fn scripted_server(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let requests = seen.clone();
     thread::spawn(move || {
-        for stream in listener.incoming().take(count) {
+        let count = responses.len() + 8;
+        for (i, stream) in listener.incoming().take(count).enumerate() {
             let Ok(mut stream) = stream else { return };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
+            let Some(line) = read_request(&mut stream) else {
+                continue;
+            };
+            requests.lock().expect("requests").push(line);
+            let response = &responses[i.min(responses.len() - 1)];
             let _ = stream.write_all(response.as_bytes());
         }
     });
     (url, seen)
+}
+
+/// Reads one request, head and `Content-Length` body, so that closing the
+/// connection after answering does not reset it; returns its first line.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    head.lines().next().map(str::to_owned)
 }
 
 fn json_response(status: u16, body: &str) -> String {
@@ -228,7 +304,7 @@ fn server_text_is_escaped_on_the_terminal() {
     // A server message with escapes, and far too long.
     let message = format!("\u{1b}[2J\u{1b}]0;owned\u{7}bad\n{}", "y".repeat(5000));
     let body = serde_json::json!({"code": 404, "message": message}).to_string();
-    let (url, _) = scripted_server(json_response(404, &body), 4);
+    let (url, _) = scripted_server(vec![json_response(404, &body)]);
     let r = run(cli(&server).args(["deactivate", "k1", "--server-url", &url]));
     for stream in [&r.stdout, &r.stderr] {
         assert!(
