@@ -315,6 +315,26 @@ fn server_text_is_escaped_on_the_terminal() {
     assert!(r.stdout.contains("\\u{1b}[2J"), "{}", r.stdout);
     assert!(r.stdout.contains("more characters"), "{}", r.stdout);
     assert!(r.stdout.len() < 2000, "{} bytes", r.stdout.len());
+    // A created secret is server text too: escaped in the table output.
+    let created = format!(
+        r#"{{"secret_key":"sk-\u001b]0;owned\u0007x","api_key":{}}}"#,
+        key_json("k-1", "alice")
+    );
+    let (url, _) = scripted_server(vec![json_response(201, &created)]);
+    let r = run(bare()
+        .args(["create", "--user", "u-alice", "--server-url", &url])
+        .env("H2OGPTE_API_KEY", "sk-admin"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{7}'),
+        "{:?}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("sk-\\u{1b}]0;owned\\u{7}x"),
+        "{:?}",
+        r.stdout
+    );
 }
 
 // Item 5.

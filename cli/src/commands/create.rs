@@ -6,7 +6,7 @@ use crate::{
     args::{Create, Global, Output},
     failure::Failure,
     output::write_ndjson,
-    terminal::{note, out_line},
+    terminal::{escape, note, out_line},
 };
 
 pub async fn create(client: &Client, args: &Create, g: &Global) -> Result<(), Failure> {
@@ -29,7 +29,9 @@ pub async fn create(client: &Client, args: &Create, g: &Global) -> Result<(), Fa
 pub fn print_created(created: &types::ApiKeyResult, format: Output) -> Result<(), Failure> {
     match format {
         Output::Table => {
-            out_line(created.secret_key.expose())?;
+            // Exact for a real secret (`sk-` and alphanumerics); a server's
+            // control characters are escaped, as no header could carry them.
+            out_line(&escape(created.secret_key.expose()))?;
             let k = &created.api_key;
             note(&format!(
                 "created key {} for {} (hint …{}, expires {}); store the secret above now: it will not be shown again",
