@@ -1,7 +1,7 @@
 //! Code generation shared by the build scripts: reads the spec and runs
 //! progenitor on it, turning spec errors and progenitor panics into one
 //! message; for the client, points path encoding at the crate's wire rules
-//! and emits each operation's query order.
+//! and emits each operation's query order and path template.
 
 use std::{fs, path::Path};
 
@@ -119,17 +119,20 @@ fn use_wire_encode_path(file: &mut syn::File) -> Result<(), String> {
     Ok(())
 }
 
-/// Rust source of `QUERY_ORDER`: for each operation with query parameters,
-/// their names in the spec's order (the order the official client sends).
-pub fn query_order(spec_path: &Path) -> Result<String, String> {
+/// Rust source of the wire tables: `QUERY_ORDER`, for each operation with
+/// query parameters their names in the spec's order (the order the official
+/// client sends), and `PATH_TEMPLATES`, each operation's path template.
+pub fn wire_tables(spec_path: &Path) -> Result<String, String> {
     let spec = read_spec(spec_path)?;
     let mut rows = String::new();
-    for (_, item) in spec.paths.iter() {
+    let mut paths = String::new();
+    for (path, item) in spec.paths.iter() {
         let openapiv3::ReferenceOr::Item(item) = item else {
             return Err("a path item is a $ref, which progenitor does not read either".to_owned());
         };
         for (_, op) in item.iter() {
             let Some(id) = &op.operation_id else { continue };
+            paths += &format!("    ({id:?}, {path:?}),\n");
             let mut names = Vec::new();
             for parameter in item.parameters.iter().chain(&op.parameters) {
                 let parameter = match parameter {
@@ -158,7 +161,7 @@ pub fn query_order(spec_path: &Path) -> Result<String, String> {
         }
     }
     Ok(format!(
-        "/// Query parameters of each operation, in the spec's order.\npub(crate) const QUERY_ORDER: &[(&str, &[&str])] = &[\n{rows}];\n"
+        "/// Query parameters of each operation, in the spec's order.\npub(crate) const QUERY_ORDER: &[(&str, &[&str])] = &[\n{rows}];\n\n/// Each operation's path template, below the API base.\npub(crate) const PATH_TEMPLATES: &[(&str, &str)] = &[\n{paths}];\n"
     ))
 }
 
@@ -176,7 +179,7 @@ pub fn run(spec_path: &str, output: Output<'_>, file_name: &str) -> std::process
         };
         write(file_name, code)?;
         if is_client {
-            write("query_order.rs", query_order(Path::new(spec_path))?)?;
+            write("wire_tables.rs", wire_tables(Path::new(spec_path))?)?;
         }
         Ok(())
     });

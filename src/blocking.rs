@@ -37,6 +37,9 @@ use crate::{ClientBuilder, Error, ListQuery, types};
 #[derive(Clone)]
 pub struct Client {
     inner: crate::Client,
+    /// What [`as_async`](Client::as_async) gives: the same configuration
+    /// over a pool of its own, so no connection is shared across runtimes.
+    async_view: crate::Client,
     runtime: Arc<Runtime>,
 }
 
@@ -70,6 +73,7 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::config(format!("cannot start the client's runtime: {e}")))?;
         Ok(Client {
+            async_view: self.clone().build()?,
             inner: self.build()?,
             runtime: Arc::new(Runtime(Some(runtime))),
         })
@@ -88,9 +92,16 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// The async client underneath, sharing configuration and pool.
+    /// An async client with the same configuration, for use on the
+    /// caller's own runtime.
+    ///
+    /// It has a connection pool of its own: a connection it opens is driven
+    /// by the caller's runtime, and a blocking call that reused it on the
+    /// same thread would wait for a runtime it is blocking. (A client built
+    /// with [`with_http_client`](ClientBuilder::with_http_client) shares
+    /// that client's pool; there, keep the two on different threads.)
     pub fn as_async(&self) -> &crate::Client {
-        &self.inner
+        &self.async_view
     }
 
     /// Runs `future` to completion on this thread, within the client's

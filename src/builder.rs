@@ -11,7 +11,7 @@ use crate::{
     Client, Error, RetryPolicy,
     hooks::{DEFAULT_MAX_RESPONSE_BYTES, Hooks},
     raw,
-    server_url::{DEFAULT_SERVER_URL, SERVER_URL_ENV, api_base_url, is_loopback},
+    server_url::{DEFAULT_SERVER_URL, SERVER_URL_ENV, api_base_url, is_loopback, shown_server_url},
     transport::Transport,
 };
 
@@ -20,6 +20,10 @@ pub const API_KEY_ENV: &str = "H2OGPTE_API_KEY";
 
 /// Pages a stream requests ahead by default.
 pub const DEFAULT_PREFETCH: usize = 4;
+
+/// Keys a stream yields at most by default: a hundred times the largest
+/// deployments, so only a server that pages forever reaches it.
+pub const DEFAULT_MAX_STREAM_KEYS: u64 = 1_000_000;
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,6 +52,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     max_response_bytes: usize,
     prefetch: usize,
+    max_stream_keys: u64,
     allow_insecure_http: bool,
     transport: Transport,
 }
@@ -61,7 +66,7 @@ impl Default for ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("server_url", &self.server_url)
+            .field("server_url", &shown_server_url(&self.server_url))
             .field("base_url_verbatim", &self.base_url_verbatim)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("user_agent", &self.user_agent)
@@ -70,6 +75,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("prefetch", &self.prefetch)
+            .field("max_stream_keys", &self.max_stream_keys)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("root_certificates", &self.transport.root_certificates.len())
             .field(
@@ -95,6 +101,7 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             prefetch: DEFAULT_PREFETCH,
+            max_stream_keys: DEFAULT_MAX_STREAM_KEYS,
             allow_insecure_http: false,
             transport: Transport::default(),
         }
@@ -186,9 +193,20 @@ impl ClientBuilder {
     /// How many pages [`Client::stream_all_api_keys`] requests ahead at once
     /// (default 4): against a server far away, paging costs about one round
     /// trip per `pages` pages instead of one per page. 1 fetches one after
-    /// the other. A query can override it with `ListQuery::with_prefetch`.
+    /// the other; at most [`MAX_PREFETCH`](crate::MAX_PREFETCH) (a value
+    /// outside is brought to the nearer end). A query can override it with
+    /// `ListQuery::with_prefetch`.
     pub fn with_prefetch(mut self, pages: usize) -> Self {
-        self.prefetch = pages.max(1);
+        self.prefetch = pages.clamp(1, crate::MAX_PREFETCH);
+        self
+    }
+
+    /// The most keys [`Client::stream_all_api_keys`] yields before it ends
+    /// with [`Error::TooManyKeys`] (default [`DEFAULT_MAX_STREAM_KEYS`]): a
+    /// server that always has another full page cannot keep a walk going
+    /// forever.
+    pub fn with_max_stream_keys(mut self, keys: u64) -> Self {
+        self.max_stream_keys = keys.max(1);
         self
     }
 
@@ -204,7 +222,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Send requests through this proxy.
+    /// Send requests through this proxy. For a plain-`http://` server (even
+    /// on loopback) this needs [`with_allow_insecure_http`](Self::with_allow_insecure_http),
+    /// since the proxy would see the API key in clear. Without it, proxies
+    /// from the environment apply to remote servers only: a loopback server
+    /// is always reached directly.
     pub fn with_proxy(mut self, proxy: reqwest::Proxy) -> Self {
         self.transport.proxy = Some(proxy);
         self
@@ -222,7 +244,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this HTTP client as it is: its TLS, proxy, pool and timeouts apply,
+    /// Use this HTTP client as it is: its TLS, proxy (including proxies
+    /// from the environment, which reqwest reads by default), pool and timeouts apply,
     /// and this builder's transport options must be left unset. Call
     /// [`install_crypto_provider`](crate::install_crypto_provider) before building it. Turn off its
     /// redirects (`redirect::Policy::none()`) so a misconfigured URL shows up
@@ -247,9 +270,18 @@ impl ClientBuilder {
     /// Checks the configuration and makes the client.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self.base_url()?;
-        if base_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&base_url) {
+        let loopback = is_loopback(&base_url);
+        // The loopback exemption is about the route: a proxy in between
+        // would see the bearer in clear, so an explicit one needs the opt-in.
+        let proxied = self.transport.proxy.is_some();
+        if base_url.scheme() == "http" && !self.allow_insecure_http && (!loopback || proxied) {
+            let host = base_url.host_str().unwrap_or_default();
             return Err(Error::InsecureUrl {
-                host: base_url.host_str().unwrap_or_default().to_owned(),
+                host: if proxied {
+                    format!("{host} through a proxy")
+                } else {
+                    host.to_owned()
+                },
             });
         }
         let api_key = self.api_key.as_ref().ok_or_else(|| {
@@ -266,9 +298,12 @@ impl ClientBuilder {
                 ));
             }
             Some(client) => client,
-            None => self
-                .transport
-                .build(&self.user_agent, self.connect_timeout, self.timeout)?,
+            None => self.transport.build(
+                &self.user_agent,
+                self.connect_timeout,
+                self.timeout,
+                loopback,
+            )?,
         };
         let raw =
             raw::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http, hooks);
@@ -277,7 +312,10 @@ impl ClientBuilder {
             base_url,
             self.retry,
             self.max_response_bytes,
-            self.prefetch,
+            crate::paging::StreamLimits {
+                prefetch: self.prefetch,
+                max_keys: self.max_stream_keys,
+            },
         ))
     }
 }
@@ -367,6 +405,17 @@ mod tests {
             "{err}"
         );
         assert!(build("http://h2ogpte.example.com", true).is_ok());
+        let proxied = |allow: bool| {
+            ClientBuilder::new()
+                .with_server_url("http://127.0.0.1:9")
+                .with_api_key("sk-x")
+                .with_proxy(reqwest::Proxy::all("http://127.0.0.1:3128").expect("proxy"))
+                .with_allow_insecure_http(allow)
+                .build()
+        };
+        let err = proxied(false).expect_err("a proxy sees plain http");
+        assert!(err.to_string().contains("through a proxy"), "{err}");
+        assert!(proxied(true).is_ok());
         for local in [
             "http://127.0.0.1:8080",
             "http://localhost",
@@ -375,6 +424,25 @@ mod tests {
         ] {
             assert!(build(local, false).is_ok(), "{local}");
         }
+    }
+
+    #[test]
+    fn credentials_in_the_server_url_are_refused_and_never_shown() {
+        let builder = ClientBuilder::new()
+            .with_server_url("https://admin:hunter2@h.example/?token=sk-q")
+            .with_api_key("sk-x");
+        let debug = format!("{builder:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("sk-q"),
+            "{debug}"
+        );
+        let err = builder.build().expect_err("user info");
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains("H2OGPTE_API_KEY"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("sk-q"),
+            "{shown}"
+        );
     }
 
     #[test]

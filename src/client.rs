@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::{
-    Error, ListQuery, RetryPolicy, error::Reading, hooks::CallReport, raw, retry::Repeatable,
-    types, wire,
+    Error, ListQuery, RetryPolicy, error::Reading, hooks::CallReport, paging::StreamLimits, raw,
+    retry::Repeatable, types,
 };
 
 /// A configured client for the API-key administration endpoints.
@@ -25,8 +25,8 @@ pub struct Client {
     base_url: Url,
     retry: RetryPolicy,
     max_response_bytes: usize,
-    /// Pages a stream requests ahead, unless its query says otherwise.
-    pub(crate) prefetch: usize,
+    /// How far and how fast a stream of keys goes.
+    pub(crate) stream_limits: StreamLimits,
 }
 
 impl fmt::Debug for Client {
@@ -63,7 +63,8 @@ impl Call {
 /// A call that failed for good.
 struct Failure {
     error: Error,
-    /// An earlier attempt may have reached the server and done the job.
+    /// An earlier attempt may have reached the server and done the job (see
+    /// [`Error::may_have_been_applied`]).
     maybe_applied: bool,
 }
 
@@ -88,14 +89,14 @@ impl Client {
         base_url: Url,
         retry: RetryPolicy,
         max_response_bytes: usize,
-        prefetch: usize,
+        stream_limits: StreamLimits,
     ) -> Self {
         Self {
             raw,
             base_url,
             retry,
             max_response_bytes,
-            prefetch,
+            stream_limits,
         }
     }
 
@@ -143,20 +144,34 @@ impl Client {
     /// One page of keys (`list_all_api_keys`): see [`ListQuery`] for the
     /// offset, limit and username filter. For every key, page after page,
     /// use [`stream_all_api_keys`](Self::stream_all_api_keys).
+    ///
+    /// A page with more keys than the limit asked for is an
+    /// [`Error::Paging`]: the server ignores `limit`.
     pub async fn list_all_api_keys(
         &self,
         query: &ListQuery,
     ) -> Result<Vec<types::ApiKeyInfo>, Error> {
         let limit = query.limit_checked()?;
-        self.run(Call::IDEMPOTENT, async |raw| {
-            let mut builder = raw.list_all_api_keys().offset(query.offset()).limit(limit);
-            if let Some(filter) = query.filter() {
-                builder = builder.filter(filter);
-            }
-            builder.send().await
-        })
-        .await
-        .map_err(|f| f.error)
+        let page = self
+            .run(Call::IDEMPOTENT, async |raw| {
+                let mut builder = raw.list_all_api_keys().offset(query.offset()).limit(limit);
+                if let Some(filter) = query.filter() {
+                    builder = builder.filter(filter);
+                }
+                builder.send().await
+            })
+            .await
+            .map_err(|f| f.error)?;
+        let fetched = page.len() as u64;
+        if fetched > limit.get() {
+            return Err(Error::Paging {
+                reason: format!(
+                    "asked for at most {limit} keys at offset {}, got {fetched}: it ignores `limit`",
+                    query.offset()
+                ),
+            });
+        }
+        Ok(page)
     }
 
     /// Deactivates a key for good (`deactivate_api_key`).
@@ -164,7 +179,6 @@ impl Client {
     /// Retried like the other idempotent calls; a 409 "already inactive" on a
     /// retry after an attempt that may have worked counts as success.
     pub async fn deactivate_api_key(&self, key_id: &str) -> Result<(), Error> {
-        wire::check_key_id(key_id)?;
         self.run(Call::IDEMPOTENT, async |raw| {
             raw.deactivate_api_key().key_id(key_id).send().await
         })
@@ -176,7 +190,6 @@ impl Client {
     ///
     /// A 404 on a retry after an attempt that may have worked counts as success.
     pub async fn delete_api_key(&self, key_id: &str) -> Result<(), Error> {
-        wire::check_key_id(key_id)?;
         self.run(Call::IDEMPOTENT, async |raw| {
             raw.delete_api_key().key_id(key_id).send().await
         })
@@ -194,7 +207,6 @@ impl Client {
         B: TryInto<types::ApiKeyUpdateExpiryRequest>,
         B::Error: fmt::Display,
     {
-        wire::check_key_id(key_id)?;
         let body = body
             .try_into()
             .map_err(|e| Error::invalid_request(format!("update-expiry request: {e}")))?;
@@ -238,7 +250,6 @@ impl Client {
         B: TryInto<types::ApiKeyUpdateInactivityIntervalRequest>,
         B::Error: fmt::Display,
     {
-        wire::check_key_id(key_id)?;
         let body = body.try_into().map_err(|e| {
             Error::invalid_request(format!("update-inactivity-interval request: {e}"))
         })?;
@@ -317,7 +328,7 @@ impl Client {
             {
                 Some(delay) => {
                     tracing::debug!(attempt, ?delay, error = %err, "retrying");
-                    maybe_applied |= !err.is_unsent();
+                    maybe_applied |= err.may_have_been_applied();
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

@@ -91,7 +91,7 @@ pub enum Error {
         connect_hint(source)
     )]
     Connect {
-        /// The URL that was tried, without query.
+        /// The URL that was tried, without user info or query.
         url: String,
         /// The underlying error.
         source: reqwest::Error,
@@ -135,6 +135,16 @@ pub enum Error {
     Paging {
         /// What the server did.
         reason: String,
+    },
+
+    /// A stream of keys passed its bound without ending, as a server that
+    /// always has another full page would make it.
+    #[error(
+        "the listing passed {limit} keys without ending, far beyond any real deployment: check the server, or raise ClientBuilder::with_max_stream_keys if it truly holds more"
+    )]
+    TooManyKeys {
+        /// The bound, in keys.
+        limit: u64,
     },
 }
 
@@ -425,6 +435,10 @@ impl Error {
     }
 
     pub(crate) fn from_reqwest(source: reqwest::Error, reading: &Reading) -> Self {
+        // The URL is shown, if at all, without user info or query, so the
+        // source keeps none of it for its own Display and Debug.
+        let url = source.url().map(crate::server_url::shown_url);
+        let source = source.without_url();
         if caused_by::<http_body_util::LengthLimitError>(&source) {
             Error::ResponseTooLarge {
                 limit: reading.max_response_bytes,
@@ -432,14 +446,7 @@ impl Error {
         } else if source.is_timeout() {
             Error::Timeout { source }
         } else if source.is_connect() {
-            let url = source
-                .url()
-                .map(|u| {
-                    let mut u = u.clone();
-                    u.set_query(None);
-                    u.to_string()
-                })
-                .unwrap_or_else(|| "the server".to_owned());
+            let url = url.unwrap_or_else(|| "the server".to_owned());
             Error::Connect { url, source }
         } else {
             // A reset, a truncated or unreadable body, TLS: the exchange failed midway.

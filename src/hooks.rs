@@ -121,6 +121,8 @@ impl ClientHooks<Hooks> for Client {
                 .entry(AUTHORIZATION)
                 .or_insert_with(|| auth.clone());
         }
+        wire::check_path(request, self.baseurl(), info.operation_id)
+            .map_err(Error::InvalidRequest)?;
         wire::apply(request, info.operation_id);
         Ok(())
     }

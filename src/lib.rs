@@ -34,12 +34,12 @@ pub mod raw {
     pub use crate::hooks::Hooks;
 }
 
-pub use builder::{API_KEY_ENV, ClientBuilder, DEFAULT_PREFETCH};
+pub use builder::{API_KEY_ENV, ClientBuilder, DEFAULT_MAX_STREAM_KEYS, DEFAULT_PREFETCH};
 pub use client::Client;
 pub use error::{BODY_SNIPPET_LIMIT, Error};
 pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
-pub use query::{DEFAULT_PAGE_SIZE, ListQuery};
+pub use query::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PREFETCH};
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;
 pub use retry::RetryPolicy;

@@ -7,8 +7,20 @@ use futures::{Stream, StreamExt, TryStreamExt, stream};
 
 use crate::{Client, Error, ListQuery, types::ApiKeyInfo};
 
+/// How far and how fast a stream of keys goes: the client's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamLimits {
+    /// Pages requested ahead, unless the query says otherwise.
+    pub(crate) prefetch: usize,
+    /// Keys yielded at most before [`Error::TooManyKeys`].
+    pub(crate) max_keys: u64,
+}
+
 struct Pager {
     offset: u64,
+    /// Keys yielded so far.
+    yielded: u64,
+    max_keys: u64,
     buffer: VecDeque<ApiKeyInfo>,
     last_page_ids: HashSet<String>,
     exhausted: bool,
@@ -16,19 +28,12 @@ struct Pager {
 
 impl Pager {
     /// Takes in the page fetched at the current offset: the keys not yielded
-    /// already go to the buffer. A server that ignores `limit` (more keys
-    /// than asked) or `offset` (a full page with nothing new) is an error,
-    /// so that every request either yields a key or ends the stream.
+    /// already go to the buffer. A server that ignores `offset` (a full page
+    /// with nothing new) is an error, so that every request either yields a
+    /// key or ends the stream (a page over its limit was refused by
+    /// `list_all_api_keys` already).
     fn take(&mut self, page: Vec<ApiKeyInfo>, limit: u64) -> Result<(), Error> {
         let fetched = page.len() as u64;
-        if fetched > limit {
-            return Err(Error::Paging {
-                reason: format!(
-                    "asked for at most {limit} keys at offset {}, got {fetched}: it ignores `limit`",
-                    self.offset
-                ),
-            });
-        }
         let mut ids = HashSet::with_capacity(page.len());
         self.buffer = page
             .into_iter()
@@ -68,7 +73,10 @@ impl Client {
     /// key already yielded from the previous page is not yielded again; keys
     /// that move further than one page are not tracked, to keep memory flat.
     /// A server that ignores `limit` or `offset` ends the stream with
-    /// [`Error::Paging`].
+    /// [`Error::Paging`]; one that always has another page, with
+    /// [`Error::TooManyKeys`] once the client's
+    /// [`with_max_stream_keys`](crate::ClientBuilder::with_max_stream_keys)
+    /// bound is passed.
     ///
     /// ```no_run
     /// use futures::TryStreamExt;
@@ -86,7 +94,7 @@ impl Client {
         query: &ListQuery,
     ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + 'a {
         let limit = query.limit();
-        let prefetch = query.prefetch().unwrap_or(self.prefetch).max(1);
+        let prefetch = query.prefetch().unwrap_or(self.stream_limits.prefetch);
         let start = query.offset();
         let template = query.clone();
         // Pages at start, start + limit, …, requested `prefetch` at a time
@@ -101,6 +109,8 @@ impl Client {
             .buffered(prefetch);
         let pager = Pager {
             offset: start,
+            yielded: 0,
+            max_keys: self.stream_limits.max_keys,
             buffer: VecDeque::new(),
             last_page_ids: HashSet::new(),
             exhausted: false,
@@ -110,6 +120,12 @@ impl Client {
             move |(mut pages, mut pager)| async move {
                 loop {
                     if let Some(key) = pager.buffer.pop_front() {
+                        if pager.yielded >= pager.max_keys {
+                            return Err(Error::TooManyKeys {
+                                limit: pager.max_keys,
+                            });
+                        }
+                        pager.yielded += 1;
                         return Ok(Some((key, (pages, pager))));
                     }
                     if pager.exhausted {

@@ -8,6 +8,10 @@ use crate::Error;
 /// The spec's default `limit`, and the page size of a default [`ListQuery`].
 pub const DEFAULT_PAGE_SIZE: u64 = 100;
 
+/// The most pages a stream requests ahead at once: beyond a few, overlap
+/// gains nothing and a server far away only sees a burst.
+pub const MAX_PREFETCH: usize = 32;
+
 /// The parameters of `list_all_api_keys`, named so that offset and limit
 /// cannot be swapped: `ListQuery::new().with_filter("alice").with_limit(500)`.
 /// The defaults are the spec's: offset 0, limit 100, no filter.
@@ -58,10 +62,11 @@ impl ListQuery {
     }
 
     /// For [`Client::stream_all_api_keys`](crate::Client::stream_all_api_keys):
-    /// how many pages to request ahead at once (at least 1, which fetches one
-    /// after the other), instead of the client's default. Not sent.
+    /// how many pages to request ahead at once, instead of the client's
+    /// default: from 1 (one after the other) to [`MAX_PREFETCH`]; a value
+    /// outside is brought to the nearer end. Not sent.
     pub fn with_prefetch(mut self, pages: usize) -> Self {
-        self.prefetch = Some(pages.max(1));
+        self.prefetch = Some(pages.clamp(1, MAX_PREFETCH));
         self
     }
 

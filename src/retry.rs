@@ -37,6 +37,26 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the server may have carried out the request that failed this
+    /// way: a transport failure once the request could have been sent (a
+    /// reset, a timeout), or a 500, 502 or 504, after which the server may
+    /// have acted. A 429 or 503 says the request was not processed, and a
+    /// connection that was never made sent nothing.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => matches!(
+                *status,
+                StatusCode::INTERNAL_SERVER_ERROR
+                    | StatusCode::BAD_GATEWAY
+                    | StatusCode::GATEWAY_TIMEOUT
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// How failed calls are retried.
 ///
 /// `max_attempts` counts every attempt, the first included: 1 means no

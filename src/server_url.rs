@@ -4,7 +4,7 @@
 
 use url::{Host, Url};
 
-use crate::Error;
+use crate::{API_KEY_ENV, Error};
 
 /// Environment variable holding the server root, such as `https://h2ogpte.example.com`.
 pub const SERVER_URL_ENV: &str = "H2OGPTE_SERVER_URL";
@@ -23,6 +23,43 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// A URL as this crate shows it (errors, `Debug`, logs): without user info,
+/// query or fragment, which may hold secrets.
+pub(crate) fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// The server URL as configured, as this crate shows it: through
+/// [`shown_url`] when it parses, and otherwise with anything up to an `@`
+/// in the authority and anything from a `?` or `#` replaced.
+pub(crate) fn shown_server_url(text: &str) -> String {
+    if let Ok(url) = Url::parse(text.trim()) {
+        return shown_url(&url);
+    }
+    let mut text = text.trim();
+    if let Some(cut) = text.find(['?', '#']) {
+        text = &text[..cut];
+    }
+    match text.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://[redacted]@{}", &rest[at + 1..]),
+                None => text.to_owned(),
+            }
+        }
+        None => match text.rfind('@') {
+            Some(at) => format!("[redacted]@{}", &text[at + 1..]),
+            None => text.to_owned(),
+        },
+    }
+}
+
 /// Turns a server root or API base into the API base URL, `<root>/api/v1`.
 pub(crate) fn api_base_url(server_url: &str, append_api_path: bool) -> Result<Url, Error> {
     let trimmed = server_url.trim();
@@ -31,24 +68,30 @@ pub(crate) fn api_base_url(server_url: &str, append_api_path: bool) -> Result<Ur
             "the server URL is empty: set {SERVER_URL_ENV} to the server root, such as {DEFAULT_SERVER_URL}"
         )));
     }
+    let shown = shown_server_url(trimmed);
     let mut url = Url::parse(trimmed).map_err(|e| {
         Error::config(format!(
-            "the server URL {trimmed:?} is not a URL ({e}): use the server root, such as {DEFAULT_SERVER_URL}"
+            "the server URL {shown:?} is not a URL ({e}): use the server root, such as {DEFAULT_SERVER_URL}"
         ))
     })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(format!(
+            "the server URL {shown:?} holds a user name or password: remove it; the API key goes in {API_KEY_ENV} (or with_api_key), and is sent as a bearer token"
+        )));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::config(format!(
-            "the server URL {trimmed:?} must start with http:// or https://"
+            "the server URL {shown:?} must start with http:// or https://"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::config(format!(
-            "the server URL {trimmed:?} must not have a query or fragment: use the server root"
+            "the server URL {shown:?} must not have a query or fragment: use the server root"
         )));
     }
     if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
         return Err(Error::config(format!(
-            "the server URL {trimmed:?} has no host: use the server root, such as {DEFAULT_SERVER_URL}"
+            "the server URL {shown:?} has no host: use the server root, such as {DEFAULT_SERVER_URL}"
         )));
     }
     // A trailing slash would give `//api/v1`, which the real ingress redirects.
@@ -117,9 +160,17 @@ mod tests {
             ("ftp://h.example", "http:// or https://"),
             ("https://h.example/?a=1", "query or fragment"),
             ("mailto:admin@h.example", "http:// or https://"),
+            ("https://user:hunter2@h.example", "H2OGPTE_API_KEY"),
+            ("https://sk-secret@h.example", "user name or password"),
+            ("https://u:hunter2@h.example/?token=sk-secret", "user name"),
+            ("https://u:hunter2@/x", "not a URL"),
+            ("https://h.example/?token=sk-secret", "query or fragment"),
         ] {
             let err = api_base_url(input, true).expect_err(input).to_string();
             assert!(err.contains(needle), "{input:?} gave {err:?}");
+            for secret in ["hunter2", "sk-secret"] {
+                assert!(!err.contains(secret), "{input:?} shows {secret}: {err:?}");
+            }
         }
     }
 }

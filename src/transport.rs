@@ -29,12 +29,15 @@ impl Transport {
     }
 
     /// Builds the HTTP client with these options. Redirects are never
-    /// followed.
+    /// followed. With `loopback` (the server is on this machine) no proxy
+    /// from the environment (`HTTP_PROXY`, `ALL_PROXY`, …) is used: a
+    /// plain-http request would hand the bearer to that proxy in clear.
     pub(crate) fn build(
         &self,
         user_agent: &str,
         connect_timeout: Duration,
         timeout: Duration,
+        loopback: bool,
     ) -> Result<reqwest::Client, Error> {
         install_crypto_provider();
         let t = self;
@@ -48,6 +51,10 @@ impl Transport {
         #[cfg(feature = "native-tls")]
         {
             b = b.tls_backend_native();
+        }
+        if loopback {
+            // Clears the environment's proxies; an explicit one is added below.
+            b = b.no_proxy();
         }
         for cert in &t.root_certificates {
             b = b.add_root_certificate(cert.clone());

@@ -96,3 +96,52 @@ async fn inside_an_async_runtime_it_works_and_drops_without_panic() {
     assert_eq!(keys.len(), 1);
     drop(client);
 }
+
+/// A blocking client without retries, so a stall shows as a timeout error
+/// rather than a slow success on a new connection.
+fn short_timeout_client(url: &str, key: &str) -> blocking::Client {
+    blocking::Client::builder()
+        .with_server_url(url)
+        .with_api_key(key)
+        .with_retry_policy(h2ogpte_api_keys::RetryPolicy::none())
+        .with_timeout(std::time::Duration::from_secs(5))
+        .build_blocking()
+        .expect("client")
+}
+
+#[test]
+fn as_async_on_a_current_thread_runtime_then_blocking_on_that_thread() {
+    let (url, key, _stop) = fake_server(0);
+    let client = short_timeout_client(&url, &key);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // The async call opens a connection driven by `runtime`, which is idle
+    // while the blocking call below runs on this same thread.
+    runtime
+        .block_on(client.as_async().list_all_api_keys(&ListQuery::new()))
+        .expect("async list");
+    client
+        .list_all_api_keys(&ListQuery::new())
+        .expect("the blocking call does not wait on the idle runtime");
+}
+
+#[test]
+fn blocking_first_then_as_async_on_a_current_thread_runtime() {
+    let (url, key, _stop) = fake_server(0);
+    let client = short_timeout_client(&url, &key);
+    client
+        .list_all_api_keys(&ListQuery::new())
+        .expect("blocking list");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime
+        .block_on(client.as_async().list_all_api_keys(&ListQuery::new()))
+        .expect("async list");
+    client
+        .list_all_api_keys(&ListQuery::new())
+        .expect("blocking again");
+}

@@ -6,9 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::{
+    endless::EndlessServer,
     faulty::{FaultyServer, Reply},
     logs::logged,
 };
+use futures::TryStreamExt;
 use h2ogpte_api_keys::{Client, Error, ListQuery, RetryPolicy, reqwest::StatusCode, types};
 
 const KEY: &str = r#"{"id":"k1","username":"alice","name":"n","hint":"abcd","created_at":"2026-11-02T09:14:07Z","total_calls":3,"is_active":true,"is_global_key":true}"#;
@@ -280,8 +282,9 @@ async fn retried_deactivate_and_delete_count_earlier_success() {
         .deactivate_api_key("k1")
         .await
         .expect("done by the first attempt");
+    // A gateway's 502 may come after the API acted: the 404 is the job done.
     let not_found = r#"{"code":404,"message":"API key k1 not found"}"#;
-    let server = FaultyServer::start(vec![Reply::json(503, ""), Reply::json(404, not_found)]).await;
+    let server = FaultyServer::start(vec![Reply::json(502, ""), Reply::json(404, not_found)]).await;
     client(&server)
         .delete_api_key("k1")
         .await
@@ -293,6 +296,30 @@ async fn retried_deactivate_and_delete_count_earlier_success() {
         .await
         .expect_err("409");
     assert_eq!(err.endpoint_error().map(|e| e.code), Some(409));
+}
+
+#[tokio::test]
+async fn statuses_that_prove_nothing_was_done_keep_the_error() {
+    // 429 and 503 say the request was not processed: the 404 or 409 that
+    // follows is the answer to the only request that counted.
+    let not_found = r#"{"code":404,"message":"API key typo-1 not found"}"#;
+    let conflict = r#"{"code":409,"message":"API key k1 is already inactive"}"#;
+    for first in [429, 503] {
+        let server =
+            FaultyServer::start(vec![Reply::json(first, ""), Reply::json(404, not_found)]).await;
+        let err = client(&server)
+            .delete_api_key("typo-1")
+            .await
+            .expect_err("nothing was deleted");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "after {first}");
+        let server =
+            FaultyServer::start(vec![Reply::json(first, ""), Reply::json(409, conflict)]).await;
+        let err = client(&server)
+            .deactivate_api_key("k1")
+            .await
+            .expect_err("nothing was deactivated by us");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(409), "after {first}");
+    }
 }
 
 #[tokio::test]
@@ -469,4 +496,68 @@ async fn malformed_create_response_never_shows_the_secret() {
         "the events were logged: {logs}"
     );
     assert!(!logs.contains("LEAKED"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_listing_that_never_ends_stops_at_the_key_bound() {
+    let server = EndlessServer::start(None, 0).await;
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key("sk-admin")
+        .with_max_stream_keys(1_000)
+        .build()
+        .expect("client");
+    let query = ListQuery::new().with_limit(100).with_prefetch(1);
+    let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
+    let mut yielded = 0u64;
+    let err = loop {
+        match keys.try_next().await {
+            Ok(Some(_)) => yielded += 1,
+            Ok(None) => panic!("an endless listing cannot end"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, Error::TooManyKeys { limit: 1_000 }),
+        "{err:?}"
+    );
+    assert_eq!(yielded, 1_000);
+    assert!(server.requests() <= 11, "{} requests", server.requests());
+}
+
+#[tokio::test]
+async fn a_page_larger_than_its_limit_is_refused() {
+    let server = EndlessServer::start(None, 5).await;
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key("sk-admin")
+        .build()
+        .expect("client");
+    let err = client
+        .list_all_api_keys(&ListQuery::new().with_limit(5))
+        .await
+        .expect_err("ten keys for a limit of five");
+    assert!(err.to_string().contains("ignores `limit`"), "{err}");
+}
+
+#[tokio::test]
+async fn prefetch_is_bounded() {
+    // Six keys in pages of two: four requests are needed, and however
+    // large the prefetch asked for, at most MAX_PREFETCH are made.
+    let server = EndlessServer::start(Some(6), 0).await;
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key("sk-admin")
+        .with_prefetch(20_000)
+        .build()
+        .expect("client");
+    let keys = client
+        .collect_all_api_keys(&ListQuery::new().with_limit(2))
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 6);
+    let max = h2ogpte_api_keys::MAX_PREFETCH;
+    assert!(server.requests() <= max, "{} requests", server.requests());
+    assert_eq!(ListQuery::new().with_prefetch(20_000).prefetch(), Some(max));
+    assert_eq!(ListQuery::new().with_prefetch(0).prefetch(), Some(1));
 }

@@ -77,3 +77,40 @@ fn any_key_id_is_one_segment_of_the_right_route() {
         prop_assert_eq!(decoded.as_deref(), Some(id.as_str()));
     });
 }
+
+#[test]
+fn raw_refuses_ids_no_path_segment_can_carry() {
+    let rt = runtime();
+    let server = rt.block_on(CaptureServer::start());
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key("sk-admin")
+        .build()
+        .expect("client");
+    let raw = client.raw();
+    for id in ["", ".", ".."] {
+        let results = rt.block_on(async {
+            [
+                raw.delete_api_key().key_id(id).send().await.map(|_| ()),
+                raw.deactivate_api_key().key_id(id).send().await.map(|_| ()),
+                raw.update_api_key_expiry()
+                    .key_id(id)
+                    .body(h2ogpte_api_keys::types::ApiKeyUpdateExpiryRequest::default())
+                    .send()
+                    .await
+                    .map(|_| ()),
+            ]
+        });
+        for result in results {
+            let err = result.expect_err("refused");
+            assert!(
+                matches!(err, h2ogpte_api_keys::raw::Error::InvalidRequest(ref why) if why.contains("path segment")),
+                "{id:?}: {err:?}"
+            );
+        }
+        // The front door takes the same path, with the same typed error.
+        let err = rt.block_on(client.delete_api_key(id)).expect_err("refused");
+        assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    }
+    assert!(server.requests().is_empty(), "nothing was sent");
+}

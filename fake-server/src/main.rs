@@ -123,6 +123,8 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Signals are handled before the ready lines announce the server.
+    let shutdown = shutdown_signal()?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "H2OGPTE_SERVER_URL=http://{addr}").map_err(|e| e.to_string())?;
@@ -131,7 +133,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!(%addr, "serving the h2oGPTe API-key admin endpoints");
     let app = h2ogpte_fake_server::app(state).layer(axum::middleware::from_fn(log_request));
-    h2ogpte_fake_server::serve(listener, app, timeouts, shutdown_signal()).await;
+    h2ogpte_fake_server::serve(listener, app, timeouts, shutdown).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -149,24 +151,31 @@ async fn log_request(
     response
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT and SIGTERM handlers at once (so a supervisor that
+/// signals right after the ready lines stops the server cleanly instead of
+/// killing it) and returns a future that completes on the first of them.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handler = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))
+        };
+        let mut interrupt = handler(SignalKind::interrupt(), "SIGINT")?;
+        let mut terminate = handler(SignalKind::terminate(), "SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+            tracing::info!("shutting down");
+        })
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+    }
 }

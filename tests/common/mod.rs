@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod endless;
 pub mod faulty;
 pub mod logs;
