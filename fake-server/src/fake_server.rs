@@ -13,6 +13,10 @@ use crate::{
     store::{ApiVersion, Collection, CreateRequest, NewKey, Settings, Store, User, new_secret},
 };
 
+/// The most keys a fake server is seeded with: ten times a large
+/// deployment, about 1 GiB of memory.
+pub const MAX_SEED_KEYS: u32 = 1_000_000;
+
 /// Id of the administrator that every server starts with unless told otherwise.
 pub const DEFAULT_ADMIN_ID: &str = "admin";
 
@@ -119,7 +123,8 @@ impl FakeServerBuilder {
     }
 
     /// Start with `n` extra keys of the admin user, named `seed 0`, `seed 1`, …
-    /// (for demos, paging tests and load tests).
+    /// (for demos, paging tests and load tests); at most [`MAX_SEED_KEYS`],
+    /// or starting fails with an error that says so.
     pub fn seed_keys(mut self, n: u32) -> Self {
         self.seed_keys = n;
         self
@@ -163,6 +168,12 @@ impl FakeServerBuilder {
     /// The state the server will run on, with the admin user and key in it.
     /// Returns the state and the admin key's secret.
     pub fn into_state(self) -> Result<(AppState, String), String> {
+        if self.seed_keys > MAX_SEED_KEYS {
+            return Err(format!(
+                "{} seed keys is more than this in-memory server holds: give at most {MAX_SEED_KEYS}",
+                self.seed_keys
+            ));
+        }
         let mut users = self.users;
         // The bootstrap key must work: a user given with the admin's id (say
         // `--user admin:root`) only renames the administrator.

@@ -27,7 +27,7 @@ mod serve;
 mod store;
 
 pub use error::ApiError;
-pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder};
+pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder, MAX_SEED_KEYS};
 pub use routes::{AppState, MAX_LIMIT, SPEC_YAML, app};
 pub use serve::{Timeouts, serve};
 pub use store::{

@@ -4,7 +4,7 @@
 use std::{io::Write, net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::Parser;
-use h2ogpte_fake_server::{ApiVersion, FakeServer, FakeServerBuilder};
+use h2ogpte_fake_server::{ApiVersion, FakeServer, FakeServerBuilder, MAX_SEED_KEYS};
 use tokio::net::TcpListener;
 
 /// An in-memory h2oGPTe server for the API-key administration endpoints.
@@ -24,23 +24,28 @@ struct Args {
     /// A collection, as ID:NAME:OWNER_ID. Repeatable.
     #[arg(long = "collection", value_name = "ID:NAME:OWNER_ID")]
     collections: Vec<String>,
-    /// Longest key lifetime in days (the server's global_api_key_expiry_days).
-    #[arg(long, value_name = "N")]
+    /// Longest key lifetime in days (the server's global_api_key_expiry_days),
+    /// between 1 and 36500.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36500))]
     max_expiry_days: Option<u32>,
     /// Refuse (409) to deactivate, delete or re-expire the bootstrap admin key,
     /// so a contract tester holding it cannot lock itself out.
     #[arg(long)]
     protect_admin_key: bool,
-    /// Create N keys for the admin user at start, for demos and load tests.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Create N keys for the admin user at start, for demos and load tests
+    /// (at most 1000000).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_SEED_KEYS)))]
     seed_keys: u32,
     /// The API release to play: 1.7 (all six operations), or 1.6 (before
     /// 1.7.0: no total_calls, last_used_at, inactivity_interval, or
     /// inactivity-interval route).
     #[arg(long, value_name = "VERSION", default_value = "1.7")]
     api_version: ApiVersion,
-    /// Delay every response by this many milliseconds, to play a server far away.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
+    /// Delay every response by this many milliseconds, to play a server far
+    /// away (at most 60000).
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
     latency_ms: u64,
     /// Seconds a client has to send a request head once the server waits for it.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
@@ -53,14 +58,17 @@ struct Args {
     shutdown_grace: Duration,
 }
 
-/// A positive number of seconds that a `Duration` can hold.
+/// Longest of the timeouts, in seconds: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+/// A positive number of seconds, at most a day.
 fn seconds(text: &str) -> Result<Duration, String> {
     text.trim()
         .parse::<f64>()
         .ok()
-        .filter(|s| *s > 0.0)
+        .filter(|s| *s > 0.0 && *s <= MAX_SECONDS)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("expected a positive number of seconds, not {text:?}"))
+        .ok_or_else(|| format!("expected a number of seconds above 0 and at most {MAX_SECONDS}"))
 }
 
 fn builder(args: &Args) -> Result<FakeServerBuilder, String> {

@@ -188,6 +188,35 @@ fn bad_arguments_fail_with_a_message() {
     }
 }
 
+// Issue 16, item 2: the ready lines come after the signal handlers, so a
+// supervisor that signals right after them stops the server cleanly.
+#[test]
+fn a_signal_right_after_the_ready_lines_stops_it_cleanly() {
+    for signal in ["INT", "TERM", "INT", "TERM"] {
+        stop(start(&[]), signal);
+    }
+}
+
+#[test]
+fn counts_beyond_their_bounds_are_usage_errors() {
+    for args in [
+        &["--seed-keys", "4294967295"][..],
+        &["--seed-keys", "1000001"],
+        &["--latency-ms", "99999999999"],
+        &["--max-expiry-days", "0"],
+        &["--idle-timeout", "1e30"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_h2ogpte-fake-server"))
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "no ready lines for {args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(args[0]), "{args:?}: {err}");
+    }
+}
+
 /// A connection holding a create whose head is whole and whose body is cut
 /// off after a few of its 100 declared bytes.
 fn half_sent_create(server: &Running) -> TcpStream {
@@ -285,8 +314,16 @@ fn idle_connections_time_out_and_the_server_recovers_from_fd_exhaustion() {
 fn shutdown_completes_while_a_client_holds_a_half_sent_request() {
     let server = start(&["--shutdown-grace", "1"]);
     let stream = half_sent_create(&server);
-    // Let the server start reading the body before the signal.
-    std::thread::sleep(Duration::from_millis(200));
+    // A whole request on a later connection answered: the server has
+    // accepted the half-sent one (accepted first) and is serving.
+    let (status, _) = http(
+        &server.url,
+        "GET",
+        "/api/v1/admin/api_keys",
+        Some(&server.key),
+        None,
+    );
+    assert!(status.contains("200"), "{status}");
     stop(server, "TERM");
     drop(stream);
 }

@@ -870,3 +870,13 @@ async fn latency_delays_each_response_and_requests_overlap() {
         "32 concurrent requests take one latency, not 32"
     );
 }
+
+#[test]
+fn seeding_beyond_the_bound_fails_with_a_message() {
+    let err = FakeServer::builder()
+        .seed_keys(h2ogpte_fake_server::MAX_SEED_KEYS + 1)
+        .into_state()
+        .map(|_| ())
+        .expect_err("too many seed keys");
+    assert!(err.contains("at most 1000000"), "{err}");
+}
