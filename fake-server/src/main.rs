@@ -162,7 +162,7 @@ async fn log_request(
 /// Installs the SIGINT and SIGTERM handlers at once (so a supervisor that
 /// signals right after the ready lines stops the server cleanly instead of
 /// killing it) and returns a future that completes on the first of them.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
