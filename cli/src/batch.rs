@@ -1,22 +1,24 @@
 //! Acting on many key ids: reading them, running the requests a few at a
 //! time with a progress bar on a terminal, reporting each result as it is
-//! known, and stopping cleanly on Ctrl-C.
+//! known, and stopping cleanly on SIGINT or SIGTERM.
 
 use std::{
     future::Future,
     io::{IsTerminal, Read},
     path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::Duration,
 };
 
 use futures::{StreamExt, stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{args::Batch, failure::Failure, output::Outcome};
+use crate::{
+    args::Batch,
+    failure::Failure,
+    output::Outcome,
+    signals::{Signal, Signals},
+};
 
 /// Largest id list read from a file or standard input.
 const MAX_INPUT_BYTES: u64 = 16 << 20;
@@ -84,25 +86,24 @@ fn read_bounded(source: impl Read, name: &str) -> Result<String, Failure> {
 
 /// What a batch did.
 pub struct Summary {
-    /// Each id that was attempted, in input order.
+    /// Each id whose call finished, in input order.
     pub outcomes: Vec<Outcome>,
-    /// Ids not attempted because Ctrl-C stopped the batch.
+    /// Ids not attempted because a signal stopped the batch.
     pub not_attempted: usize,
-}
-
-impl Summary {
-    /// Whether Ctrl-C stopped the batch before every id was attempted.
-    pub fn interrupted(&self) -> bool {
-        self.not_attempted > 0
-    }
+    /// Calls in flight when a second signal ended the batch at once: their
+    /// outcome is unknown.
+    pub abandoned: usize,
+    /// The signal that stopped the batch, if one did.
+    pub signal: Option<Signal>,
 }
 
 /// Runs `op` for every id, `concurrency` at a time, calling `report` with
 /// each outcome as soon as it is known.
 ///
-/// Ctrl-C stops starting new calls; the calls in flight finish (each bounded
-/// by the request timeout) and are reported. A second Ctrl-C exits at once
-/// with status 130.
+/// A first SIGINT or SIGTERM stops starting new calls; the calls in flight
+/// finish (each bounded by the request timeout) and are reported. A second
+/// one ends the batch at once: the results known so far are returned, and
+/// the calls still in flight are counted as abandoned.
 pub async fn run<F, Fut>(
     ids: Vec<String>,
     concurrency: usize,
@@ -110,83 +111,61 @@ pub async fn run<F, Fut>(
     op: F,
     mut report: impl FnMut(&Outcome),
     describe: impl Fn(&h2ogpte_api_keys::Error) -> String,
+    signals: &mut Signals,
 ) -> Summary
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<(), h2ogpte_api_keys::Error>>,
 {
     let total = ids.len();
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watch_ctrl_c(Interrupts::listen(), stop.clone()));
+    let stop = AtomicBool::new(false);
+    let started = AtomicUsize::new(0);
     let progress = progress_bar(total, verb);
     let (op, progress_ref, describe) = (&op, &progress, &describe);
-    let stop_ref = &stop;
+    let (stop_ref, started_ref) = (&stop, &started);
     let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
     let mut results = std::pin::pin!(
         stream::iter(ids.into_iter().enumerate())
             .take_while(|_| std::future::ready(!stop_ref.load(Ordering::SeqCst)))
             .map(|(index, id)| async move {
+                started_ref.fetch_add(1, Ordering::SeqCst);
                 let result = op(id.clone()).await;
                 progress_ref.inc(1);
-                let outcome = Outcome {
-                    ok: result.is_ok(),
-                    error: result.err().map(|e| describe(&e)),
-                    id,
-                };
-                (index, outcome)
+                (index, Outcome::of(id, result, describe))
             })
             .buffer_unordered(concurrency.max(1))
     );
-    while let Some((index, outcome)) = results.next().await {
-        progress.suspend(|| report(&outcome));
-        outcomes.push((index, outcome));
-    }
-    watcher.abort();
-    progress.finish_and_clear();
-    outcomes.sort_by_key(|(index, _)| *index);
-    Summary {
-        not_attempted: total - outcomes.len(),
-        outcomes: outcomes.into_iter().map(|(_, o)| o).collect(),
-    }
-}
-
-/// SIGINT, listened for from the moment this is made (not from a first
-/// poll), so a Ctrl-C right after the batch starts is not missed.
-struct Interrupts {
-    #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
-}
-
-impl Interrupts {
-    fn listen() -> Self {
-        Self {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+    let mut signal = None;
+    loop {
+        tokio::select! {
+            next = results.next() => match next {
+                Some((index, outcome)) => {
+                    progress.suspend(|| report(&outcome));
+                    outcomes.push((index, outcome));
+                }
+                None => break,
+            },
+            received = signals.next() => {
+                if signal.is_some() {
+                    // The second signal: stop waiting for the calls in flight.
+                    break;
+                }
+                signal = Some(received);
+                stop.store(true, Ordering::SeqCst);
+                progress.suspend(|| crate::terminal::note(&format!(
+                    "{received}: finishing the calls in flight (signal again to stop at once)"
+                )));
+            }
         }
     }
-
-    async fn next(&mut self) -> bool {
-        #[cfg(unix)]
-        return match &mut self.signal {
-            Some(signal) => signal.recv().await.is_some(),
-            None => std::future::pending().await,
-        };
-        #[cfg(not(unix))]
-        return tokio::signal::ctrl_c().await.is_ok();
-    }
-}
-
-/// Sets `stop` on the first Ctrl-C and exits with 130 on the second.
-async fn watch_ctrl_c(mut interrupts: Interrupts, stop: Arc<AtomicBool>) {
-    if !interrupts.next().await {
-        return;
-    }
-    stop.store(true, Ordering::SeqCst);
-    crate::terminal::note(
-        "interrupted: finishing the calls in flight (Ctrl-C again to quit at once)",
-    );
-    if interrupts.next().await {
-        std::process::exit(crate::failure::EXIT_INTERRUPTED.into());
+    progress.finish_and_clear();
+    outcomes.sort_by_key(|(index, _)| *index);
+    let started = started.load(Ordering::SeqCst);
+    Summary {
+        not_attempted: total - started,
+        abandoned: started - outcomes.len(),
+        outcomes: outcomes.into_iter().map(|(_, o)| o).collect(),
+        signal,
     }
 }
 

@@ -5,7 +5,10 @@ use std::{io, time::Duration};
 
 use h2ogpte_api_keys::{API_KEY_ENV, Error, SERVER_URL_ENV};
 
-use crate::terminal::{MESSAGE_LIMIT, clip};
+use crate::{
+    signals::Signal,
+    terminal::{MESSAGE_LIMIT, clip},
+};
 
 /// Exit code of a success, or of a reader that went away (`| head`).
 pub const EXIT_OK: u8 = 0;
@@ -17,6 +20,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_PARTIAL: u8 = 3;
 /// Exit code after Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code after SIGTERM (128 + SIGTERM).
+pub const EXIT_TERMINATED: u8 = 143;
 
 /// A failure with its exit code and a one-line message.
 #[derive(Debug)]
@@ -41,9 +46,9 @@ impl Failure {
         Self::new(EXIT_PARTIAL, message)
     }
 
-    /// Stopped by Ctrl-C: exit code 130.
-    pub fn interrupted(message: impl Into<String>) -> Self {
-        Self::new(EXIT_INTERRUPTED, message)
+    /// Stopped by a signal: exit code 130 (SIGINT) or 143 (SIGTERM).
+    pub fn signalled(signal: Signal, message: impl Into<String>) -> Self {
+        Self::new(signal.exit_code(), message)
     }
 
     fn new(code: u8, message: impl Into<String>) -> Self {

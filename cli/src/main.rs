@@ -2,7 +2,9 @@
 //!
 //! Exit codes: 0 success, 1 API or transport error, 2 usage or configuration
 //! error, 3 partial failure (some ids of a batch failed, or a rotation
-//! created the new key but could not retire the old one), 130 interrupted.
+//! created the new key but could not retire the old one, or could not undo
+//! a key whose secret it could not deliver), 130 after SIGINT, 143 after
+//! SIGTERM.
 
 mod args;
 mod batch;
@@ -10,6 +12,7 @@ mod commands;
 mod connect;
 mod failure;
 mod output;
+mod signals;
 mod terminal;
 
 use std::{io::IsTerminal, process::ExitCode};

@@ -108,6 +108,21 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
+impl Outcome {
+    /// The outcome of one id's call; `describe` words an error.
+    pub fn of(
+        id: String,
+        result: Result<(), h2ogpte_api_keys::Error>,
+        describe: impl Fn(&h2ogpte_api_keys::Error) -> String,
+    ) -> Self {
+        Outcome {
+            ok: result.is_ok(),
+            error: result.err().map(|e| describe(&e)),
+            id,
+        }
+    }
+}
+
 /// The table of batch outcomes.
 pub fn outcomes_table(outcomes: &[Outcome]) -> String {
     let mut t = table();

@@ -10,16 +10,28 @@ use std::{
     net::TcpListener,
     process::{Command as StdCommand, Stdio},
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicUsize, Ordering},
     },
     thread,
     time::{Duration, Instant},
 };
 
-use common::{RUNTIME, bare, cli, create, id_of, run, server};
+use common::{
+    RUNTIME, bare, cli, create, id_of, run,
+    scripted::{Scripted, Step, json_response, key_json},
+    server,
+};
 use h2ogpte_fake_server::FakeServer;
 use serde_json::Value;
+
+/// Serves `responses` (whole HTTP responses) to one connection after
+/// another, in order, the last one repeated; returns its URL and the
+/// server, whose requests are the request lines it saw.
+fn scripted_server(responses: Vec<String>) -> (String, Scripted) {
+    let server = Scripted::start(responses.into_iter().map(Step::Respond).collect());
+    (server.url.clone(), server)
+}
 
 fn keys_of(server: &FakeServer, filter: &str) -> Vec<Value> {
     let r = run(cli(server).args(["list", "--filter", filter, "-o", "json"]));
@@ -78,13 +90,6 @@ fn assert_no_panic(args: &[&str], r: &common::Run) {
     assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
 }
 
-/// A key as the API lists it.
-fn key_json(id: &str, username: &str) -> String {
-    format!(
-        r#"{{"id":"{id}","username":"{username}","name":"ci","hint":"abcd","created_at":"2026-11-02T09:14:07Z","total_calls":0,"is_active":true,"is_global_key":true}}"#
-    )
-}
-
 // Item 2, when the clean-up fails too: the orphan is named, exit 3.
 #[test]
 fn rotate_names_the_orphan_when_it_cannot_delete_it() {
@@ -114,7 +119,7 @@ fn rotate_names_the_orphan_when_it_cannot_delete_it() {
         "the orphan is named with the way to remove it: {}",
         r.stderr
     );
-    let requests = seen.lock().expect("requests").clone();
+    let requests = seen.requests();
     assert_eq!(requests.len(), 3, "{requests:?}");
     assert!(
         requests.iter().all(|line| !line.contains("k-old")),
@@ -222,64 +227,6 @@ fn a_closed_stdout_ends_quietly() {
             assert_eq!(code, Some(0), "{args:?}: {stderr}");
         }
     }
-}
-
-/// Serves `responses` (whole HTTP responses) to one connection after
-/// another, in order, the last one repeated, for at most `responses.len()
-/// + 8` connections; returns its URL and the request lines it saw.
-fn scripted_server(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let requests = seen.clone();
-    thread::spawn(move || {
-        let count = responses.len() + 8;
-        for (i, stream) in listener.incoming().take(count).enumerate() {
-            let Ok(mut stream) = stream else { return };
-            let Some(line) = read_request(&mut stream) else {
-                continue;
-            };
-            requests.lock().expect("requests").push(line);
-            let response = &responses[i.min(responses.len() - 1)];
-            let _ = stream.write_all(response.as_bytes());
-        }
-    });
-    (url, seen)
-}
-
-/// Reads one request, head and `Content-Length` body, so that closing the
-/// connection after answering does not reset it; returns its first line.
-fn read_request(stream: &mut std::net::TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    head.lines().next().map(str::to_owned)
-}
-
-fn json_response(status: u16, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
 }
 
 // Item 4.

@@ -10,15 +10,21 @@ use crate::{
     batch::{self, Summary},
     failure::{Failure, describe},
     output::{Outcome, outcomes_table, print_items, write_ndjson},
+    signals::Signals,
     terminal::note,
 };
 
-pub async fn expire(client: &Client, args: &Expire, g: &Global) -> Result<(), Failure> {
+pub async fn expire(
+    client: &Client,
+    args: &Expire,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<(), Failure> {
     let ids = batch::read_ids(&args.batch)?;
     let body = types::ApiKeyUpdateExpiryRequest {
         expires_in: args.expires_in.clone(),
     };
-    let summary = run(ids, &args.batch, g, "expire", |id| {
+    let summary = run(ids, &args.batch, g, signals, "expire", |id| {
         let (client, body) = (client, body.clone());
         async move { client.update_api_key_expiry(&id, body).await }
     })
@@ -26,12 +32,17 @@ pub async fn expire(client: &Client, args: &Expire, g: &Global) -> Result<(), Fa
     report(&summary, g.output, "expired")
 }
 
-pub async fn inactivity(client: &Client, args: &Inactivity, g: &Global) -> Result<(), Failure> {
+pub async fn inactivity(
+    client: &Client,
+    args: &Inactivity,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<(), Failure> {
     let ids = batch::read_ids(&args.batch)?;
     let body = types::ApiKeyUpdateInactivityIntervalRequest {
         inactivity_interval: args.days,
     };
-    let summary = run(ids, &args.batch, g, "inactivity", |id| {
+    let summary = run(ids, &args.batch, g, signals, "inactivity", |id| {
         let (client, body) = (client, body.clone());
         async move { client.update_api_key_inactivity_interval(&id, body).await }
     })
@@ -39,21 +50,31 @@ pub async fn inactivity(client: &Client, args: &Inactivity, g: &Global) -> Resul
     report(&summary, g.output, "updated")
 }
 
-pub async fn deactivate(client: &Client, args: &Batch, g: &Global) -> Result<(), Failure> {
+pub async fn deactivate(
+    client: &Client,
+    args: &Batch,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<(), Failure> {
     let ids = batch::read_ids(args)?;
-    let summary = run(ids, args, g, "deactivate", |id| async move {
+    let summary = run(ids, args, g, signals, "deactivate", |id| async move {
         client.deactivate_api_key(&id).await
     })
     .await;
     report(&summary, g.output, "deactivated")
 }
 
-pub async fn delete(client: &Client, args: &Delete, g: &Global) -> Result<(), Failure> {
+pub async fn delete(
+    client: &Client,
+    args: &Delete,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<(), Failure> {
     let ids = batch::read_ids(&args.batch)?;
     if !args.yes && io::stdin().is_terminal() && !confirm(ids.len())? {
         return Err(Failure::usage("nothing deleted"));
     }
-    let summary = run(ids, &args.batch, g, "delete", |id| async move {
+    let summary = run(ids, &args.batch, g, signals, "delete", |id| async move {
         client.delete_api_key(&id).await
     })
     .await;
@@ -61,7 +82,14 @@ pub async fn delete(client: &Client, args: &Delete, g: &Global) -> Result<(), Fa
 }
 
 /// Runs the batch; with `-o ndjson` each result is written as it is known.
-async fn run<F, Fut>(ids: Vec<String>, args: &Batch, g: &Global, verb: &str, op: F) -> Summary
+async fn run<F, Fut>(
+    ids: Vec<String>,
+    args: &Batch,
+    g: &Global,
+    signals: &mut Signals,
+    verb: &str,
+    op: F,
+) -> Summary
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<(), h2ogpte_api_keys::Error>>,
@@ -73,9 +101,16 @@ where
             stdout_gone = write_ndjson(&mut io::stdout().lock(), outcome).is_err();
         }
     };
-    batch::run(ids, args.concurrency.into(), verb, op, report, |e| {
-        describe(e, g.timeout)
-    })
+    let describe = |e: &h2ogpte_api_keys::Error| describe(e, g.timeout);
+    batch::run(
+        ids,
+        args.concurrency.into(),
+        verb,
+        op,
+        report,
+        describe,
+        signals,
+    )
     .await
 }
 
@@ -89,7 +124,8 @@ fn confirm(count: usize) -> Result<bool, Failure> {
 }
 
 /// Prints every outcome (NDJSON lines were written already), then the
-/// count; exit 130 when interrupted, 3 when some failed, 1 when all did.
+/// count; exit 130 or 143 when a signal stopped it, 3 when some failed, 1
+/// when all did.
 fn report(summary: &Summary, format: Output, verb: &str) -> Result<(), Failure> {
     let outcomes = &summary.outcomes;
     if format != Output::Ndjson {
@@ -98,16 +134,25 @@ fn report(summary: &Summary, format: Output, verb: &str) -> Result<(), Failure> 
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     let done = outcomes.len() - failed;
     let mut counts = format!("{done} {verb}, {failed} failed");
-    if summary.interrupted() {
+    if summary.not_attempted > 0 {
         counts += &format!(", {} not attempted", summary.not_attempted);
     }
+    if summary.abandoned > 0 {
+        counts += &format!(
+            ", {} abandoned in flight (outcome unknown: check them with `h2ogpte-keys list`)",
+            summary.abandoned
+        );
+    }
     note(&counts);
-    if summary.interrupted() {
-        return Err(Failure::interrupted(format!(
-            "interrupted: {} of {} key(s) not attempted",
-            summary.not_attempted,
-            outcomes.len() + summary.not_attempted
-        )));
+    if let Some(signal) = summary.signal {
+        let total = outcomes.len() + summary.not_attempted + summary.abandoned;
+        return Err(Failure::signalled(
+            signal,
+            format!(
+                "{signal}: {} of {total} key(s) not done",
+                summary.not_attempted + summary.abandoned
+            ),
+        ));
     }
     match failed {
         0 => Ok(()),

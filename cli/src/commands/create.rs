@@ -1,15 +1,21 @@
-//! `create`: a new key; the secret alone on stdout.
+//! `create`: a new key; the secret alone on stdout, delivered or undone.
 
 use h2ogpte_api_keys::{Client, types};
 
 use crate::{
-    args::{Create, Global, Output},
+    args::{Create, Global},
+    commands::deliver::{check_output_keeps_secrets, create_key, deliver_or_undo},
     failure::Failure,
-    output::write_ndjson,
-    terminal::{escape, note, out_line},
+    signals::Signals,
 };
 
-pub async fn create(client: &Client, args: &Create, g: &Global) -> Result<(), Failure> {
+pub async fn create(
+    client: &Client,
+    args: &Create,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<(), Failure> {
+    check_output_keeps_secrets()?;
     let request = types::ApiKeyCreateRequest {
         user_id: args.user.clone(),
         name: args.name.clone(),
@@ -17,41 +23,17 @@ pub async fn create(client: &Client, args: &Create, g: &Global) -> Result<(), Fa
         expires_in: args.expires_in.clone(),
         inactivity_interval: args.inactivity_days,
     };
-    let created = client
-        .create_api_key_for_user(request)
-        .await
-        .map_err(|e| Failure::from_error(&e, g.timeout))?;
-    print_created(&created, g.output)
-}
-
-/// Prints a new key: in a table, only the secret on stdout (so it can be
-/// captured), the rest on stderr; in JSON, the whole result.
-pub fn print_created(created: &types::ApiKeyResult, format: Output) -> Result<(), Failure> {
-    match format {
-        Output::Table => {
-            // Exact for a real secret (`sk-` and alphanumerics); a server's
-            // control characters are escaped, as no header could carry them.
-            out_line(&escape(created.secret_key.expose()))?;
-            let k = &created.api_key;
-            note(&format!(
-                "created key {} for {} (hint …{}, expires {}); store the secret above now: it will not be shown again",
-                k.id,
-                k.username,
-                k.hint,
-                k.expires_at
-                    .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
-            ));
-        }
-        Output::Json => {
-            let text =
-                serde_json::to_string_pretty(created).map_err(|e| Failure::api(e.to_string()))?;
-            out_line(&text)?;
-            note("the secret_key above will not be shown again: store it now");
-        }
-        Output::Ndjson => {
-            write_ndjson(&mut std::io::stdout().lock(), created)?;
-            note("the secret_key above will not be shown again: store it now");
-        }
+    let (result, deferred) = create_key(client, request, g, signals).await?;
+    let created = result.map_err(|e| Failure::from_error(&e, g.timeout))?;
+    deliver_or_undo(client, &created, g).await?;
+    match deferred.or_else(|| signals.pending()) {
+        Some(signal) => Err(Failure::signalled(
+            signal,
+            format!(
+                "{signal} after the key {} was created and its secret delivered",
+                created.api_key.id
+            ),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }

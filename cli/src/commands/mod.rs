@@ -2,6 +2,7 @@
 
 mod bulk;
 mod create;
+mod deliver;
 mod list;
 mod rotate;
 
@@ -13,14 +14,18 @@ use crate::{
     args::{Cli, Command},
     connect::client,
     failure::Failure,
+    signals::Signals,
 };
 
 /// Keys fetched per request when a command pages through every key.
 pub const PAGE_SIZE: u64 = 500;
 
-/// Runs the command the arguments name.
+/// Runs the command the arguments name. SIGINT and SIGTERM are caught from
+/// here on, and each command says what they mean to it.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let g = &cli.global;
+    let signals = &mut Signals::listen()
+        .map_err(|e| Failure::api(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
     match &cli.command {
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write,
@@ -32,23 +37,25 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             out.flush()?;
             Ok(())
         }
-        Command::Create(args) => create::create(&client(g)?, args, g).await,
-        Command::List(args) => interruptible(list::list(&client(g)?, args, g)).await,
-        Command::Show { id } => interruptible(list::show(&client(g)?, id, g)).await,
-        Command::Expire(args) => bulk::expire(&client(g)?, args, g).await,
-        Command::Inactivity(args) => bulk::inactivity(&client(g)?, args, g).await,
-        Command::Deactivate(args) => bulk::deactivate(&client(g)?, args, g).await,
-        Command::Delete(args) => bulk::delete(&client(g)?, args, g).await,
-        Command::Rotate(args) => rotate::rotate(&client(g)?, args, g).await,
+        Command::Create(args) => create::create(&client(g)?, args, g, signals).await,
+        Command::List(args) => interruptible(signals, list::list(&client(g)?, args, g)).await,
+        Command::Show { id } => interruptible(signals, list::show(&client(g)?, id, g)).await,
+        Command::Expire(args) => bulk::expire(&client(g)?, args, g, signals).await,
+        Command::Inactivity(args) => bulk::inactivity(&client(g)?, args, g, signals).await,
+        Command::Deactivate(args) => bulk::deactivate(&client(g)?, args, g, signals).await,
+        Command::Delete(args) => bulk::delete(&client(g)?, args, g, signals).await,
+        Command::Rotate(args) => rotate::rotate(&client(g)?, args, g, signals).await,
     }
 }
 
-/// Read-only work that Ctrl-C may stop at any point: exit 130, no panic.
-/// (Creates and rotations are left to the default signal handling, so they
-/// are never cut between making a key and printing its secret by us.)
-async fn interruptible(work: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+/// Read-only work that a signal may stop at any point: exit 130 on SIGINT,
+/// 143 on SIGTERM, no panic.
+pub async fn interruptible<T>(
+    signals: &mut Signals,
+    work: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
     tokio::select! {
         result = work => result,
-        Ok(()) = tokio::signal::ctrl_c() => Err(Failure::interrupted("interrupted")),
+        signal = signals.next() => Err(Failure::signalled(signal, signal.to_string())),
     }
 }

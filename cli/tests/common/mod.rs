@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod scripted;
+
 use std::sync::LazyLock;
 
 use assert_cmd::Command;

@@ -1,0 +1,134 @@
+//! Making a key whose secret someone must receive: the create waits out a
+//! first signal, and the secret is either delivered (written and flushed)
+//! or the key is deleted again; what cannot be undone is named loudly.
+
+use h2ogpte_api_keys::{Client, Error, types};
+
+use crate::{
+    args::{Global, Output},
+    failure::{Failure, describe},
+    signals::{Signal, Signals},
+    terminal::{STDOUT_DISCARDS, deliver, escape, note, stdout_discards},
+};
+
+/// The create's own result, and a signal that came while it was in flight.
+pub type Created = (Result<types::ApiKeyResult, Error>, Option<Signal>);
+
+/// Refuses to make a key whose secret would be thrown away: standard output
+/// closed or sent to /dev/null. Nothing is created then.
+pub fn check_output_keeps_secrets() -> Result<(), Failure> {
+    if stdout_discards() {
+        return Err(Failure::usage(format!(
+            "{STDOUT_DISCARDS}, so a new key's secret would be lost: nothing was created; send the output to a file or a pipe"
+        )));
+    }
+    Ok(())
+}
+
+/// Sends the create. A first SIGINT or SIGTERM is deferred while it is in
+/// flight (the call is bounded by `--timeout`) and returned beside the
+/// result; a second one stops waiting at once, the only failure here.
+pub async fn create_key(
+    client: &Client,
+    request: types::ApiKeyCreateRequest,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<Created, Failure> {
+    let user = request.user_id.clone();
+    let mut call = std::pin::pin!(client.create_api_key_for_user(request));
+    let mut deferred = None;
+    let result = loop {
+        tokio::select! {
+            result = &mut call => break result,
+            signal = signals.next() => {
+                if deferred.is_none() {
+                    deferred = Some(signal);
+                    note(&format!(
+                        "{signal}: finishing the create in flight first, so its secret is not lost (at most {} s); signal again to stop waiting",
+                        g.timeout.as_secs_f64()
+                    ));
+                    continue;
+                }
+                return Err(Failure::signalled(
+                    signal,
+                    format!(
+                        "DANGER: stopped waiting for the create of a key for user {user}: if the server made it, nobody has its secret; find it with `h2ogpte-keys list --all` (the newest key of that user) and delete it"
+                    ),
+                ));
+            }
+        }
+    };
+    Ok((result, deferred))
+}
+
+/// Prints a new key's secret so it cannot be lost; when that fails, deletes
+/// the key again (exit 1), or names it as an orphan when that fails too
+/// (exit 3).
+pub async fn deliver_or_undo(
+    client: &Client,
+    created: &types::ApiKeyResult,
+    g: &Global,
+) -> Result<(), Failure> {
+    match print_created(created, g.output) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(undo(
+            client,
+            created,
+            &format!("the secret could not be written to standard output ({e})"),
+            g,
+        )
+        .await),
+    }
+}
+
+/// Deletes a key made by this command that must not stay, and says why.
+pub async fn undo(
+    client: &Client,
+    created: &types::ApiKeyResult,
+    why: &str,
+    g: &Global,
+) -> Failure {
+    let key = &created.api_key;
+    let id = escape(&key.id);
+    match client.delete_api_key(&key.id).await {
+        Ok(()) => Failure::api(format!(
+            "{why}; key {id} was deleted again, so no key is left that nobody holds"
+        )),
+        Err(e) => Failure::partial(format!(
+            "DANGER: {why}, and deleting key {id} of {} failed too ({}): it exists but nobody holds its secret; delete it with `h2ogpte-keys delete {id}`",
+            escape(&key.username),
+            describe(&e, g.timeout)
+        )),
+    }
+}
+
+/// Writes a new key: in a table, only the secret on stdout (so it can be
+/// captured), the rest on stderr once it was delivered; in JSON, the whole
+/// result.
+fn print_created(created: &types::ApiKeyResult, format: Output) -> std::io::Result<()> {
+    match format {
+        Output::Table => {
+            // Exact for a real secret (`sk-` and alphanumerics); a server's
+            // control characters are escaped, as no header could carry them.
+            deliver(&escape(created.secret_key.expose()))?;
+            let k = &created.api_key;
+            note(&format!(
+                "created key {} for {} (hint …{}, expires {}); store the secret above now: it will not be shown again",
+                k.id,
+                k.username,
+                k.hint,
+                k.expires_at
+                    .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+            ));
+        }
+        Output::Json => {
+            deliver(&serde_json::to_string_pretty(created)?)?;
+            note("the secret_key above will not be shown again: store it now");
+        }
+        Output::Ndjson => {
+            deliver(&serde_json::to_string(created)?)?;
+            note("the secret_key above will not be shown again: store it now");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! A created secret is delivered or the key is undone (issue 16, items 4
+//! and 14): a stdout known to discard (closed, /dev/null) makes nothing;
+//! output that cannot be written (a closed pipe, a full disk) deletes the
+//! new key again and says so; a failed undo names
+//! the orphan with exit 3; rotate retires the old key only after the new
+//! secret was delivered, and loses a concurrent rotation cleanly.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{
+    cli, create, id_of, run,
+    scripted::{Scripted, Step, created_json, json_response, key_json},
+    server,
+};
+use h2ogpte_fake_server::FakeServer;
+use serde_json::Value;
+
+/// Where the command's stdout goes.
+#[derive(Debug, Clone, Copy)]
+enum Sink {
+    /// A pipe whose reader is gone before the command starts.
+    ClosedPipe,
+    /// No stdout at all (`>&-`).
+    Closed,
+    /// `/dev/full`: every write fails with ENOSPC.
+    Full,
+}
+
+const SINKS: [Sink; 3] = [Sink::ClosedPipe, Sink::Closed, Sink::Full];
+
+/// Runs the binary with `args` and stdout sent to `sink`, against `url`.
+fn run_into(sink: Sink, url: &str, key: &str, args: &[&str]) -> (i32, String) {
+    let binary = env!("CARGO_BIN_EXE_h2ogpte-keys");
+    let mut cmd = match sink {
+        Sink::Closed => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c").arg("exec \"$0\" \"$@\" >&-").arg(binary);
+            sh
+        }
+        _ => Command::new(binary),
+    };
+    cmd.args(args)
+        .env("H2OGPTE_SERVER_URL", url)
+        .env("H2OGPTE_API_KEY", key)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    match sink {
+        Sink::ClosedPipe => {
+            let (reader, writer) = std::io::pipe().expect("pipe");
+            drop(reader);
+            cmd.stdout(writer);
+        }
+        Sink::Full => {
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .expect("/dev/full");
+            cmd.stdout(full);
+        }
+        Sink::Closed => {}
+    }
+    let out = cmd.output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn keys(server: &FakeServer) -> Vec<Value> {
+    let r = run(cli(server).args(["list", "--all", "-o", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).expect("JSON")
+}
+
+#[test]
+fn create_whose_secret_cannot_be_written_is_undone() {
+    let server = server();
+    let before = keys(&server).len();
+    for sink in SINKS {
+        for format in ["table", "json", "ndjson"] {
+            let (code, stderr) = run_into(
+                sink,
+                &server.url(),
+                server.admin_key(),
+                &["create", "--user", "u-alice", "-o", format],
+            );
+            if let Sink::Closed = sink {
+                // Known before anything is made: refused up front.
+                assert_eq!(code, 2, "{sink:?} {format}: {stderr}");
+                assert!(stderr.contains("nothing was created"), "{stderr}");
+            } else {
+                assert_eq!(code, 1, "{sink:?} {format}: {stderr}");
+                assert!(
+                    stderr.contains("could not be written") && stderr.contains("deleted again"),
+                    "{sink:?} {format}: {stderr}"
+                );
+            }
+            assert!(!stderr.contains("store"), "{sink:?} {format}: {stderr}");
+            assert!(!stderr.contains("sk-"), "no secret: {stderr}");
+        }
+    }
+    assert_eq!(keys(&server).len(), before, "every key was undone");
+}
+
+#[test]
+fn rotate_whose_secret_cannot_be_written_keeps_the_old_key() {
+    let server = server();
+    let old = id_of(&create(&server, &["--user", "u-alice", "--name", "svc"]));
+    for sink in SINKS {
+        let (code, stderr) = run_into(
+            sink,
+            &server.url(),
+            server.admin_key(),
+            &["rotate", &old, "--user", "u-alice"],
+        );
+        let (expected, says) = match sink {
+            Sink::Closed => (2, "nothing was created"),
+            _ => (1, "deleted again"),
+        };
+        assert_eq!(code, expected, "{sink:?}: {stderr}");
+        assert!(stderr.contains(says), "{sink:?}: {stderr}");
+    }
+    let all = keys(&server);
+    let alice: Vec<&Value> = all.iter().filter(|k| k["username"] == "alice").collect();
+    assert_eq!(alice.len(), 1, "only the old key: {alice:?}");
+    assert_eq!(alice[0]["id"], old.as_str());
+    assert_eq!(alice[0]["is_active"], true, "the old key still works");
+}
+
+#[test]
+fn a_failed_undo_names_the_orphan_and_exits_3() {
+    let server = Scripted::start(vec![
+        Step::Respond(json_response(
+            201,
+            &created_json("k-orphan", "alice", "sk-undelivered"),
+        )),
+        Step::Respond(json_response(
+            500,
+            r#"{"code":500,"message":"database unavailable"}"#,
+        )),
+    ]);
+    let (code, stderr) = run_into(
+        Sink::Full,
+        &server.url,
+        "sk-admin",
+        &["create", "--user", "u-alice"],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("DANGER"), "{stderr}");
+    assert!(
+        stderr.contains("h2ogpte-keys delete k-orphan"),
+        "the orphan is named: {stderr}"
+    );
+    assert!(!stderr.contains("sk-undelivered"), "{stderr}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[1].starts_with("DELETE "), "{requests:?}");
+}
+
+#[test]
+fn the_loser_of_two_rotations_undoes_its_own_key() {
+    // The old key is found active; the new key is made; by the time this
+    // rotation retires the old key, another one has (409 already inactive).
+    let server = Scripted::start(vec![
+        Step::Respond(json_response(
+            200,
+            &format!("[{}]", key_json("k-old", "alice")),
+        )),
+        Step::Respond(json_response(
+            201,
+            &created_json("k-mine", "alice", "sk-mine"),
+        )),
+        Step::Respond(json_response(
+            409,
+            r#"{"code":409,"message":"API key k-old is already inactive"}"#,
+        )),
+        Step::Respond("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned()),
+    ]);
+    let r = run(common::bare()
+        .args([
+            "rotate",
+            "k-old",
+            "--prefetch",
+            "1",
+            "--server-url",
+            &server.url,
+        ])
+        .env("H2OGPTE_API_KEY", "sk-admin"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("concurrent rotation won"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("k-mine was deleted again"),
+        "{}",
+        r.stderr
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert!(
+        requests[3].starts_with("DELETE ") && requests[3].contains("k-mine"),
+        "{requests:?}"
+    );
+
+    // The same race, when deleting its own key fails too: exit 3, named.
+    let server = Scripted::start(vec![
+        Step::Respond(json_response(
+            200,
+            &format!("[{}]", key_json("k-old", "alice")),
+        )),
+        Step::Respond(json_response(
+            201,
+            &created_json("k-mine", "alice", "sk-mine"),
+        )),
+        Step::Respond(json_response(
+            409,
+            r#"{"code":409,"message":"API key k-old is already inactive"}"#,
+        )),
+        Step::Respond(json_response(500, r#"{"code":500,"message":"down"}"#)),
+    ]);
+    let r = run(common::bare()
+        .args([
+            "rotate",
+            "k-old",
+            "--prefetch",
+            "1",
+            "--server-url",
+            &server.url,
+        ])
+        .env("H2OGPTE_API_KEY", "sk-admin"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("h2ogpte-keys delete k-mine"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn two_rotations_of_one_key_leave_one_replacement() {
+    let server = server();
+    let old = id_of(&create(&server, &["--user", "u-alice", "--name", "svc"]));
+    let spawn = || {
+        cli(&server)
+            .args(["rotate", &old, "--user", "u-alice", "-o", "json"])
+            .output()
+            .expect("runs")
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(spawn);
+        let b = s.spawn(spawn);
+        (a.join().expect("a"), b.join().expect("b"))
+    });
+    let codes = [a.status.code(), b.status.code()];
+    let active: Vec<Value> = keys(&server)
+        .into_iter()
+        .filter(|k| k["username"] == "alice" && k["is_active"] == true)
+        .collect();
+    assert_eq!(active.len(), 1, "one replacement: {active:?} {codes:?}");
+    assert_ne!(active[0]["id"], old.as_str(), "the old key is retired");
+    assert!(codes.contains(&Some(0)), "{codes:?}");
+}
