@@ -3,7 +3,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
-use h2ogpte_api_keys::{API_KEY_ENV, SERVER_URL_ENV};
+use h2ogpte_api_keys::{API_KEY_ENV, DEFAULT_MAX_STREAM_KEYS, MAX_PREFETCH, SERVER_URL_ENV};
 
 /// Environment variable that allows plain http to a host that is not loopback.
 pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
@@ -13,7 +13,13 @@ pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 ///
 /// Exit codes: 0 success, 1 API or transport error, 2 usage or configuration
 /// error, 3 partial failure (some ids of a batch failed, every result still
-/// printed; or a rotation made the new key but could not retire the old one).
+/// printed; a rotation made the new key but could not retire the old one; or
+/// a key whose secret could not be delivered could not be deleted again),
+/// 130 after SIGINT, 143 after SIGTERM.
+///
+/// A command that creates a key (create, rotate) either delivers its secret
+/// on stdout or deletes the key again; a signal during the create waits for
+/// it to finish (a second one stops waiting).
 #[derive(Parser, Debug)]
 #[command(name = "h2ogpte-keys", version, about, long_about)]
 pub struct Cli {
@@ -46,9 +52,13 @@ pub struct Global {
     #[arg(long, short, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Pages of keys requested ahead at once when paging through every key
-    /// (`list --all`, `show`, `rotate`); 1 fetches one after the other.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    /// (`list --all`, `show`, `rotate`), between 1 (one after the other) and 32.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=MAX_PREFETCH as i64), global = true)]
     pub prefetch: u16,
+    /// Most keys read when paging through every key, so a server that always
+    /// has another page cannot keep a command going for ever.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STREAM_KEYS, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub max_keys: u64,
     /// Seconds one HTTP request may take.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds, global = true)]
     pub timeout: Duration,

@@ -27,6 +27,7 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
         .with_timeout(global.timeout)
         .with_allow_insecure_http(global.allow_insecure_http)
         .with_prefetch(global.prefetch.into())
+        .with_max_stream_keys(global.max_keys)
         .with_user_agent(concat!("h2ogpte-keys/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &global.ca_cert {
         for certificate in ca_certificates(path)? {

@@ -426,3 +426,176 @@ fn messages_speak_the_cli_language() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("h2ogpte_http"), "{}", r.stderr);
 }
+
+// Issue 16, item 7: a loopback server is reached directly, never through a
+// proxy from the environment, which would see the bearer in clear.
+#[test]
+fn a_loopback_server_is_never_reached_through_an_environment_proxy() {
+    let server = server();
+    let proxy = Scripted::start(vec![Step::Respond(json_response(200, "[]"))]);
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        let r = run(cli(&server)
+            .args(["list", "-o", "json"])
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env(var, &proxy.url));
+        assert_eq!(r.code, 0, "{var}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("bootstrap admin key"),
+            "{var}: {}",
+            r.stdout
+        );
+    }
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+}
+
+// Issue 16, item 8: user info in the server URL is refused and never shown.
+#[test]
+fn credentials_in_the_server_url_are_refused_and_never_shown() {
+    let r = run(bare()
+        .args(["list", "--server-url", "http://admin:hunter2@127.0.0.1:9"])
+        .env("H2OGPTE_API_KEY", "sk-x"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("H2OGPTE_API_KEY"), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+}
+
+// Issue 16, item 10: a listing that never ends stops at --max-keys, and
+// JSON and NDJSON are written as keys arrive.
+#[test]
+fn an_endless_listing_stops_at_max_keys() {
+    let server = endless_server();
+    for output in ["table", "json", "ndjson"] {
+        let r = run(bare()
+            .args(["list", "--all", "--max-keys", "1200", "--prefetch", "1"])
+            .args(["-o", output, "--server-url", &server])
+            .env("H2OGPTE_API_KEY", "sk-admin"));
+        assert_eq!(r.code, 1, "{output}: {}", r.stderr);
+        assert!(r.stderr.contains("--max-keys"), "{output}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("k-1199"),
+            "written as they came: {output}"
+        );
+    }
+}
+
+/// A server whose every page of the listing is full, with ids that follow
+/// the offset asked for: an endless listing.
+fn endless_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { return };
+            let Some(line) = common::scripted::read_request(&mut stream) else {
+                continue;
+            };
+            let number = |name: &str| -> u64 {
+                line.split(['?', '&', ' '])
+                    .find_map(|p| p.strip_prefix(name)?.parse().ok())
+                    .unwrap_or(0)
+            };
+            let (offset, limit) = (number("offset="), number("limit="));
+            let keys: Vec<String> = (offset..offset + limit)
+                .map(|i| key_json(&format!("k-{i}"), "alice"))
+                .collect();
+            let body = format!("[{}]", keys.join(","));
+            let _ = stream.write_all(json_response(200, &body).as_bytes());
+        }
+    });
+    url
+}
+
+// Issue 16, item 11: a page with more keys than asked is refused.
+#[test]
+fn a_fat_page_is_refused() {
+    let keys: Vec<String> = (0..10)
+        .map(|i| key_json(&format!("k{i}"), "alice"))
+        .collect();
+    let (url, _) = scripted_server(vec![json_response(200, &format!("[{}]", keys.join(",")))]);
+    let r = run(bare()
+        .args(["list", "--limit", "5", "--server-url", &url])
+        .env("H2OGPTE_API_KEY", "sk-admin"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(r.stderr.contains("ignores `limit`"), "{}", r.stderr);
+}
+
+// Issue 16, item 12: prefetch is bounded.
+#[test]
+fn prefetch_beyond_its_bound_is_a_usage_error() {
+    let r = run(bare().args(["list", "--all", "--prefetch", "20000"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("1..=32"), "{}", r.stderr);
+}
+
+// Issue 16, item 13: a 503 says nothing was done, so the 404 after it is
+// the truth: the ids were never there.
+#[test]
+fn a_gateway_503_then_404_is_not_a_deletion() {
+    let not_found = r#"{"code":404,"message":"API key not found"}"#;
+    let (url, _) = scripted_server(vec![
+        json_response(503, ""),
+        json_response(404, not_found),
+        json_response(503, ""),
+        json_response(404, not_found),
+    ]);
+    let r = run(bare()
+        .args(["delete", "typo-1", "typo-2", "--yes", "--concurrency", "1"])
+        .args(["--server-url", &url])
+        .env("H2OGPTE_API_KEY", "sk-admin"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("0 deleted, 2 failed"), "{}", r.stderr);
+}
+
+// Issue 16, item 15: invisible characters cannot pass one name off as another.
+#[test]
+fn invisible_characters_are_escaped_in_tables() {
+    let server = server();
+    for name in [
+        "al\u{200b}ice",
+        "bo\u{feff}b",
+        "x\u{2028}y",
+        "h\u{3164}i",
+        "s\u{00ad}oft",
+    ] {
+        create(&server, &["--user", "u-alice", "--name", name]);
+    }
+    let r = run(cli(&server).args(["list"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for shown in [
+        "al\\u{200b}ice",
+        "bo\\u{feff}b",
+        "x\\u{2028}y",
+        "h\\u{3164}i",
+        "s\\u{ad}oft",
+    ] {
+        assert!(r.stdout.contains(shown), "{shown} in {}", r.stdout);
+    }
+    let json = run(cli(&server).args(["list", "-o", "json"]));
+    assert!(json.stdout.contains("al\u{200b}ice"), "JSON stays exact");
+}
+
+// Issue 16, item 11: a table of many keys is written in chunks whose
+// columns continue the first.
+#[test]
+fn a_long_table_has_one_header_and_every_row() {
+    let server = RUNTIME
+        .block_on(FakeServer::builder().seed_keys(2_100).start())
+        .expect("server");
+    let r = run(cli(&server).args(["list", "--all"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2_102, "a header and 2 101 rows");
+    assert_eq!(lines.iter().filter(|l| l.contains("STATUS")).count(), 1);
+    // Columns by characters: the hint's ellipsis is one character, three bytes.
+    let column = |line: &str, word: &str| line.find(word).map(|at| line[..at].chars().count());
+    let status_at = column(lines[0], "STATUS");
+    for line in &lines[1..] {
+        assert_eq!(
+            column(line, "active"),
+            status_at,
+            "the STATUS column lines up: {line:?}"
+        );
+    }
+}

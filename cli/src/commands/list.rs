@@ -5,10 +5,10 @@ use futures::{StreamExt, TryStreamExt};
 use h2ogpte_api_keys::{Client, ListQuery, types};
 
 use crate::{
-    args::{Global, List, Output},
+    args::{Global, List},
     commands::PAGE_SIZE,
     failure::Failure,
-    output::{keys_table, print_items, status, write_ndjson},
+    output::{KeyWriter, keys_table, print_items, status},
 };
 
 fn keep(args: &List, key: &types::ApiKeyInfo, now: DateTime<Utc>) -> bool {
@@ -30,24 +30,32 @@ pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failur
     if let Some(filter) = &args.filter {
         every = every.with_filter(filter);
     }
-    if args.all && g.output == Output::Ndjson {
-        // Stream: one line per key as pages arrive, memory bounded by a page.
+    if args.all {
+        // Written as pages arrive, in memory bounded by a page and a chunk
+        // of table rows, whatever the number of keys.
         let mut keys = std::pin::pin!(client.stream_all_api_keys(&every));
-        let mut out = std::io::stdout().lock();
-        while let Some(key) = keys.try_next().await.map_err(failed)? {
-            if keep(args, &key, now) {
-                write_ndjson(&mut out, &key)?;
+        let mut out = KeyWriter::new(
+            std::io::BufWriter::new(std::io::stdout().lock()),
+            g.output,
+            now,
+        );
+        loop {
+            match keys.try_next().await {
+                Ok(Some(key)) if keep(args, &key, now) => out.push(key)?,
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    // What arrived before the error is still written.
+                    out.finish()?;
+                    return Err(failed(e));
+                }
             }
         }
+        out.finish()?;
         return Ok(());
     }
-    let keys = if args.all {
-        client.collect_all_api_keys(&every).await
-    } else {
-        let page = every.with_offset(args.offset).with_limit(args.limit);
-        client.list_all_api_keys(&page).await
-    }
-    .map_err(failed)?;
+    let page = every.with_offset(args.offset).with_limit(args.limit);
+    let keys = client.list_all_api_keys(&page).await.map_err(failed)?;
     let keys: Vec<_> = keys.into_iter().filter(|k| keep(args, k, now)).collect();
     print_items(&keys, g.output, |k| keys_table(k, now))?;
     Ok(())
