@@ -1,7 +1,8 @@
 //! Code generation shared by the build scripts: reads the spec and runs
 //! progenitor on it, turning spec errors and progenitor panics into one
 //! message; for the client, points path encoding at the crate's wire rules
-//! and emits each operation's query order and path template.
+//! and builds each query once in the spec's order; emits each operation's
+//! path template.
 
 use std::{fs, path::Path};
 
@@ -74,6 +75,7 @@ pub fn generate(spec_path: &Path, output: Output<'_>) -> Result<String, String> 
         syn::parse2(tokens).map_err(|e| format!("progenitor produced invalid Rust: {e}"))?;
     if let Output::Client = output {
         use_wire_encode_path(&mut file)?;
+        use_wire_query(&mut file, &operations(&spec)?)?;
     }
     Ok(prettyplease::unparse(&file))
 }
@@ -119,21 +121,26 @@ fn use_wire_encode_path(file: &mut syn::File) -> Result<(), String> {
     Ok(())
 }
 
-/// Rust source of the wire tables: `QUERY_ORDER`, for each operation with
-/// query parameters their names in the spec's order (the order the official
-/// client sends), and `PATH_TEMPLATES`, each operation's path template.
-pub fn wire_tables(spec_path: &Path) -> Result<String, String> {
-    let spec = read_spec(spec_path)?;
-    let mut rows = String::new();
-    let mut paths = String::new();
+/// What the wire rules need of one operation of the spec.
+pub struct Operation {
+    pub id: String,
+    /// The path template below the API base, such as `/admin/api_keys/{key_id}`.
+    pub path: String,
+    /// Its query parameters in the spec's order (the order the official
+    /// client sends), each with whether it is required.
+    pub query: Vec<(String, bool)>,
+}
+
+/// Every operation of the spec with an operationId.
+pub fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<Operation>, String> {
+    let mut operations = Vec::new();
     for (path, item) in spec.paths.iter() {
         let openapiv3::ReferenceOr::Item(item) = item else {
             return Err("a path item is a $ref, which progenitor does not read either".to_owned());
         };
         for (_, op) in item.iter() {
             let Some(id) = &op.operation_id else { continue };
-            paths += &format!("    ({id:?}, {path:?}),\n");
-            let mut names = Vec::new();
+            let mut query = Vec::new();
             for parameter in item.parameters.iter().chain(&op.parameters) {
                 let parameter = match parameter {
                     openapiv3::ReferenceOr::Item(p) => p,
@@ -152,17 +159,149 @@ pub fn wire_tables(spec_path: &Path) -> Result<String, String> {
                     }
                 };
                 if let openapiv3::Parameter::Query { parameter_data, .. } = parameter {
-                    names.push(format!("{:?}", parameter_data.name));
+                    query.push((parameter_data.name.clone(), parameter_data.required));
                 }
             }
-            if !names.is_empty() {
-                rows += &format!("    ({id:?}, &[{}]),\n", names.join(", "));
-            }
+            operations.push(Operation {
+                id: id.clone(),
+                path: path.clone(),
+                query,
+            });
         }
     }
+    Ok(operations)
+}
+
+/// Every function of every `impl` block in `items`, nested modules included.
+fn collect_impl_fns<'a>(items: &'a mut [syn::Item], out: &mut Vec<&'a mut syn::ImplItemFn>) {
+    for item in items {
+        match item {
+            syn::Item::Impl(block) => out.extend(block.items.iter_mut().filter_map(|i| match i {
+                syn::ImplItem::Fn(f) => Some(f),
+                _ => None,
+            })),
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &mut module.content {
+                    collect_impl_fns(items, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Rust source of `PATH_TEMPLATES`: each operation's path template, which
+/// the request hook checks every request's path against.
+pub fn wire_tables(spec_path: &Path) -> Result<String, String> {
+    let rows: String = operations(&read_spec(spec_path)?)?
+        .iter()
+        .map(|op| format!("    ({:?}, {:?}),\n", op.id, op.path))
+        .collect();
     Ok(format!(
-        "/// Query parameters of each operation, in the spec's order.\npub(crate) const QUERY_ORDER: &[(&str, &[&str])] = &[\n{rows}];\n\n/// Each operation's path template, below the API base.\npub(crate) const PATH_TEMPLATES: &[(&str, &str)] = &[\n{paths}];\n"
+        "/// Each operation's path template, below the API base.\npub(crate) const PATH_TEMPLATES: &[(&str, &str)] = &[\n{rows}];\n"
     ))
+}
+
+/// Makes the generated client build each query once, as the official
+/// client sends it: the parameters that are set, in the spec's order, each
+/// value encoded by `crate::wire::with_query`. progenitor would add them
+/// one `.query()` call each, in alphabetical order and form-encoded (a
+/// space as `+`); those calls are removed and the query is put on the URL
+/// the request is built from.
+fn use_wire_query(file: &mut syn::File, operations: &[Operation]) -> Result<(), String> {
+    use syn::visit_mut::VisitMut;
+
+    /// Removes `.query(&progenitor_client::QueryParam::new("name", &value))`
+    /// calls, keeping their names.
+    struct Strip(Vec<String>);
+    impl VisitMut for Strip {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            let syn::Expr::MethodCall(call) = expr else {
+                return;
+            };
+            if call.method != "query" {
+                return;
+            }
+            let text = quote::ToTokens::to_token_stream(&call.args).to_string();
+            let Some(name) = text
+                .split_once("QueryParam :: new (\"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(name, _)| name.to_owned())
+            else {
+                return;
+            };
+            self.0.push(name);
+            *expr = (*call.receiver).clone();
+        }
+    }
+
+    let mut rewritten = 0;
+    let mut functions = Vec::new();
+    collect_impl_fns(&mut file.items, &mut functions);
+    for function in functions {
+        let body = quote::ToTokens::to_token_stream(&function.block).to_string();
+        let Some(op) = operations.iter().find(|op| {
+            !op.query.is_empty() && body.contains(&format!("operation_id : {:?}", op.id))
+        }) else {
+            continue;
+        };
+        let mut strip = Strip(Vec::new());
+        strip.visit_block_mut(&mut function.block);
+        let mut found = strip.0.clone();
+        found.sort();
+        let mut expected: Vec<String> = op.query.iter().map(|(n, _)| n.clone()).collect();
+        expected.sort();
+        if found != expected {
+            return Err(format!(
+                "{}: progenitor's query parameters {found:?} are not the spec's {expected:?}: update build/generate.rs",
+                op.id
+            ));
+        }
+        let pairs = op.query.iter().map(|(name, required)| {
+            let value = syn::Ident::new(name, proc_macro2::Span::call_site());
+            if *required {
+                quote::quote! { (#name, Some(&#value as &dyn ::std::fmt::Display)) }
+            } else {
+                quote::quote! { (#name, #value.as_ref().map(|v| v as &dyn ::std::fmt::Display)) }
+            }
+        });
+        let mut url_found = false;
+        for stmt in &mut function.block.stmts {
+            let syn::Stmt::Local(local) = stmt else {
+                continue;
+            };
+            let syn::Pat::Ident(pat) = &local.pat else {
+                continue;
+            };
+            if pat.ident != "url" {
+                continue;
+            }
+            let Some(init) = &mut local.init else {
+                continue;
+            };
+            let url = &init.expr;
+            let pairs = pairs.clone();
+            *init.expr = syn::parse_quote! {
+                crate::wire::with_query(#url, &[#(#pairs),*])
+            };
+            url_found = true;
+        }
+        if !url_found {
+            return Err(format!(
+                "{}: progenitor no longer builds a `let url = …` for the request: update build/generate.rs",
+                op.id
+            ));
+        }
+        rewritten += 1;
+    }
+    let with_query = operations.iter().filter(|op| !op.query.is_empty()).count();
+    if rewritten != with_query {
+        return Err(format!(
+            "rewrote the query of {rewritten} send functions, but {with_query} operations have query parameters: update build/generate.rs"
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `generate` for a build script: declares the reruns, writes

@@ -123,7 +123,7 @@ impl ClientHooks<Hooks> for Client {
         }
         wire::check_path(request, self.baseurl(), info.operation_id)
             .map_err(Error::InvalidRequest)?;
-        wire::apply(request, info.operation_id);
+        wire::apply(request);
         Ok(())
     }
 

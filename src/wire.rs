@@ -1,11 +1,14 @@
 //! What this crate puts on the wire, as the official client does: path
 //! parameters percent-encoded once with its rules, query parameters in the
-//! spec's order with the same encoding, and `Content-Length: 0` on a
-//! body-less write. The rules hold for every operation, through the front
-//! door and `raw()` alike.
+//! spec's order with the same encoding, `Content-Length: 0` on a body-less
+//! write, and no path that leaves its operation's route. The rules hold
+//! for every operation, through the front door and `raw()` alike.
 //!
-//! A key id flows one way: the caller's text goes to the generated code,
-//! which encodes it with [`encode_path`] (the build points it here), once.
+//! Data flows one way: the generated code encodes a key id with
+//! [`encode_path`] and builds the query with [`with_query`] (the build
+//! points it at both), once; the request hook only checks and adds.
+
+use std::fmt;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{
@@ -72,12 +75,26 @@ pub(crate) fn check_path(
     }
 }
 
-/// Applies the request-wide rules to a request the generated code built.
-pub(crate) fn apply(request: &mut Request, operation_id: &str) {
-    content_length_on_empty_writes(request);
-    if let Some((_, order)) = QUERY_ORDER.iter().find(|(id, _)| *id == operation_id) {
-        canonical_query(request, order);
+/// `url` with the query the official client sends: the parameters that are
+/// set, in the order given (the build passes the spec's), each value encoded
+/// with [`ENCODED`] (a space is `%20`, never `+`).
+pub(crate) fn with_query(mut url: String, pairs: &[(&str, Option<&dyn fmt::Display>)]) -> String {
+    let mut separator = '?';
+    for (name, value) in pairs {
+        if let Some(value) = value {
+            url.push(separator);
+            url.push_str(name);
+            url.push('=');
+            url.extend(utf8_percent_encode(&value.to_string(), ENCODED));
+            separator = '&';
+        }
     }
+    url
+}
+
+/// Applies the request-wide rules to a request the generated code built.
+pub(crate) fn apply(request: &mut Request) {
+    content_length_on_empty_writes(request);
 }
 
 /// A body-less POST (deactivate) would otherwise go without any length,
@@ -93,25 +110,6 @@ fn content_length_on_empty_writes(request: &mut Request) {
             .headers_mut()
             .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
-}
-
-/// Writes the query as the official client sends it: the parameters that
-/// were set, in the spec's `order`, each value encoded with [`ENCODED`]. The
-/// generated code orders them alphabetically and form-encodes; servers read
-/// both the same, but matching the reference client keeps logs and caches
-/// alike. A query holding a name outside `order` is left as it is.
-fn canonical_query(request: &mut Request, order: &[&str]) {
-    let url = request.url_mut();
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    if pairs.iter().any(|(k, _)| !order.contains(&k.as_str())) {
-        return;
-    }
-    let query: Vec<String> = order
-        .iter()
-        .filter_map(|name| pairs.iter().find(|(k, _)| k == name))
-        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, ENCODED)))
-        .collect();
-    url.set_query((!query.is_empty()).then(|| query.join("&")).as_deref());
 }
 
 #[cfg(test)]
@@ -133,11 +131,20 @@ mod tests {
     }
 
     #[test]
-    fn the_list_query_order_comes_from_the_spec() {
-        let order = QUERY_ORDER
-            .iter()
-            .find(|(id, _)| *id == "list_all_api_keys")
-            .map(|(_, order)| *order);
-        assert_eq!(order, Some(&["offset", "limit", "filter"][..]));
+    fn the_query_keeps_the_given_order_and_encodes_like_a_path() {
+        let filter = "ana & josé+x~";
+        let url = with_query(
+            "http://h/api".to_owned(),
+            &[
+                ("offset", Some(&200 as &dyn fmt::Display)),
+                ("limit", None),
+                ("filter", Some(&filter as &dyn fmt::Display)),
+            ],
+        );
+        assert_eq!(
+            url,
+            "http://h/api?offset=200&filter=ana%20%26%20jos%C3%A9%2Bx~"
+        );
+        assert_eq!(with_query("u".to_owned(), &[("a", None)]), "u");
     }
 }

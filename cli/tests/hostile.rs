@@ -392,11 +392,21 @@ fn messages_speak_the_cli_language() {
         r.stderr
     );
     assert!(!r.stderr.contains("with_allow"), "{}", r.stderr);
+    // With the opt-in the request is made: through a proxy from the
+    // environment on a closed loopback port, so no name is ever resolved.
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
     for allow in [
         bare().arg("--allow-insecure-http"),
         bare().env("H2OGPTE_ALLOW_INSECURE_HTTP", "1"),
     ] {
         let r = run(allow
+            .env("HTTP_PROXY", &closed)
+            .env("ALL_PROXY", &closed)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
             .args([
                 "list",
                 "--server-url",
@@ -406,6 +416,7 @@ fn messages_speak_the_cli_language() {
             ])
             .env("H2OGPTE_API_KEY", "sk-x"));
         assert!(!r.stderr.contains("refusing"), "{}", r.stderr);
+        assert!(r.stderr.contains("cannot connect"), "{}", r.stderr);
     }
 
     // A server that never answers: the timeout names the flag.
