@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::{
-    Error, ListQuery, RetryPolicy, error::Reading, hooks::CallReport, paging::StreamLimits, raw,
+    Error, ListQuery, RetryPolicy, hooks::CallReport, paging::StreamLimits, raw, response::Reading,
     retry::Repeatable, types,
 };
 

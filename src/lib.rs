@@ -20,6 +20,7 @@ mod error;
 mod hooks;
 mod paging;
 mod query;
+mod response;
 mod retry;
 mod secret;
 mod server_url;

@@ -1,11 +1,13 @@
-//! When a failed call is sent again: a policy of attempts and backoff, and the
-//! rule that a create is never re-sent once it may have reached the server.
+//! When a failed call is sent again, and what its failure says: the
+//! retryable errors, the server's `Retry-After`, whether a failed attempt
+//! may have been applied, a policy of attempts and backoff, and the rule
+//! that a create is never re-sent once it may have reached the server.
 
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
-use reqwest::StatusCode;
+use reqwest::{StatusCode, header::HeaderMap};
 
 use crate::Error;
 
@@ -21,7 +23,32 @@ fn is_retryable_status(status: StatusCode) -> bool {
     )
 }
 
+/// `Retry-After` as seconds or an HTTP date, from now.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 impl Error {
+    /// How long the server asked to wait before retrying.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::UnexpectedStatus { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether sending the same request again could succeed: connection
     /// failures, timeouts, and the statuses 429, 502, 503 and 504. Whether
     /// the client does retry also depends on the operation (see
@@ -259,5 +286,27 @@ mod tests {
             p.next_delay(Repeatable::Yes, 1, &unavailable(None), &mut b),
             None
         );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "7".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            httpdate::fmt_http_date(later).parse().expect("header"),
+        );
+        let d = retry_after(&h).expect("a date");
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "soon".parse().expect("header"),
+        );
+        assert_eq!(retry_after(&h), None);
     }
 }
