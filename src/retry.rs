@@ -91,7 +91,8 @@ impl Error {
 /// [is retryable](Error::is_retryable) (connection failure, timeout, 429,
 /// 502, 503, 504) and the operation allows it:
 ///
-/// - list, delete, deactivate and update-expiry are retried on all of those;
+/// - every operation but create is retried on all of those, since sending
+///   it twice has the effect of sending it once;
 /// - create is retried only when the request cannot have reached the server
 ///   (the connection was never established), so a retry never makes a second key.
 ///

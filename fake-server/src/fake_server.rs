@@ -8,9 +8,12 @@ use chrono::TimeDelta;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
-    routes::{AppState, app},
+    model::CreateRequest,
+    routes::app,
+    secret::{NewKey, new_secret},
     serve::{Timeouts, serve},
-    store::{ApiVersion, Collection, CreateRequest, NewKey, Settings, Store, User, new_secret},
+    state::AppState,
+    store::{ApiVersion, Collection, Settings, Store, User},
 };
 
 /// The most keys a fake server is seeded with: ten times a large
@@ -255,12 +258,6 @@ pub struct FakeServer {
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").finish_non_exhaustive()
-    }
 }
 
 impl FakeServer {

@@ -1,6 +1,6 @@
-//! An in-memory h2oGPTe server for the six API-key administration endpoints
-//! (or the five of a server before 1.7.0),
-//! with the real semantics: for tests, demos, and downstream crates' CI.
+//! An in-memory h2oGPTe server for the API-key administration endpoints of
+//! the spec (and, playing a server before 1.7.0, those it had), with the
+//! real semantics: for tests, demos, and downstream crates' CI.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -22,15 +22,20 @@
 mod error;
 mod fake_server;
 mod interval;
+mod model;
 mod routes;
+mod secret;
 mod serve;
+mod state;
 mod store;
 
 pub use error::ApiError;
 pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder, MAX_SEED_KEYS};
-pub use routes::{AppState, MAX_LIMIT, SPEC_YAML, app};
-pub use serve::{Timeouts, serve};
-pub use store::{
-    ApiVersion, Collection, CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, NewKey, Settings,
-    Store, UpdateExpiryRequest, UpdateInactivityIntervalRequest, User, sha256,
+pub use model::{
+    CreateRequest, Created, KeyInfo, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
 };
+pub use routes::{MAX_LIMIT, SPEC_YAML, app};
+pub use secret::{NewKey, sha256};
+pub use serve::{Timeouts, serve};
+pub use state::AppState;
+pub use store::{ApiVersion, Collection, MAX_INACTIVITY_DAYS, Settings, Store, User};

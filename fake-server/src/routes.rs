@@ -1,10 +1,6 @@
-//! The HTTP layer: routes for the five operations under `/api/v1`, bearer
-//! authentication, request decoding, and the spec at `/api-spec.yaml`.
-
-use std::{
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
-    time::Duration,
-};
+//! The HTTP layer: the router and its handlers for the six operations under
+//! `/api/v1`, bearer authentication, request decoding, and the spec at
+//! `/api-spec.yaml`.
 
 use axum::{
     Json, Router,
@@ -15,15 +11,14 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, patch, post},
 };
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::{
     error::{ApiError, quote},
-    store::{
-        self, ApiVersion, CreateRequest, NewKey, Store, UpdateExpiryRequest,
-        UpdateInactivityIntervalRequest,
-    },
+    model::{CreateRequest, UpdateExpiryRequest, UpdateInactivityIntervalRequest},
+    secret::{NewKey, sha256},
+    state::AppState,
+    store::ApiVersion,
 };
 
 /// The spec this server implements, served at `/api-spec.yaml` like the real server.
@@ -32,68 +27,7 @@ pub const SPEC_YAML: &str = include_str!("../../openapi/h2ogpte-api-keys.yaml");
 /// Largest `limit` a list accepts.
 pub const MAX_LIMIT: usize = 1000;
 
-/// Shared state: the store behind a lock, and the server's clock.
-#[derive(Clone)]
-pub struct AppState {
-    inner: Arc<Shared>,
-}
-
-struct Shared {
-    store: Mutex<Store>,
-    clock_offset: Mutex<TimeDelta>,
-    latency: Duration,
-}
-
-impl AppState {
-    /// State around a store.
-    pub fn new(store: Store) -> Self {
-        Self::with_latency(store, Duration::ZERO)
-    }
-
-    /// State around a store whose every response is delayed by `latency`,
-    /// as a server that far away would be.
-    pub fn with_latency(store: Store, latency: Duration) -> Self {
-        Self {
-            inner: Arc::new(Shared {
-                store: Mutex::new(store),
-                clock_offset: Mutex::new(TimeDelta::zero()),
-                latency,
-            }),
-        }
-    }
-
-    /// The store. Handlers never panic while holding it, and a poisoned lock
-    /// is recovered rather than failing every later request.
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.inner
-            .store
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The server's now: UTC, in microseconds as a database keeps it, moved by
-    /// [`advance_clock`](Self::advance_clock).
-    pub fn now(&self) -> DateTime<Utc> {
-        let offset = *self
-            .inner
-            .clock_offset
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        (Utc::now() + offset).trunc_subsecs(6)
-    }
-
-    /// Moves the server's clock forward, to let keys expire in tests.
-    pub fn advance_clock(&self, by: TimeDelta) {
-        let mut offset = self
-            .inner
-            .clock_offset
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *offset += by;
-    }
-}
-
-/// The whole server as a router: the five operations under `/api/v1`, the spec
+/// The whole server as a router: the six operations under `/api/v1`, the spec
 /// at `/api-spec.yaml`, and an `EndpointError` 404 for anything else.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
@@ -122,7 +56,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(unknown_route)
         .layer(middleware::map_response(endpoint_errors));
     // Only a server that plays one far away pays for the delay layer.
-    let router = if state.inner.latency.is_zero() {
+    let router = if state.latency().is_zero() {
         router
     } else {
         router.layer(middleware::from_fn_with_state(state.clone(), delay))
@@ -134,7 +68,7 @@ pub fn app(state: AppState) -> Router {
 /// so no lock is held while it waits.
 async fn delay(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    tokio::time::sleep(state.inner.latency).await;
+    tokio::time::sleep(state.latency()).await;
     response
 }
 
@@ -198,7 +132,7 @@ async fn require_admin(
     };
     let now = state.now();
     // Hashed before the lock: the store's critical section stays a lookup.
-    let presented = store::sha256(secret);
+    let presented = sha256(secret);
     if let Err(e) = state.store().authenticate(&presented, now) {
         return e.into_response();
     }

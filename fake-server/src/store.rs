@@ -1,17 +1,19 @@
-//! The server's state and the semantics of the five operations, independent of
-//! HTTP: users, collections, settings and API keys, with a clock tests can move.
+//! The store: users, collections, settings and API keys, and the semantics
+//! of the six operations on them, independent of HTTP and of the clock
+//! (every operation is given its `now`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
-use rand::distr::{Alphanumeric, SampleString};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
     error::{ApiError, quote},
     interval,
+    model::{
+        CreateRequest, Created, KeyInfo, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
+    },
+    secret::NewKey,
 };
 
 /// Longest inactivity interval accepted, in days (100 years).
@@ -76,93 +78,6 @@ pub struct Settings {
     pub max_expiry_days: Option<u32>,
 }
 
-/// A create request as the spec's `APIKeyCreateRequest`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct CreateRequest {
-    /// Id of the user the key is for.
-    pub user_id: String,
-    /// Name of the key.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Collection the key is restricted to; none for a global key.
-    #[serde(default)]
-    pub collection_id: Option<String>,
-    /// Interval after which the key expires, such as `"30 days"`.
-    #[serde(default)]
-    pub expires_in: Option<String>,
-    /// Days the key may go unused before it becomes invalid.
-    #[serde(default)]
-    pub inactivity_interval: Option<i64>,
-}
-
-impl CreateRequest {
-    /// A request for a global key of `user_id` with no name, expiry or interval.
-    pub fn for_user(user_id: impl Into<String>) -> Self {
-        Self {
-            user_id: user_id.into(),
-            ..Self::default()
-        }
-    }
-
-    /// A request for a named global key without expiry, for seeding.
-    pub(crate) fn named(user_id: &str, name: String) -> Self {
-        Self {
-            name: Some(name),
-            ..Self::for_user(user_id)
-        }
-    }
-}
-
-/// An update-expiry request as the spec's `APIKeyUpdateExpiryRequest`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct UpdateExpiryRequest {
-    /// The new interval from now; `None` removes the expiry.
-    #[serde(default)]
-    pub expires_in: Option<String>,
-}
-
-/// An update-inactivity request as the spec's `APIKeyUpdateInactivityIntervalRequest`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct UpdateInactivityIntervalRequest {
-    /// The new interval in days; `None` removes it.
-    #[serde(default)]
-    pub inactivity_interval: Option<i64>,
-}
-
-/// A key's metadata on the wire, as the spec's `APIKeyInfo` (the fields are
-/// documented there; a 1.6 server leaves out the three added in 1.7.0).
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KeyInfo {
-    pub id: String,
-    pub username: String,
-    pub name: String,
-    pub hint: String,
-    pub created_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_used_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inactivity_interval: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_calls: Option<i64>,
-    pub is_active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub collection_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub collection_id: Option<String>,
-    pub is_global_key: bool,
-}
-
-/// A created key with its secret, as the spec's `APIKeyResult`.
-#[allow(missing_docs)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Created {
-    pub secret_key: String,
-    pub api_key: KeyInfo,
-}
-
 /// What the server keeps of a key: never the secret, only its SHA-256.
 #[derive(Debug, Clone)]
 struct KeyRecord {
@@ -180,7 +95,49 @@ struct KeyRecord {
     collection_id: Option<String>,
 }
 
+/// What a new key is made with, besides its secret.
+struct KeyTerms<'a> {
+    user_id: &'a str,
+    name: &'a str,
+    expires_at: Option<DateTime<Utc>>,
+    inactivity_days: Option<i64>,
+    collection_id: Option<String>,
+}
+
+impl<'a> KeyTerms<'a> {
+    /// A global key of `user_id` named `name`, with no expiry or interval.
+    fn plain(user_id: &'a str, name: &'a str) -> Self {
+        Self {
+            user_id,
+            name,
+            expires_at: None,
+            inactivity_days: None,
+            collection_id: None,
+        }
+    }
+}
+
 impl KeyRecord {
+    /// A new, unused key on these terms, keeping only the secret's hash and
+    /// its last four characters as the hint.
+    fn new(key: &NewKey, terms: KeyTerms<'_>, now: DateTime<Utc>) -> Self {
+        let hint_start = key.secret.len().saturating_sub(4);
+        KeyRecord {
+            id: key.id.clone(),
+            user_id: terms.user_id.to_owned(),
+            name: terms.name.to_owned(),
+            secret_sha256: key.sha256,
+            hint: key.secret.get(hint_start..).unwrap_or_default().to_owned(),
+            created_at: now,
+            expires_at: terms.expires_at,
+            last_used_at: None,
+            inactivity_days: terms.inactivity_days,
+            total_calls: 0,
+            deactivated: false,
+            collection_id: terms.collection_id,
+        }
+    }
+
     fn is_active(&self, now: DateTime<Utc>) -> bool {
         let expired = self.expires_at.is_some_and(|at| at <= now);
         let idle = self.inactivity_days.is_some_and(|days| {
@@ -204,45 +161,6 @@ pub struct Store {
     by_id: HashMap<String, (DateTime<Utc>, String)>,
     by_hash: HashMap<[u8; 32], String>,
     protected: Option<String>,
-}
-
-/// The SHA-256 of a presented or new secret. Compute it before taking the
-/// store's lock: it is the costly part of authenticating and creating.
-pub fn sha256(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
-}
-
-/// A new key's secret, with its hash and the key's id: made before taking
-/// the store's lock, so creates do not serialise on the random generator
-/// and the hash.
-#[derive(Debug, Clone)]
-pub struct NewKey {
-    id: String,
-    secret: String,
-    sha256: [u8; 32],
-}
-
-impl NewKey {
-    /// A random secret (`sk-` and 43 random alphanumerics), its hash, and a
-    /// fresh id.
-    pub fn generate() -> Self {
-        Self::with_secret(new_secret())
-    }
-
-    /// A key with a known secret, such as the bootstrap admin key.
-    pub fn with_secret(secret: String) -> Self {
-        Self {
-            id: uuid::Uuid::new_v4().to_string(),
-            sha256: sha256(&secret),
-            secret,
-        }
-    }
-}
-
-/// A new secret: `sk-` and 43 random alphanumerics (over 256 bits) from the
-/// thread-local CSPRNG, which is seeded from the operating system.
-pub fn new_secret() -> String {
-    format!("sk-{}", Alphanumeric.sample_string(&mut rand::rng(), 43))
 }
 
 impl Store {
@@ -274,7 +192,7 @@ impl Store {
         if self.by_hash.contains_key(&key.sha256) {
             return Err(ApiError::bad_request("that secret is already a key"));
         }
-        let record = self.record(user_id, name, &key, now, None, None, None);
+        let record = KeyRecord::new(&key, KeyTerms::plain(user_id, name), now);
         Ok(self.insert(record, now))
     }
 
@@ -346,15 +264,14 @@ impl Store {
                 )));
             }
         }
-        let record = self.record(
+        let terms = KeyTerms {
             user_id,
-            req.name.as_deref().unwrap_or_default(),
-            &key,
-            now,
+            name: req.name.as_deref().unwrap_or_default(),
             expires_at,
-            inactivity_interval,
-            req.collection_id,
-        );
+            inactivity_days: inactivity_interval,
+            collection_id: req.collection_id,
+        };
+        let record = KeyRecord::new(&key, terms, now);
         let api_key = self.insert(record, now);
         Ok(Created {
             secret_key: key.secret,
@@ -528,34 +445,6 @@ impl Store {
                     quote(text)
                 ))
             })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        user_id: &str,
-        name: &str,
-        key: &NewKey,
-        now: DateTime<Utc>,
-        expires_at: Option<DateTime<Utc>>,
-        inactivity_days: Option<i64>,
-        collection_id: Option<String>,
-    ) -> KeyRecord {
-        let hint_start = key.secret.len().saturating_sub(4);
-        KeyRecord {
-            id: key.id.clone(),
-            user_id: user_id.to_owned(),
-            name: name.to_owned(),
-            secret_sha256: key.sha256,
-            hint: key.secret.get(hint_start..).unwrap_or_default().to_owned(),
-            created_at: now,
-            expires_at,
-            last_used_at: None,
-            inactivity_days,
-            total_calls: 0,
-            deactivated: false,
-            collection_id,
-        }
     }
 
     fn insert(&mut self, record: KeyRecord, now: DateTime<Utc>) -> KeyInfo {
