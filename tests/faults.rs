@@ -1,17 +1,15 @@
 //! The client against a server that misbehaves on purpose: for each fault the
 //! typed error or success expected, no panic, and a create sent exactly once.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
+use futures::TryStreamExt;
+use h2ogpte_api_keys::{Client, Error, ListQuery, RetryPolicy, reqwest::StatusCode, types};
+use h2ogpte_test_support::{
     endless::EndlessServer,
     faulty::{FaultyServer, Reply},
     logs::logged,
 };
-use futures::TryStreamExt;
-use h2ogpte_api_keys::{Client, Error, ListQuery, RetryPolicy, reqwest::StatusCode, types};
 
 const KEY: &str = r#"{"id":"k1","username":"alice","name":"n","hint":"abcd","created_at":"2026-11-02T09:14:07Z","total_calls":3,"is_active":true,"is_global_key":true}"#;
 

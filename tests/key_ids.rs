@@ -2,10 +2,8 @@
 //! byte-for-byte as one path segment of the intended route, or is refused
 //! before sending.
 
-mod common;
-
-use common::capture::CaptureServer;
 use h2ogpte_api_keys::{Client, Error};
+use h2ogpte_test_support::capture::CaptureServer;
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 

@@ -2,11 +2,9 @@
 //! the Authorization header or a created secret, while the per-attempt spans
 //! do show operation, method, attempt and status.
 
-mod common;
-
-use common::logs::logged;
 use h2ogpte_api_keys::{Client, ListQuery, types};
 use h2ogpte_fake_server::FakeServer;
+use h2ogpte_test_support::logs::logged;
 
 #[tokio::test]
 async fn secrets_never_reach_logs_debug_or_display() {

@@ -1,10 +1,8 @@
 //! Snapshots of each request the client sends, captured by a real HTTP server
 //! on 127.0.0.1: method, raw path, raw query, headers and JSON body.
 
-mod common;
-
-use common::capture::{CaptureServer, Captured};
 use h2ogpte_api_keys::{Client, types};
+use h2ogpte_test_support::capture::{CaptureServer, Captured};
 
 const API_KEY: &str = "test-admin-key";
 

@@ -2,10 +2,8 @@
 //! `reqwest::Client` still sends the bearer header (set by a hook, not by the
 //! builder's default headers).
 
-mod common;
-
-use common::capture::CaptureServer;
 use h2ogpte_api_keys::{Client, ListQuery, reqwest};
+use h2ogpte_test_support::capture::CaptureServer;
 
 #[tokio::test]
 async fn requests_go_through_the_configured_proxy() {

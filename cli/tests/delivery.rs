@@ -7,13 +7,14 @@
 
 mod common;
 
+use h2ogpte_test_support::{
+    http::json_response,
+    scripted::{Scripted, Step, created_json, key_json},
+};
+
 use std::process::{Command, Stdio};
 
-use common::{
-    cli, create, id_of, run,
-    scripted::{Scripted, Step, created_json, json_response, key_json},
-    server,
-};
+use common::{cli, create, id_of, run, server};
 use h2ogpte_fake_server::FakeServer;
 use serde_json::Value;
 

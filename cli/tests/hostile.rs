@@ -5,6 +5,11 @@
 
 mod common;
 
+use h2ogpte_test_support::{
+    http::json_response,
+    scripted::{Scripted, Step, key_json},
+};
+
 use std::{
     io::{Read, Write},
     net::TcpListener,
@@ -17,11 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{
-    RUNTIME, bare, cli, create, id_of, run,
-    scripted::{Scripted, Step, json_response, key_json},
-    server,
-};
+use common::{RUNTIME, bare, cli, create, id_of, run, server};
 use h2ogpte_fake_server::FakeServer;
 use serde_json::Value;
 
@@ -498,7 +499,9 @@ fn endless_server() -> String {
     thread::spawn(move || {
         for stream in listener.incoming().take(64) {
             let Ok(mut stream) = stream else { return };
-            let Some(line) = common::scripted::read_request(&mut stream) else {
+            let Some(line) =
+                h2ogpte_test_support::http::read_request(&mut stream).map(|head| head.first_line)
+            else {
                 continue;
             };
             let number = |name: &str| -> u64 {

@@ -13,7 +13,10 @@ use std::{
     time::Duration,
 };
 
-use common::scripted::{Scripted, Step, created_json, json_response, key_json};
+use h2ogpte_test_support::{
+    http::json_response,
+    scripted::{Scripted, Step, created_json, key_json},
+};
 
 /// The binary running against `url`, its stderr read line by line.
 struct Running {

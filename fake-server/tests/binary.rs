@@ -8,6 +8,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use h2ogpte_test_support::http::exchange as http;
+
 struct Running {
     child: Child,
     url: String,
@@ -52,39 +54,6 @@ fn start_command(command: &mut Command) -> Running {
         "{url}"
     );
     Running { child, url, key }
-}
-
-/// A minimal HTTP/1.1 exchange; returns the status line and the body.
-fn http(
-    url: &str,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: Option<&str>,
-) -> (String, String) {
-    let addr = url.strip_prefix("http://").expect("http url");
-    let mut stream = TcpStream::connect(addr).expect("connects");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(key) = key {
-        req += &format!("Authorization: Bearer {key}\r\n");
-    }
-    let body = body.unwrap_or("");
-    req += &format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(req.as_bytes()).expect("sends");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("reads");
-    let status = response.lines().next().unwrap_or_default().to_owned();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn stop(mut running: Running, signal: &str) {

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod scripted;
-
 use std::sync::LazyLock;
 
 use assert_cmd::Command;

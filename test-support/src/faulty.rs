@@ -10,37 +10,56 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
 };
+
+use crate::http::read_request_async;
 
 /// What the server does with one request.
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// A complete response.
     Respond {
+        /// The status code.
         status: u16,
+        /// Headers besides `content-length` and `connection: close`.
         headers: Vec<(&'static str, String)>,
+        /// The body.
         body: Vec<u8>,
     },
     /// Close the connection with a reset before sending anything.
     ResetBeforeResponse,
     /// Send the head with `Content-Length: declared` and `body`, then reset.
     ResetMidBody {
+        /// The status code.
         status: u16,
+        /// The `Content-Length` declared.
         declared: usize,
+        /// What is sent of the body before the reset.
         body: Vec<u8>,
     },
     /// Say nothing for this long, then close.
     Stall(Duration),
     /// A chunked body of `pattern` repeated until the client stops reading
     /// (bounded at 256 MiB, so the test always ends).
-    Endless { status: u16, pattern: Vec<u8> },
+    Endless {
+        /// The status code.
+        status: u16,
+        /// The bytes repeated.
+        pattern: Vec<u8>,
+    },
     /// Declare a large body, then send one byte every `every`, 200 at most.
-    Drip { status: u16, every: Duration },
+    Drip {
+        /// The status code.
+        status: u16,
+        /// The pause between bytes.
+        every: Duration,
+    },
 }
 
 impl Reply {
+    /// A complete JSON response.
     pub fn json(status: u16, body: &str) -> Self {
         Reply::Respond {
             status,
@@ -49,6 +68,7 @@ impl Reply {
         }
     }
 
+    /// The same response with one more header.
     pub fn with_header(self, name: &'static str, value: &str) -> Self {
         match self {
             Reply::Respond {
@@ -71,11 +91,15 @@ impl Reply {
 /// One request as seen: method and raw path with query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
+    /// The HTTP method.
     pub method: String,
+    /// The raw path and query.
     pub target: String,
 }
 
+/// A running fault server; dropped with the test's runtime.
 pub struct FaultyServer {
+    /// Where it listens.
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
@@ -102,56 +126,25 @@ impl FaultyServer {
         Self { addr, seen }
     }
 
+    /// Its base URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
+    /// Every request seen so far, oldest first.
     pub fn requests(&self) -> Vec<Seen> {
         self.seen.lock().expect("lock").clone()
     }
 }
 
-/// Reads one request (head and `Content-Length` body); `None` at end of stream.
-async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let mut first = head.lines().next()?.split(' ');
-    Some(Seen {
-        method: first.next()?.to_owned(),
-        target: first.next()?.to_owned(),
-    })
-}
-
 async fn serve(mut stream: TcpStream, script: &[Reply], seen: &Mutex<Vec<Seen>>) {
-    let Some(request) = read_request(&mut stream).await else {
+    let Some((method, target)) = read_request_async(&mut stream)
+        .await
+        .and_then(|head| head.method_and_target())
+    else {
         return;
     };
+    let request = Seen { method, target };
     let reply = {
         let mut seen = seen.lock().expect("lock");
         seen.push(request);

@@ -50,6 +50,7 @@ impl EndlessServer {
         Self { url, requests }
     }
 
+    /// Its base URL.
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -11,6 +11,8 @@ use std::{
     time::Duration,
 };
 
+use crate::http::read_request;
+
 /// What the server does with one connection's request.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -24,6 +26,7 @@ pub enum Step {
 
 /// A running scripted server.
 pub struct Scripted {
+    /// Its base URL.
     pub url: String,
     seen: Arc<Mutex<Vec<String>>>,
     arrivals: mpsc::Receiver<String>,
@@ -84,7 +87,7 @@ fn serve(
     arrived: &mpsc::Sender<String>,
     released: &Mutex<mpsc::Receiver<()>>,
 ) {
-    let Some(line) = read_request(&mut stream) else {
+    let Some(line) = read_request(&mut stream).map(|head| head.first_line) else {
         return;
     };
     requests.lock().expect("requests").push(line.clone());
@@ -106,42 +109,6 @@ fn serve(
         }
     };
     let _ = stream.write_all(response.as_bytes());
-}
-
-/// Reads one request, head and `Content-Length` body, so that closing the
-/// connection after answering does not reset it; returns its first line.
-pub fn read_request(stream: &mut TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    head.lines().next().map(str::to_owned)
-}
-
-/// A whole HTTP response with a JSON body.
-pub fn json_response(status: u16, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
 }
 
 /// A key as the API lists it.

@@ -19,15 +19,21 @@ use serde::Serialize;
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Captured {
+    /// The HTTP method.
     pub method: String,
+    /// The raw path, as sent.
     pub path: String,
+    /// The raw query, as sent.
     pub query: Option<String>,
+    /// Every header but `Host`, by lower-case name.
     pub headers: BTreeMap<String, String>,
+    /// The body as JSON (a string when it is not JSON, null when empty).
     pub body: serde_json::Value,
 }
 
 /// A running capture server; dropped with the test's runtime.
 pub struct CaptureServer {
+    /// Where it listens.
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Captured>>>,
 }
@@ -36,6 +42,7 @@ pub struct CaptureServer {
 pub const CREATED: &str = r#"{"secret_key":"sk-test","api_key":{"id":"k1","username":"alice","name":"n","hint":"test","created_at":"2026-11-02T09:14:07Z","total_calls":0,"is_active":true,"is_global_key":true}}"#;
 
 impl CaptureServer {
+    /// Starts on 127.0.0.1 with a free port, in the current runtime.
     pub async fn start() -> Self {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let state = seen.clone();
@@ -51,6 +58,7 @@ impl CaptureServer {
         Self { addr, seen }
     }
 
+    /// Its base URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
