@@ -33,34 +33,34 @@ pub struct Cli {
 #[derive(Args, Debug)]
 pub struct Global {
     /// The h2oGPTe server root, such as `https://h2ogpte.example.com` (/api/v1 is appended).
-    #[arg(long, env = SERVER_URL_ENV, global = true)]
+    #[arg(long, env = SERVER_URL_ENV, global = true, help_heading = "Connection")]
     pub server_url: Option<String>,
     /// An administrator's API key. Prefer the environment variable: a flag can show in `ps`.
-    #[arg(long, env = API_KEY_ENV, hide_env_values = true, global = true)]
+    #[arg(long, env = API_KEY_ENV, hide_env_values = true, global = true, help_heading = "Connection")]
     pub api_key: Option<String>,
     /// Send the API key over plain http to a host that is not loopback (only
     /// on a network you trust).
-    #[arg(long, env = ALLOW_INSECURE_HTTP_ENV, action = clap::ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true)]
+    #[arg(long, env = ALLOW_INSECURE_HTTP_ENV, action = clap::ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true, help_heading = "Connection")]
     pub allow_insecure_http: bool,
     /// Trust the CA certificates in this PEM file too, for a server with a private CA.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Connection")]
     pub ca_cert: Option<PathBuf>,
     /// Output format of results.
-    #[arg(long, short, value_enum, default_value_t = Output::Table, global = true)]
+    #[arg(long, short, value_enum, default_value_t = Output::Table, global = true, help_heading = "Output")]
     pub output: Output,
     /// Log HTTP attempts and retries to stderr (repeat for more detail).
-    #[arg(long, short, action = clap::ArgAction::Count, global = true)]
+    #[arg(long, short, action = clap::ArgAction::Count, global = true, help_heading = "Output")]
     pub verbose: u8,
     /// Pages of keys requested ahead at once when paging through every key
     /// (`list --all`, `show`, `rotate`), between 1 (one after the other) and 32.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=MAX_PREFETCH as i64), global = true)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=MAX_PREFETCH as i64), global = true, help_heading = "Connection")]
     pub prefetch: u16,
     /// Most keys read when paging through every key, so a server that always
     /// has another page cannot keep a command going for ever.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STREAM_KEYS, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STREAM_KEYS, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = "Connection")]
     pub max_keys: u64,
     /// Seconds one HTTP request may take.
-    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds, global = true)]
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds, global = true, help_heading = "Connection")]
     pub timeout: Duration,
 }
 
