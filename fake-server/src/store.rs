@@ -196,7 +196,7 @@ impl Store {
         Ok(self.insert(record, now))
     }
 
-    /// Checks a presented bearer secret by its [`sha256`] (computed before
+    /// Checks a presented bearer secret by its [`sha256`](crate::sha256) (computed before
     /// taking the lock): it must be a known, active key of an administrator.
     /// Counts the call on the key.
     pub fn authenticate(
