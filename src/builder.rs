@@ -11,7 +11,7 @@ use crate::{
     Client, Error, RetryPolicy,
     hooks::{DEFAULT_MAX_RESPONSE_BYTES, Hooks},
     raw,
-    server_url::{DEFAULT_SERVER_URL, SERVER_URL_ENV, api_base_url, is_loopback, shown_server_url},
+    server_url::{SERVER_URL_ENV, api_base_url, is_loopback, shown_server_url},
     transport::Transport,
 };
 
@@ -43,7 +43,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// ```
 #[derive(Clone)]
 pub struct ClientBuilder {
-    server_url: String,
+    server_url: Option<String>,
     base_url_verbatim: bool,
     api_key: Option<SecretString>,
     user_agent: String,
@@ -66,7 +66,10 @@ impl Default for ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("server_url", &shown_server_url(&self.server_url))
+            .field(
+                "server_url",
+                &self.server_url.as_deref().map(shown_server_url),
+            )
             .field("base_url_verbatim", &self.base_url_verbatim)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("user_agent", &self.user_agent)
@@ -89,10 +92,14 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder for the hosted service ([`DEFAULT_SERVER_URL`]) with no API key yet.
+    /// A builder with no server and no API key yet: [`build`](Self::build)
+    /// refuses to guess a server, so an administrator's key never goes to
+    /// one nobody named. Set one with [`with_server_url`](Self::with_server_url)
+    /// (the hosted h2oGPTe on purpose:
+    /// `with_server_url(`[`DEFAULT_SERVER_URL`](crate::DEFAULT_SERVER_URL)`)`).
     pub fn new() -> Self {
         Self {
-            server_url: DEFAULT_SERVER_URL.to_owned(),
+            server_url: None,
             base_url_verbatim: false,
             api_key: None,
             user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -107,9 +114,10 @@ impl ClientBuilder {
         }
     }
 
-    /// A builder from the environment: `H2OGPTE_SERVER_URL` (optional, the server
-    /// root) and `H2OGPTE_API_KEY`. A variable that is set but not valid Unicode is
-    /// an error; a missing API key is reported by [`build`](Self::build).
+    /// A builder from the environment: `H2OGPTE_SERVER_URL` (the server root)
+    /// and `H2OGPTE_API_KEY`. A variable that is set but not valid Unicode is
+    /// an error; a missing server URL or API key is reported by
+    /// [`build`](Self::build), which never falls back to the hosted service.
     pub fn from_env() -> Result<Self, Error> {
         Self::from_vars(|name| std::env::var(name))
     }
@@ -136,7 +144,7 @@ impl ClientBuilder {
     /// The server root (`https://host`) or the API base (`https://host/api/v1`);
     /// a trailing slash is ignored.
     pub fn with_server_url(mut self, url: impl Into<String>) -> Self {
-        self.server_url = url.into();
+        self.server_url = Some(url.into());
         self.base_url_verbatim = false;
         self
     }
@@ -145,7 +153,7 @@ impl ClientBuilder {
     /// mounts the API elsewhere, or a mock server that serves it at its root.
     /// A trailing slash is still ignored.
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.server_url = url.into();
+        self.server_url = Some(url.into());
         self.base_url_verbatim = true;
         self
     }
@@ -264,7 +272,12 @@ impl ClientBuilder {
 
     /// The API base URL this builder would use: the server root with `/api/v1`.
     pub fn base_url(&self) -> Result<Url, Error> {
-        api_base_url(&self.server_url, !self.base_url_verbatim)
+        let url = self.server_url.as_deref().ok_or_else(|| {
+            Error::config(format!(
+                "no server URL: set {SERVER_URL_ENV} to your h2oGPTe server's root, or call with_server_url; for the hosted h2oGPTe, call with_server_url(DEFAULT_SERVER_URL) on purpose"
+            ))
+        })?;
+        api_base_url(url, !self.base_url_verbatim)
     }
 
     /// Checks the configuration and makes the client.
@@ -368,8 +381,28 @@ mod tests {
     }
 
     #[test]
+    fn no_server_url_is_an_error_that_names_the_variable() {
+        let err = ClientBuilder::from_vars(vars(&[(API_KEY_ENV, "sk-admin")]))
+            .expect("no URL is fine until build")
+            .build()
+            .expect_err("no server");
+        let text = err.to_string();
+        assert!(text.contains("H2OGPTE_SERVER_URL"), "{text}");
+        assert!(
+            text.contains("with_server_url(DEFAULT_SERVER_URL)"),
+            "{text}"
+        );
+        let hosted = ClientBuilder::new()
+            .with_server_url(crate::DEFAULT_SERVER_URL)
+            .with_api_key("sk-admin")
+            .build()
+            .expect("the hosted service, on purpose");
+        assert_eq!(hosted.base_url().host_str(), Some("h2ogpte.genai.h2o.ai"));
+    }
+
+    #[test]
     fn missing_key_says_what_to_set() {
-        let err = ClientBuilder::from_vars(vars(&[]))
+        let err = ClientBuilder::from_vars(vars(&[(SERVER_URL_ENV, "http://127.0.0.1:9")]))
             .expect("empty environment is fine until build")
             .build()
             .expect_err("no key");
@@ -449,6 +482,7 @@ mod tests {
     fn a_supplied_http_client_excludes_transport_options() {
         crate::install_crypto_provider();
         let err = ClientBuilder::new()
+            .with_server_url("https://h.example")
             .with_api_key("sk-x")
             .with_http_client(reqwest::Client::new())
             .with_pool_max_idle_per_host(1)
@@ -460,6 +494,7 @@ mod tests {
     #[test]
     fn key_with_newline_is_a_config_error() {
         let err = ClientBuilder::new()
+            .with_server_url("https://h.example")
             .with_api_key("sk-abc\n")
             .build()
             .expect_err("newline in key");

@@ -318,7 +318,9 @@ impl Client {
                         max_response_bytes: self.max_response_bytes,
                         holds_secret: call.secret_in_response,
                     };
-                    Error::from_raw::<T>(e, status, &reading).await
+                    Error::from_raw::<T>(e, status, &reading)
+                        .await
+                        .or_wrong_url(report.not_found_url())
                 }
             };
             let backoff = backoff.get_or_insert_with(|| self.retry.backoff());

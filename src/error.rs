@@ -138,6 +138,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A URL answered 404 with a body that is not the API's
+    /// `EndpointError`: most likely not the h2oGPTe API at all, such as a
+    /// base URL without `/api/v1`, or with it twice.
+    #[error(
+        "{url} answered 404 Not Found without an API error{}: is the URL right? with_server_url takes the server root and appends /api/v1; with_base_url takes the API base as is",
+        snippet_suffix(body)
+    )]
+    WrongUrl {
+        /// The URL requested, without user info or query.
+        url: String,
+        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
+        body: String,
+    },
+
     /// A stream of keys passed its bound without ending, as a server that
     /// always has another full page would make it.
     #[error(
@@ -244,6 +258,11 @@ impl Error {
                     status,
                 }
             }
+            Error::WrongUrl { .. } => Error::Unsupported {
+                operation,
+                since,
+                status: StatusCode::NOT_FOUND,
+            },
             other => other,
         }
     }
@@ -267,6 +286,7 @@ impl Error {
             | Error::UnexpectedStatus { status, .. }
             | Error::Unsupported { status, .. } => Some(*status),
             Error::Decode { status, .. } => *status,
+            Error::WrongUrl { .. } => Some(StatusCode::NOT_FOUND),
             _ => None,
         }
     }

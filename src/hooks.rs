@@ -98,6 +98,9 @@ impl Hooks {
 pub(crate) struct CallReport {
     attempt: AtomicU32,
     status: AtomicU16,
+    /// The URL of a 404, shown without user info or query: kept only then,
+    /// to say which URL was not the API.
+    not_found_url: std::sync::Mutex<Option<String>>,
 }
 
 impl CallReport {
@@ -110,6 +113,14 @@ impl CallReport {
     /// The status of this attempt's response, if one came.
     pub(crate) fn status(&self) -> Option<StatusCode> {
         StatusCode::from_u16(self.status.load(Ordering::Relaxed)).ok()
+    }
+
+    /// The URL that answered 404, if one did.
+    pub(crate) fn not_found_url(&self) -> Option<String> {
+        self.not_found_url
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -152,6 +163,13 @@ impl ClientHooks<Hooks> for Client {
                 span.record("status", status.as_u16());
                 if let Some(call) = call {
                     call.status.store(status.as_u16(), Ordering::Relaxed);
+                    if status == StatusCode::NOT_FOUND {
+                        *call
+                            .not_found_url
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some(crate::server_url::shown_url(response.url()));
+                    }
                 }
                 tracing::debug!(parent: &span, status = status.as_u16(), elapsed_ms, "response");
             }

@@ -116,6 +116,29 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A 404 whose body is not the API's error, said as such with the URL
+    /// that answered it; any other error as it is.
+    pub(crate) fn or_wrong_url(self, not_found_url: Option<String>) -> Self {
+        match (self, not_found_url) {
+            (
+                Error::Decode {
+                    status: Some(StatusCode::NOT_FOUND),
+                    body,
+                    ..
+                }
+                | Error::UnexpectedStatus {
+                    status: StatusCode::NOT_FOUND,
+                    body,
+                    ..
+                },
+                Some(url),
+            ) => Error::WrongUrl { url, body },
+            (other, _) => other,
+        }
+    }
+}
+
 /// What the client knows about reading a response, for describing a failure.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Reading {

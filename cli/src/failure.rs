@@ -96,6 +96,9 @@ pub fn describe(e: &Error, timeout: Duration) -> String {
             "the server sent a response larger than {} MiB, far beyond any legitimate answer: check {SERVER_URL_ENV} and any proxy in between",
             limit >> 20
         ),
+        Error::WrongUrl { url, .. } => format!(
+            "{url} answered 404 without an API error: check {SERVER_URL_ENV} or --server-url, which take the server root (/api/v1 is appended)"
+        ),
         Error::TooManyKeys { limit } => format!(
             "stopped after {limit} keys without reaching the end of the listing: the server may be sending pages for ever; check {SERVER_URL_ENV}, or raise --max-keys if it truly holds more"
         ),

@@ -89,3 +89,32 @@ async fn unmatched_requests_do_not_hit_the_mock() {
         .expect("scripted 204");
     assert_eq!(delete.calls_async().await, 1);
 }
+
+/// Issue 20, item 3: the README's mistake, `with_server_url` on a mock
+/// server that serves the API at its root, explains itself.
+#[tokio::test]
+async fn a_server_url_where_the_api_is_not_says_so() {
+    let server = MockServer::start_async().await;
+    let deactivate = server.deactivate_api_key(|when, then| {
+        when.key_id("k-1");
+        then.no_content();
+    });
+    let wrong = Client::builder()
+        .with_server_url(server.base_url())
+        .with_api_key("sk-test")
+        .build()
+        .expect("client builds");
+    let err = wrong.deactivate_api_key("k-1").await.expect_err("404");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("{}/api/v1/admin/api_keys/deactivate/k-1", server.base_url())),
+        "names the URL: {text}"
+    );
+    assert!(text.contains("with_base_url"), "{text}");
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    client(&server)
+        .deactivate_api_key("k-1")
+        .await
+        .expect("with_base_url reaches the mock");
+    deactivate.assert();
+}
