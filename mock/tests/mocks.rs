@@ -107,7 +107,10 @@ async fn a_server_url_where_the_api_is_not_says_so() {
     let err = wrong.deactivate_api_key("k-1").await.expect_err("404");
     let text = err.to_string();
     assert!(
-        text.contains(&format!("{}/api/v1/admin/api_keys/deactivate/k-1", server.base_url())),
+        text.contains(&format!(
+            "{}/api/v1/admin/api_keys/deactivate/k-1",
+            server.base_url()
+        )),
         "names the URL: {text}"
     );
     assert!(text.contains("with_base_url"), "{text}");

@@ -7,6 +7,7 @@ pub mod compiled;
 pub mod diff;
 pub mod import;
 pub mod lint;
+pub mod readme;
 pub mod regen;
 pub mod schema;
 pub mod spec;
