@@ -16,6 +16,7 @@ mod generated {
 pub mod blocking;
 mod builder;
 mod client;
+mod create_key;
 mod error;
 mod hooks;
 mod paging;
@@ -37,6 +38,7 @@ pub mod raw {
 
 pub use builder::{API_KEY_ENV, ClientBuilder, DEFAULT_MAX_STREAM_KEYS, DEFAULT_PREFETCH};
 pub use client::Client;
+pub use create_key::CreateKey;
 pub use error::{BODY_SNIPPET_LIMIT, Error};
 pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
