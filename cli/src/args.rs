@@ -43,25 +43,66 @@ pub struct Global {
     #[arg(long, env = ALLOW_INSECURE_HTTP_ENV, action = clap::ArgAction::SetTrue, value_parser = BoolishValueParser::new(), global = true, help_heading = "Connection")]
     pub allow_insecure_http: bool,
     /// Trust the CA certificates in this PEM file too, for a server with a private CA.
-    #[arg(long, value_name = "FILE", global = true, help_heading = "Connection")]
+    #[arg(long, value_name = "FILE", env = CA_CERT_ENV, global = true, help_heading = "Connection")]
     pub ca_cert: Option<PathBuf>,
     /// Output format of results.
     #[arg(long, short, value_enum, default_value_t = Output::Table, global = true, help_heading = "Output")]
     pub output: Output,
-    /// Log HTTP attempts and retries to stderr (repeat for more detail).
+    /// Log this tool's and the client's events to stderr (-vv: the HTTP
+    /// stack's too). `RUST_LOG` works alone, and overrides this.
     #[arg(long, short, action = clap::ArgAction::Count, global = true, help_heading = "Output")]
     pub verbose: u8,
+    /// Say only what failed: no progress bar, no summary or notes on stderr.
+    #[arg(long, short, global = true, help_heading = "Output")]
+    pub quiet: bool,
+    /// Tables without their header row, for scripts.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub no_headers: bool,
     /// Pages of keys requested ahead at once when paging through every key
     /// (`list --all`, `show`, `rotate`), between 1 (one after the other) and 32.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=MAX_PREFETCH as i64), global = true, help_heading = "Connection")]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = between(1u16, MAX_PREFETCH as u16), global = true, help_heading = "Connection")]
     pub prefetch: u16,
     /// Most keys read when paging through every key, so a server that always
     /// has another page cannot keep a command going for ever.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STREAM_KEYS, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = "Connection")]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STREAM_KEYS, value_parser = between(1u64, u64::MAX), global = true, help_heading = "Connection")]
     pub max_keys: u64,
     /// Seconds one HTTP request may take.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds, global = true, help_heading = "Connection")]
     pub timeout: Duration,
+}
+
+/// Environment variable naming a PEM file of extra CA certificates.
+pub const CA_CERT_ENV: &str = "H2OGPTE_CA_CERT";
+
+/// Largest `--limit`: the most keys the API returns in one page.
+pub const MAX_LIMIT: u64 = 1000;
+
+/// Longest inactivity interval, in days (100 years).
+pub const MAX_DAYS: i64 = 36_500;
+
+/// A parser of a whole number from `lo` to `hi`, whose error says the range
+/// in words.
+fn between<T>(lo: T, hi: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    move |text: &str| {
+        let range = if hi_is_unbounded(&hi) {
+            format!("a whole number of at least {lo}")
+        } else {
+            format!("a whole number between {lo} and {hi}")
+        };
+        match text.trim().parse::<T>() {
+            Ok(value) if value >= lo && value <= hi => Ok(value),
+            _ => Err(format!("use {range}")),
+        }
+    }
+}
+
+/// Whether `hi` is the largest value of its type (no upper bound to say).
+fn hi_is_unbounded<T: std::fmt::Display>(hi: &T) -> bool {
+    let text = hi.to_string();
+    text == u64::MAX.to_string() || text == u32::MAX.to_string() || text == u16::MAX.to_string()
 }
 
 /// Longest `--timeout` accepted: a day.
@@ -101,28 +142,51 @@ pub enum Command {
     Create(Create),
     /// List keys, one page or all of them, with filters.
     List(List),
-    /// Show one key's details.
+    /// Show one key's details, one field per line.
     Show {
         /// Id of the key.
         id: String,
     },
     /// Set or remove the expiry of keys.
+    #[command(after_help = BATCH_EXIT_CODES)]
     Expire(Expire),
     /// Set or remove how many days keys may go unused (servers since 1.7.0).
+    #[command(after_help = BATCH_EXIT_CODES)]
     Inactivity(Inactivity),
-    /// Deactivate keys for good.
+    /// Deactivate keys for good. A key that is already inactive counts as done.
+    #[command(after_help = BATCH_EXIT_CODES)]
     Deactivate(Batch),
-    /// Delete keys (asks first on a terminal unless --yes).
+    /// Delete keys. On a terminal it lists them and asks first; elsewhere it
+    /// needs --yes. Answering no exits 1 with nothing deleted.
+    #[command(after_help = BATCH_EXIT_CODES)]
     Delete(Delete),
     /// Replace a key with a new one of the same user, name, collection and
-    /// remaining expiry, then retire the old one.
+    /// remaining expiry, deliver its secret, then retire the old one
+    /// (deactivate it, by default; --delete-old deletes it).
     Rotate(Rotate),
     /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_HELP)]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), for `man`.
+    #[command(hide = true)]
+    Man,
 }
+
+/// Exit codes of the batch commands, shown in their help.
+const BATCH_EXIT_CODES: &str = "Exit codes: 0 when every id is done, 1 when every id failed, 3 when some \
+failed (every result is still printed), 2 for a usage error, 130 or 143 after SIGINT or SIGTERM.";
+
+/// How to install a completion script, shown in the help of `completions`.
+const COMPLETIONS_HELP: &str = "Install the script where your shell looks for completions:
+  bash:       h2ogpte-keys completions bash > ~/.local/share/bash-completion/completions/h2ogpte-keys
+  zsh:        h2ogpte-keys completions zsh > ~/.zfunc/_h2ogpte-keys   (with fpath+=~/.zfunc before compinit)
+  fish:       h2ogpte-keys completions fish > ~/.config/fish/completions/h2ogpte-keys.fish
+  elvish:     h2ogpte-keys completions elvish >> ~/.config/elvish/rc.elv
+  powershell: h2ogpte-keys completions powershell >> $PROFILE
+then start a new shell.";
 
 /// `create`.
 #[derive(Args, Debug)]
@@ -139,8 +203,8 @@ pub struct Create {
     /// Expire the key after this interval, such as "30 days".
     #[arg(long, value_name = "INTERVAL")]
     pub expires_in: Option<String>,
-    /// Days the key may go unused before it becomes invalid.
-    #[arg(long, value_name = "DAYS")]
+    /// Days the key may go unused before it becomes invalid, between 1 and 36500.
+    #[arg(long, value_name = "DAYS", value_parser = between(1i64, MAX_DAYS))]
     pub inactivity_days: Option<i64>,
 }
 
@@ -153,11 +217,11 @@ pub struct List {
     /// Every key, fetched page by page.
     #[arg(long, conflicts_with_all = ["offset", "limit"])]
     pub all: bool,
-    /// Keys to skip.
+    /// Keys to skip (with a filter below, matching keys to skip).
     #[arg(long, default_value_t = 0)]
     pub offset: u64,
-    /// Keys to fetch.
-    #[arg(long, default_value_t = 100)]
+    /// Keys to show, between 1 and 1000 (with a filter below, matching keys).
+    #[arg(long, default_value_t = 100, value_parser = between(1u64, MAX_LIMIT))]
     pub limit: u64,
     /// Only active keys.
     #[arg(long, group = "state")]
@@ -169,8 +233,16 @@ pub struct List {
     #[arg(long, group = "state")]
     pub expired: bool,
     /// Only keys not used for at least this many days (never-used keys count from creation).
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", value_parser = between(0u32, 36_500))]
     pub unused_for: Option<u32>,
+}
+
+impl List {
+    /// Whether a filter the server cannot apply is set: then every key is
+    /// read, and the filter sees them all.
+    pub fn filters_on_the_client(&self) -> bool {
+        self.active || self.inactive || self.expired || self.unused_for.is_some()
+    }
 }
 
 /// Ids to act on, and how.
@@ -182,8 +254,8 @@ pub struct Batch {
     /// lines and # comments are skipped.
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
-    /// How many requests run at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// How many requests run at once, between 1 and 256.
+    #[arg(long, default_value_t = 8, value_parser = between(1u16, 256))]
     pub concurrency: u16,
 }
 
@@ -210,13 +282,13 @@ pub struct Expire {
 pub struct Inactivity {
     #[command(flatten)]
     pub batch: Batch,
-    /// Make the keys invalid after this many days without use.
+    /// Make the keys invalid after this many days without use, between 1 and 36500.
     #[arg(
         long,
         value_name = "N",
         required_unless_present = "never",
         conflicts_with = "never",
-        value_parser = clap::value_parser!(i64).range(1..)
+        value_parser = between(1i64, MAX_DAYS)
     )]
     pub days: Option<i64>,
     /// Remove the inactivity interval.
@@ -229,9 +301,14 @@ pub struct Inactivity {
 pub struct Delete {
     #[command(flatten)]
     pub batch: Batch,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (required when standard input is not a
+    /// terminal).
     #[arg(long, short)]
     pub yes: bool,
+    /// Count an id that does not exist as done ("already gone") instead of
+    /// failed.
+    #[arg(long)]
+    pub ignore_missing: bool,
 }
 
 /// `rotate`.
@@ -243,10 +320,10 @@ pub struct Rotate {
     /// keys by username only).
     #[arg(long = "user", value_name = "ID")]
     pub user: Option<String>,
-    /// Deactivate the old key once the new one exists.
+    /// Deactivate the old key once the new secret is delivered (the default).
     #[arg(long, conflicts_with = "delete_old")]
     pub deactivate_old: bool,
-    /// Delete the old key once the new one exists.
+    /// Delete the old key instead of deactivating it.
     #[arg(long)]
     pub delete_old: bool,
 }

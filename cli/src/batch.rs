@@ -84,6 +84,17 @@ fn read_bounded(source: impl Read, name: &str) -> Result<String, Failure> {
     String::from_utf8(bytes).map_err(|_| Failure::usage(format!("{name} is not UTF-8 text")))
 }
 
+/// How a batch runs.
+#[derive(Debug, Clone, Copy)]
+pub struct How<'a> {
+    /// Calls at once.
+    pub concurrency: usize,
+    /// The progress bar's label.
+    pub verb: &'a str,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
 /// What a batch did.
 pub struct Summary {
     /// Each id whose call finished, in input order.
@@ -97,8 +108,9 @@ pub struct Summary {
     pub signal: Option<Signal>,
 }
 
-/// Runs `op` for every id, `concurrency` at a time, calling `report` with
-/// each outcome as soon as it is known.
+/// Runs `op` for every id, `how.concurrency` at a time, turning each result
+/// into an outcome with `judge` and calling `report` with it as soon as it
+/// is known.
 ///
 /// A first SIGINT or SIGTERM stops starting new calls; the calls in flight
 /// finish (each bounded by the request timeout) and are reported. A second
@@ -106,11 +118,10 @@ pub struct Summary {
 /// the calls still in flight are counted as abandoned.
 pub async fn run<F, Fut>(
     ids: Vec<String>,
-    concurrency: usize,
-    verb: &str,
+    how: How<'_>,
     op: F,
     mut report: impl FnMut(&Outcome),
-    describe: impl Fn(&h2ogpte_api_keys::Error) -> String,
+    judge: impl Fn(String, Result<(), h2ogpte_api_keys::Error>) -> Outcome,
     signals: &mut Signals,
 ) -> Summary
 where
@@ -120,8 +131,8 @@ where
     let total = ids.len();
     let stop = AtomicBool::new(false);
     let started = AtomicUsize::new(0);
-    let progress = progress_bar(total, verb);
-    let (op, progress_ref, describe) = (&op, &progress, &describe);
+    let progress = progress_bar(total, how.verb, how.quiet);
+    let (op, progress_ref, judge) = (&op, &progress, &judge);
     let (stop_ref, started_ref) = (&stop, &started);
     let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
     let mut results = std::pin::pin!(
@@ -131,9 +142,9 @@ where
                 started_ref.fetch_add(1, Ordering::SeqCst);
                 let result = op(id.clone()).await;
                 progress_ref.inc(1);
-                (index, Outcome::of(id, result, describe))
+                (index, judge(id, result))
             })
-            .buffer_unordered(concurrency.max(1))
+            .buffer_unordered(how.concurrency.max(1))
     );
     let mut signal = None;
     loop {
@@ -169,8 +180,9 @@ where
     }
 }
 
-fn progress_bar(total: usize, verb: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+/// A progress bar on a terminal, never with `--quiet`.
+fn progress_bar(total: usize, verb: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());

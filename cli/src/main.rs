@@ -18,7 +18,7 @@ mod terminal;
 use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
-use tracing_subscriber::{EnvFilter, filter::LevelFilter};
+use tracing_subscriber::{EnvFilter, fmt::format::FmtSpan};
 
 use crate::{args::Cli, failure::EXIT_OK, terminal::note};
 
@@ -42,25 +42,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr: `RUST_LOG` directives when set, and `-v` (debug) or
-/// `-vv` (trace) for everything else. Nothing is logged without either.
+/// Logs to stderr. `RUST_LOG` directives when set (alone, or over `-v`);
+/// else `-v` shows this tool's and the client's events (debug), `-vv`
+/// everything down to the HTTP stack (trace). Nothing without either. Each
+/// HTTP attempt's span is logged when it closes (at info), with its
+/// operation, status and time. Colours only on a terminal without
+/// `NO_COLOR`.
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => LevelFilter::OFF,
-        1 => LevelFilter::DEBUG,
-        _ => LevelFilter::TRACE,
+    let from_env = std::env::var(EnvFilter::DEFAULT_ENV).is_ok_and(|v| !v.trim().is_empty());
+    let directives = match verbose {
+        0 => None,
+        1 => Some("warn,h2ogpte_api_keys=debug,h2ogpte_keys=debug"),
+        _ => Some("trace"),
     };
-    let from_env = std::env::var_os(EnvFilter::DEFAULT_ENV).is_some();
-    if level == LevelFilter::OFF && !from_env {
-        return;
-    }
-    let filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .from_env_lossy();
+    let filter = match (from_env, directives) {
+        (true, _) => EnvFilter::builder().from_env_lossy(),
+        (false, Some(directives)) => EnvFilter::new(directives),
+        (false, None) => return,
+    };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(colour)
         .with_target(false)
         .init();
 }

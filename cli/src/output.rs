@@ -34,31 +34,37 @@ fn table() -> Table {
     t
 }
 
-/// The table of keys.
-pub fn keys_table(keys: &[ApiKeyInfo], now: DateTime<Utc>) -> String {
-    keys_table_after(keys, now, None).to_string()
-}
-
-/// The columns of the keys table.
-const KEY_COLUMNS: [&str; 10] = [
+/// The columns of the keys table: every time is in UTC, and says so.
+const KEY_COLUMNS: [&str; 11] = [
     "ID",
     "USER",
     "NAME",
     "HINT",
     "COLLECTION",
-    "CREATED",
-    "EXPIRES",
-    "LAST USED",
+    "CREATED (UTC)",
+    "EXPIRES (UTC)",
+    "LAST USED (UTC)",
+    "INACTIVITY",
     "CALLS",
     "STATUS",
 ];
 
+/// A key's inactivity interval for people.
+fn inactivity(days: Option<i64>) -> String {
+    days.map_or_else(|| "-".to_owned(), |d| format!("{d} days"))
+}
+
 /// The table of keys; with `widths` (those of an earlier part of the same
 /// listing), without a header and with columns at least that wide, so it
-/// continues that part.
-fn keys_table_after(keys: &[ApiKeyInfo], now: DateTime<Utc>, widths: Option<&[u16]>) -> Table {
+/// continues that part. `header` says whether a first part has one.
+fn keys_table_after(
+    keys: &[ApiKeyInfo],
+    now: DateTime<Utc>,
+    widths: Option<&[u16]>,
+    header: bool,
+) -> Table {
     let mut t = table();
-    if widths.is_none() {
+    if widths.is_none() && header {
         t.set_header(KEY_COLUMNS);
     }
     for (i, k) in keys.iter().enumerate() {
@@ -73,6 +79,7 @@ fn keys_table_after(keys: &[ApiKeyInfo], now: DateTime<Utc>, widths: Option<&[u1
             time(Some(k.created_at)),
             time(k.expires_at),
             time(k.last_used_at),
+            inactivity(k.inactivity_interval),
             k.total_calls
                 .map_or_else(|| "-".to_owned(), |n| n.to_string()),
             status(k, now).to_owned(),
@@ -91,6 +98,51 @@ fn keys_table_after(keys: &[ApiKeyInfo], now: DateTime<Utc>, widths: Option<&[u1
     t
 }
 
+/// One key, one field per line under the API's field names, every field
+/// shown, times with their zone.
+pub fn key_details(k: &ApiKeyInfo, now: DateTime<Utc>) -> String {
+    let full = |at: Option<DateTime<Utc>>, none: &str| {
+        at.map_or_else(
+            || none.to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+    };
+    let optional = |text: Option<&str>| text.map_or_else(|| "-".to_owned(), escape);
+    let rows = [
+        ("id", escape(&k.id)),
+        ("username", escape(&k.username)),
+        ("name", escape(&k.name)),
+        ("hint", format!("…{}", escape(&k.hint))),
+        ("status", status(k, now).to_owned()),
+        ("is_active", k.is_active.to_string()),
+        ("created_at", full(Some(k.created_at), "-")),
+        ("expires_at", full(k.expires_at, "never")),
+        (
+            "last_used_at",
+            full(k.last_used_at, "never (or not reported)"),
+        ),
+        (
+            "inactivity_interval",
+            k.inactivity_interval
+                .map_or_else(|| "none".to_owned(), |d| format!("{d} days")),
+        ),
+        (
+            "total_calls",
+            k.total_calls.map_or_else(
+                || "- (not reported: a server before 1.7.0)".to_owned(),
+                |n| n.to_string(),
+            ),
+        ),
+        ("is_global_key", k.is_global_key.to_string()),
+        ("collection_id", optional(k.collection_id.as_deref())),
+        ("collection_name", optional(k.collection_name.as_deref())),
+    ];
+    let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0) + 1;
+    rows.iter()
+        .map(|(label, value)| format!("{:<width$} {value}\n", format!("{label}:")))
+        .collect()
+}
+
 /// Rows of a table printed at a time: memory stays bounded by these,
 /// whatever the number of keys.
 const TABLE_CHUNK: usize = 1000;
@@ -102,17 +154,20 @@ pub struct KeyWriter<W: Write> {
     out: W,
     format: Output,
     now: DateTime<Utc>,
+    header: bool,
     written: u64,
     chunk: Vec<ApiKeyInfo>,
     widths: Option<Vec<u16>>,
 }
 
 impl<W: Write> KeyWriter<W> {
-    pub fn new(out: W, format: Output, now: DateTime<Utc>) -> Self {
+    /// A writer of keys in `format`; a table has a header row if `header`.
+    pub fn new(out: W, format: Output, now: DateTime<Utc>, header: bool) -> Self {
         Self {
             out,
             format,
             now,
+            header,
             written: 0,
             chunk: Vec::new(),
             widths: None,
@@ -149,10 +204,10 @@ impl<W: Write> KeyWriter<W> {
     }
 
     fn write_chunk(&mut self) -> io::Result<()> {
-        if self.chunk.is_empty() && self.widths.is_some() {
+        if self.chunk.is_empty() && (self.widths.is_some() || !self.header) {
             return Ok(());
         }
-        let table = keys_table_after(&self.chunk, self.now, self.widths.as_deref());
+        let table = keys_table_after(&self.chunk, self.now, self.widths.as_deref(), self.header);
         writeln!(self.out, "{table}")?;
         if self.widths.is_none() {
             self.widths = Some(table.column_max_content_widths());
@@ -206,37 +261,83 @@ pub fn write_ndjson<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<
 /// One id's outcome in a batch.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// The key id.
     pub id: String,
+    /// Whether the key ended as asked.
     pub ok: bool,
+    /// How a key that was already as asked ended, such as "already inactive".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+    /// What went wrong, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The HTTP status of the answer, when one came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The API's error code (`EndpointError.code`), when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
 }
 
 impl Outcome {
-    /// The outcome of one id's call; `describe` words an error.
+    /// The outcome of one id's call: `settled` says which error still
+    /// leaves the key as asked (a 409 "already inactive" to a deactivate),
+    /// `describe` words the others.
     pub fn of(
         id: String,
         result: Result<(), h2ogpte_api_keys::Error>,
+        settled: impl Fn(&h2ogpte_api_keys::Error) -> Option<&'static str>,
         describe: impl Fn(&h2ogpte_api_keys::Error) -> String,
     ) -> Self {
-        Outcome {
-            ok: result.is_ok(),
-            error: result.err().map(|e| describe(&e)),
-            id,
+        let Err(e) = result else {
+            return Outcome {
+                id,
+                ok: true,
+                note: None,
+                error: None,
+                status: None,
+                code: None,
+            };
+        };
+        let (status, code) = (
+            e.status().map(|s| s.as_u16()),
+            e.endpoint_error().map(|err| err.code),
+        );
+        match settled(&e) {
+            Some(note) => Outcome {
+                id,
+                ok: true,
+                note: Some(note),
+                error: None,
+                status,
+                code,
+            },
+            None => Outcome {
+                id,
+                ok: false,
+                note: None,
+                error: Some(describe(&e)),
+                status,
+                code,
+            },
         }
     }
 }
 
 /// The table of batch outcomes.
-pub fn outcomes_table(outcomes: &[Outcome]) -> String {
+pub fn outcomes_table(outcomes: &[Outcome], header: bool) -> String {
     let mut t = table();
-    t.set_header(["ID", "RESULT"]);
+    if header {
+        t.set_header(["ID", "RESULT"]);
+    }
     for o in outcomes {
         t.add_row([
             escape(&o.id),
-            o.error
-                .as_deref()
-                .map_or_else(|| "ok".to_owned(), |e| format!("failed: {}", escape(e))),
+            match (&o.error, o.note) {
+                (Some(e), _) => format!("failed: {}", escape(e)),
+                (None, Some(note)) => format!("ok ({note})"),
+                (None, None) => "ok".to_owned(),
+            },
         ]);
     }
     t.to_string()

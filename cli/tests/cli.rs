@@ -165,8 +165,9 @@ fn show_finds_a_key_by_paging() {
     let key = create(&server, &["--user", "u-bob", "--name", "one"]);
     let r = run(cli(&server).args(["show", &id_of(&key), "-o", "json"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let shown: Vec<Value> = serde_json::from_str(&r.stdout).expect("JSON");
-    assert_eq!(shown[0]["name"], "one");
+    // One object, not an array (issue 20, item 7).
+    let shown: Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(shown["name"], "one");
     let missing = run(cli(&server).args(["show", "no-such-key"]));
     assert_eq!(missing.code, 1);
     assert!(
@@ -232,15 +233,15 @@ fn expire_sets_and_removes() {
         run(cli(&server).args(["expire", &id, "--in", "2 weeks"])).code,
         0
     );
-    let shown: Vec<Value> =
+    let shown: Value =
         serde_json::from_str(&run(cli(&server).args(["show", &id, "-o", "json"])).stdout)
             .expect("JSON");
-    assert!(shown[0].get("expires_at").is_some());
+    assert!(shown.get("expires_at").is_some());
     assert_eq!(run(cli(&server).args(["expire", &id, "--never"])).code, 0);
-    let shown: Vec<Value> =
+    let shown: Value =
         serde_json::from_str(&run(cli(&server).args(["show", &id, "-o", "json"])).stdout)
             .expect("JSON");
-    assert!(shown[0].get("expires_at").is_none());
+    assert!(shown.get("expires_at").is_none());
     let bad = run(cli(&server).args(["expire", &id, "--in", "soon"]));
     assert_eq!(bad.code, 1);
     assert!(
@@ -383,7 +384,12 @@ fn inactivity_sets_and_removes_the_interval() {
     };
     let r = run(cli(&server).args(["inactivity", &id, "--days", "30"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("1 updated, 0 failed"), "{}", r.stderr);
+    // Words that match the act (issue 20, item 9).
+    assert!(
+        r.stderr.contains("1 inactivity interval set, 0 failed"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(interval(&server), Some(Value::from(30)));
     let r = run(cli(&server)
         .args(["inactivity", "--never", "--from-file", "-"])

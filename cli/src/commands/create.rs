@@ -4,7 +4,7 @@ use h2ogpte_api_keys::{Client, types};
 
 use crate::{
     args::{Create, Global},
-    commands::deliver::{check_output_keeps_secrets, create_key, deliver_or_undo},
+    commands::deliver::{Framing, check_output_keeps_secrets, create_key, deliver_or_undo},
     failure::Failure,
     signals::Signals,
 };
@@ -25,7 +25,7 @@ pub async fn create(
     };
     let (result, deferred) = create_key(client, request, g, signals).await?;
     let created = result.map_err(|e| Failure::from_error(&e, g.timeout))?;
-    deliver_or_undo(client, &created, g).await?;
+    deliver_or_undo(client, &created, g, Framing::Alone).await?;
     match deferred.or_else(|| signals.pending()) {
         Some(signal) => Err(Failure::signalled(
             signal,

@@ -2,6 +2,8 @@
 //! first signal, and the secret is either delivered (written and flushed)
 //! or the key is deleted again; what cannot be undone is named loudly.
 
+use std::io::Write;
+
 use h2ogpte_api_keys::{Client, Error, types};
 
 use crate::{
@@ -68,8 +70,9 @@ pub async fn deliver_or_undo(
     client: &Client,
     created: &types::ApiKeyResult,
     g: &Global,
+    framing: Framing,
 ) -> Result<(), Failure> {
-    match print_created(created, g.output) {
+    match print_created(created, g, framing) {
         Ok(()) => Ok(()),
         Err(e) => Err(undo(
             client,
@@ -102,16 +105,51 @@ pub async fn undo(
     }
 }
 
+/// How a new key's output stands in the command's whole output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// The result alone (`create`).
+    Alone,
+    /// The first part of a rotation's output, whose end
+    /// ([`finish_rotation`]) says what became of the old key.
+    Rotation,
+}
+
 /// Writes a new key: in a table, only the secret on stdout (so it can be
 /// captured), the rest on stderr once it was delivered; in JSON, the whole
-/// result.
-fn print_created(created: &types::ApiKeyResult, format: Output) -> std::io::Result<()> {
-    match format {
+/// result (for a rotation, as `{"created": …,` left open for
+/// [`finish_rotation`]).
+fn print_created(
+    created: &types::ApiKeyResult,
+    g: &Global,
+    framing: Framing,
+) -> std::io::Result<()> {
+    let quiet = g.quiet;
+    if framing == Framing::Rotation && g.output != Output::Table {
+        let wrapped = serde_json::json!({ "created": created });
+        return match g.output {
+            Output::Json => {
+                let text = serde_json::to_string_pretty(&wrapped)?;
+                // `{ "created": … }` without its closing brace.
+                let open = text
+                    .trim_end()
+                    .strip_suffix('}')
+                    .unwrap_or(&text)
+                    .trim_end();
+                deliver(&format!("{open},"))
+            }
+            _ => deliver(&serde_json::to_string(&wrapped)?),
+        };
+    }
+    match g.output {
         Output::Table => {
             // Exact for a real secret (`sk-` and alphanumerics); a server's
             // control characters are escaped, as no header could carry them.
             deliver(&escape(created.secret_key.expose()))?;
             let k = &created.api_key;
+            if quiet {
+                return Ok(());
+            }
             note(&format!(
                 "created key {} for {} (hint …{}, expires {}); store the secret above now: it will not be shown again",
                 k.id,
@@ -121,14 +159,41 @@ fn print_created(created: &types::ApiKeyResult, format: Output) -> std::io::Resu
                     .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
             ));
         }
-        Output::Json => {
-            deliver(&serde_json::to_string_pretty(created)?)?;
-            note("the secret_key above will not be shown again: store it now");
-        }
-        Output::Ndjson => {
-            deliver(&serde_json::to_string(created)?)?;
-            note("the secret_key above will not be shown again: store it now");
-        }
+        Output::Json => deliver(&serde_json::to_string_pretty(created)?)?,
+        Output::Ndjson => deliver(&serde_json::to_string(created)?)?,
+    }
+    if !quiet && g.output != Output::Table {
+        note("the secret_key above will not be shown again: store it now");
     }
     Ok(())
+}
+
+/// Ends a rotation's output with what became of the old key: `retired` is
+/// how it was retired ("deactivated", "deleted"), or `None` when it is
+/// still active. In a table that is a note on stderr; in JSON it closes the
+/// object [`print_created`] opened; in NDJSON it is a second line.
+pub fn finish_rotation(g: &Global, old_id: &str, retired: Option<&str>) -> std::io::Result<()> {
+    let old_key = serde_json::json!({ "id": old_id, "retired": retired });
+    match g.output {
+        Output::Table => {
+            if !g.quiet {
+                match retired {
+                    Some(how) => note(&format!("old key {} {how}", escape(old_id))),
+                    None => note(&format!("old key {} is still active", escape(old_id))),
+                }
+            }
+            Ok(())
+        }
+        Output::Json => {
+            let text = serde_json::to_string_pretty(&old_key)?.replace('\n', "\n  ");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "  \"old_key\": {text}\n}}")?;
+            out.flush()
+        }
+        Output::Ndjson => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", serde_json::json!({ "old_key": old_key }))?;
+            out.flush()
+        }
+    }
 }

@@ -1,14 +1,17 @@
 //! `list` and `show`: keys, one page or all of them, filtered on the client.
 
+use std::io::Write;
+
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use h2ogpte_api_keys::{Client, ListQuery, types};
 
 use crate::{
-    args::{Global, List},
+    args::{Global, List, Output},
     commands::PAGE_SIZE,
     failure::Failure,
-    output::{KeyWriter, keys_table, print_items, status},
+    output::{KeyWriter, key_details, status, write_ndjson},
+    terminal::note,
 };
 
 fn keep(args: &List, key: &types::ApiKeyInfo, now: DateTime<Utc>) -> bool {
@@ -26,46 +29,78 @@ fn keep(args: &List, key: &types::ApiKeyInfo, now: DateTime<Utc>) -> bool {
 pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failure> {
     let failed = |e: h2ogpte_api_keys::Error| Failure::from_error(&e, g.timeout);
     let now = Utc::now();
-    let mut every = ListQuery::new().with_limit(PAGE_SIZE);
+    let mut query = ListQuery::new().with_limit(PAGE_SIZE);
     if let Some(filter) = &args.filter {
-        every = every.with_filter(filter);
+        query = query.with_filter(filter);
     }
-    if args.all {
-        // Written as pages arrive, in memory bounded by a page and a chunk
-        // of table rows, whatever the number of keys.
-        let mut keys = std::pin::pin!(client.stream_all_api_keys(&every));
-        let mut out = KeyWriter::new(
-            std::io::BufWriter::new(std::io::stdout().lock()),
-            g.output,
-            now,
-        );
-        loop {
-            match keys.try_next().await {
-                Ok(Some(key)) if keep(args, &key, now) => out.push(key)?,
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => {
-                    // What arrived before the error is still written.
-                    out.finish()?;
-                    return Err(failed(e));
-                }
-            }
+    // Written as keys arrive, in memory bounded by a page and a chunk of
+    // table rows, whatever the number of keys.
+    let mut out = KeyWriter::new(
+        std::io::BufWriter::new(std::io::stdout().lock()),
+        g.output,
+        now,
+        !g.no_headers,
+    );
+    if !args.all && !args.filters_on_the_client() {
+        let page = query.with_offset(args.offset).with_limit(args.limit);
+        for key in client.list_all_api_keys(&page).await.map_err(failed)? {
+            out.push(key)?;
         }
         out.finish()?;
         return Ok(());
     }
-    let page = every.with_offset(args.offset).with_limit(args.limit);
-    let keys = client.list_all_api_keys(&page).await.map_err(failed)?;
-    let keys: Vec<_> = keys.into_iter().filter(|k| keep(args, k, now)).collect();
-    print_items(&keys, g.output, |k| keys_table(k, now))?;
+    // A filter the server cannot apply sees every key: page through them
+    // all, and take --offset and --limit among the keys that match.
+    let window = (!args.all).then_some((args.offset, args.limit));
+    let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
+    let (mut matched, mut shown) = (0u64, 0u64);
+    loop {
+        let key = match keys.try_next().await {
+            Ok(Some(key)) => key,
+            Ok(None) => break,
+            Err(e) => {
+                // What arrived before the error is still written.
+                out.finish()?;
+                return Err(failed(e));
+            }
+        };
+        if !keep(args, &key, now) {
+            continue;
+        }
+        matched += 1;
+        match window {
+            Some((offset, _)) if matched <= offset => continue,
+            Some((_, limit)) if shown == limit => {
+                out.finish()?;
+                if !g.quiet {
+                    note(&format!(
+                        "more keys match: pass --offset {} for the next ones, or --all for every one",
+                        args.offset + limit
+                    ));
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        out.push(key)?;
+        shown += 1;
+    }
+    out.finish()?;
     Ok(())
 }
 
 pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> {
     let key = find(client, id, g).await?;
-    print_items(std::slice::from_ref(&key), g.output, |k| {
-        keys_table(k, Utc::now())
-    })?;
+    let mut out = std::io::stdout().lock();
+    match g.output {
+        Output::Table => write!(out, "{}", key_details(&key, Utc::now()))?,
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut out, &key).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Output::Ndjson => write_ndjson(&mut out, &key)?,
+    }
+    out.flush()?;
     Ok(())
 }
 

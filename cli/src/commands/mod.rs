@@ -37,6 +37,14 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             out.flush()?;
             Ok(())
         }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&page)?;
+            out.flush()?;
+            Ok(())
+        }
         Command::Create(args) => create::create(&client(g)?, args, g, signals).await,
         Command::List(args) => interruptible(signals, list::list(&client(g)?, args, g)).await,
         Command::Show { id } => interruptible(signals, list::show(&client(g)?, id, g)).await,

@@ -9,14 +9,16 @@ use h2ogpte_api_keys::{Client, Error, types};
 use crate::{
     args::{Global, Rotate},
     commands::{
-        deliver::{check_output_keeps_secrets, create_key, deliver_or_undo, undo},
+        deliver::{
+            Framing, check_output_keeps_secrets, create_key, deliver_or_undo, finish_rotation, undo,
+        },
         interruptible,
         list::find,
     },
     failure::{Failure, describe},
     output::status,
     signals::Signals,
-    terminal::{escape, note},
+    terminal::escape,
 };
 
 pub async fn rotate(
@@ -73,8 +75,9 @@ pub async fn rotate(
         return Err(undo(client, &created, &why, g).await);
     }
     // The old key is retired only once the new secret is in safe hands.
-    deliver_or_undo(client, &created, g).await?;
+    deliver_or_undo(client, &created, g, Framing::Rotation).await?;
     if let Some(signal) = deferred.or_else(|| signals.pending()) {
+        finish_rotation(g, &old.id, None)?;
         return Err(Failure::signalled(
             signal,
             format!(
@@ -91,11 +94,9 @@ pub async fn rotate(
         let done = client.deactivate_api_key(&old.id).await;
         (done.map(|()| "deactivated"), 409)
     };
+    finish_rotation(g, &old.id, retired.as_ref().ok().copied())?;
     match retired {
-        Ok(verb) => {
-            note(&format!("old key {old_id} {verb}"));
-            Ok(())
-        }
+        Ok(_) => Ok(()),
         // Someone else retired it between our read and now: most likely a
         // concurrent rotation, whose replacement is the one to keep.
         Err(e @ Error::Api { .. }) if e.status().is_some_and(|s| s.as_u16() == already) => {
