@@ -104,6 +104,17 @@ impl Client {
         &self.async_view
     }
 
+    /// A view whose calls use `options`; see
+    /// [`Client::with_options`](crate::Client::with_options). It shares this
+    /// client's runtime and connection pools.
+    pub fn with_options(&self, options: crate::CallOptions) -> Client {
+        Client {
+            inner: self.inner.with_options(options.clone()),
+            async_view: self.async_view.with_options(options),
+            runtime: self.runtime.clone(),
+        }
+    }
+
     /// Runs `future` to completion on this thread, within the client's
     /// runtime, whose worker drives the sockets and timers.
     fn wait<F: Future>(&self, future: F) -> F::Output {

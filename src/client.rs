@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::{
-    Error, ListQuery, RetryPolicy, hooks::CallReport, paging::StreamLimits, raw, response::Reading,
-    retry::Repeatable, types,
+    CallOptions, Error, ListQuery, RetryPolicy, hooks::CallReport, paging::StreamLimits, raw,
+    response::Reading, retry::Repeatable, types,
 };
 
 /// A configured client for the API-key administration endpoints.
@@ -103,6 +103,19 @@ impl Client {
     /// The API base URL requests go to, such as `https://host/api/v1`.
     pub fn base_url(&self) -> &Url {
         &self.base_url
+    }
+
+    /// A view of this client whose calls use `options`: a timeout, extra
+    /// headers, another administrator's key. It shares this client's
+    /// connection pool, retry policy, body cap and wire rules; making it
+    /// costs a few clones, no connection. Options of an earlier view are
+    /// replaced, not merged.
+    pub fn with_options(&self, options: CallOptions) -> Client {
+        let hooks = self.raw.inner().with_options(options);
+        Client {
+            raw: raw::Client::new_with_client(self.raw.baseurl(), self.raw.client().clone(), hooks),
+            ..self.clone()
+        }
     }
 
     /// The retry policy of this client's methods.

@@ -19,6 +19,7 @@ use reqwest::{
 use tracing::Instrument;
 
 use crate::{
+    CallOptions,
     generated::{Client, Error},
     wire,
 };
@@ -34,6 +35,8 @@ pub struct Hooks {
     max_response_bytes: usize,
     /// Set on the per-call copy the front door sends with; `raw()` has none.
     call: Option<Arc<CallReport>>,
+    /// A view's per-call settings ([`Client::with_options`](crate::Client::with_options)).
+    options: Option<Arc<CallOptions>>,
 }
 
 impl Default for Hooks {
@@ -42,6 +45,7 @@ impl Default for Hooks {
             authorization: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             call: None,
+            options: None,
         }
     }
 }
@@ -54,6 +58,7 @@ impl fmt::Debug for Hooks {
                 &self.authorization.as_ref().map(|_| "[redacted]"),
             )
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -80,6 +85,14 @@ impl Hooks {
     pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = limit;
         self
+    }
+
+    /// These hooks with a view's per-call settings.
+    pub(crate) fn with_options(&self, options: CallOptions) -> Self {
+        Self {
+            options: Some(Arc::new(options)),
+            ..self.clone()
+        }
     }
 
     /// These hooks, reporting to `call`.
@@ -131,6 +144,9 @@ impl ClientHooks<Hooks> for Client {
                 .headers_mut()
                 .entry(AUTHORIZATION)
                 .or_insert_with(|| auth.clone());
+        }
+        if let Some(options) = &self.inner().options {
+            options.apply(request).map_err(Error::InvalidRequest)?;
         }
         wire::check_path(request, self.baseurl(), info.operation_id)
             .map_err(Error::InvalidRequest)?;

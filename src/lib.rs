@@ -15,6 +15,7 @@ mod generated {
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod builder;
+mod call_options;
 mod client;
 mod create_key;
 mod error;
@@ -37,6 +38,7 @@ pub mod raw {
 }
 
 pub use builder::{API_KEY_ENV, ClientBuilder, DEFAULT_MAX_STREAM_KEYS, DEFAULT_PREFETCH};
+pub use call_options::CallOptions;
 pub use client::Client;
 pub use create_key::CreateKey;
 pub use error::{BODY_SNIPPET_LIMIT, Error};

@@ -145,3 +145,16 @@ fn blocking_first_then_as_async_on_a_current_thread_runtime() {
         .list_all_api_keys(&ListQuery::new())
         .expect("blocking again");
 }
+
+#[test]
+fn a_blocking_view_takes_call_options() {
+    let (url, key, _stop) = fake_server(0);
+    let client = short_timeout_client(&url, "sk-not-an-admin");
+    let err = client
+        .list_all_api_keys(&ListQuery::new())
+        .expect_err("the client's own key is refused");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    let view = client.with_options(h2ogpte_api_keys::CallOptions::new().with_api_key(key));
+    view.list_all_api_keys(&ListQuery::new())
+        .expect("the view acts with the admin key");
+}
