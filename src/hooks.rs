@@ -157,6 +157,10 @@ impl ClientHooks<Hooks> for Client {
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         let call = self.inner().call.as_deref();
         let attempt = call.map_or(1, |c| c.attempt.load(Ordering::Relaxed));
+        // The operation id and short names, plus the attribute names of
+        // OpenTelemetry's HTTP client conventions, so a collector shows them
+        // without mapping. Field values are computed only when the span is on.
+        let url = request.url();
         let span = tracing::info_span!(
             "h2ogpte_http",
             operation = info.operation_id,
@@ -164,7 +168,19 @@ impl ClientHooks<Hooks> for Client {
             attempt,
             status = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
+            otel.kind = "client",
+            otel.name = %request.method(),
+            http.request.method = %request.method(),
+            server.address = url.host_str().unwrap_or_default(),
+            server.port = url.port_or_known_default().unwrap_or_default(),
+            url.full = %crate::server_url::shown_url_keeping_query(url),
+            http.request.resend_count = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
         );
+        if attempt > 1 {
+            span.record("http.request.resend_count", attempt - 1);
+        }
         let started = Instant::now();
         let result = self
             .client()
@@ -177,6 +193,10 @@ impl ClientHooks<Hooks> for Client {
             Ok(response) => {
                 let status = response.status();
                 span.record("status", status.as_u16());
+                span.record("http.response.status_code", status.as_u16());
+                if status.is_client_error() || status.is_server_error() {
+                    span.record("error.type", status.as_str());
+                }
                 if let Some(call) = call {
                     call.status.store(status.as_u16(), Ordering::Relaxed);
                     if status == StatusCode::NOT_FOUND {
@@ -190,6 +210,14 @@ impl ClientHooks<Hooks> for Client {
                 tracing::debug!(parent: &span, status = status.as_u16(), elapsed_ms, "response");
             }
             Err(e) => {
+                let kind = if e.is_timeout() {
+                    "timeout"
+                } else if e.is_connect() {
+                    "connect"
+                } else {
+                    "transport"
+                };
+                span.record("error.type", kind);
                 tracing::debug!(parent: &span, elapsed_ms, error = %e, "no response");
             }
         }

@@ -34,6 +34,18 @@ pub(crate) fn shown_url(url: &Url) -> String {
     shown.to_string()
 }
 
+/// A request's URL for a span's `url.full`: without user info (the query
+/// of this API holds no secret, and says which page was asked for).
+pub(crate) fn shown_url_keeping_query(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
 /// The server URL as configured, as this crate shows it: through
 /// [`shown_url`] when it parses, and otherwise with anything up to an `@`
 /// in the authority and anything from a `?` or `#` replaced.

@@ -71,6 +71,9 @@ async fn too_many_requests_waits_for_retry_after() {
     let (result, logs) = logged(list(&server)).await;
     result.expect("succeeds after waiting");
     assert!(logs.contains("delay=1s"), "{logs}");
+    // OpenTelemetry's attributes: the failed attempt, and the resend.
+    assert!(logs.contains("error.type=\"429\""), "{logs}");
+    assert!(logs.contains("http.request.resend_count=1"), "{logs}");
     assert_eq!(server.requests().len(), 2);
 }
 

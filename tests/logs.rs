@@ -102,3 +102,46 @@ async fn lifecycle() -> (String, String, String) {
 
     (admin_key, secret, printed)
 }
+
+/// Issue 19, part 4: the per-attempt span carries OpenTelemetry's HTTP
+/// client attribute names, beside its own.
+#[tokio::test]
+async fn spans_carry_opentelemetry_http_client_attributes() {
+    let (port, logs) = logged(async {
+        let server = FakeServer::builder()
+            .user("u-1", "alice")
+            .start()
+            .await
+            .expect("server");
+        let client = Client::builder()
+            .with_server_url(server.url())
+            .with_api_key(server.admin_key())
+            .build()
+            .expect("client");
+        let created = client
+            .create_api_key_for_user(types::ApiKeyCreateRequest::builder().user_id("u-1"))
+            .await
+            .expect("created");
+        let _ = client.delete_api_key(&created.api_key.id).await;
+        let _ = client.delete_api_key(&created.api_key.id).await; // 404
+        server.addr().port()
+    })
+    .await;
+    for expected in [
+        "otel.kind=\"client\"".to_owned(),
+        "http.request.method=POST".to_owned(),
+        "http.request.method=DELETE".to_owned(),
+        "server.address=\"127.0.0.1\"".to_owned(),
+        format!("server.port={port}"),
+        format!("url.full=http://127.0.0.1:{port}/api/v1/admin/api_keys"),
+        "http.response.status_code=201".to_owned(),
+        "http.response.status_code=404".to_owned(),
+        "error.type=\"404\"".to_owned(),
+        "operation=\"create_api_key_for_user\"".to_owned(),
+    ] {
+        assert!(
+            logs.contains(&expected),
+            "{expected} missing from logs:\n{logs}"
+        );
+    }
+}
