@@ -2,6 +2,7 @@
 //! regeneration: one module per `cargo xtask` task, plus spec and workspace
 //! helpers.
 
+pub mod changelog;
 pub mod check;
 pub mod compiled;
 pub mod diff;

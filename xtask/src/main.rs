@@ -80,7 +80,7 @@ fn main() -> ExitCode {
             import::run(&from, &selection, dry_run)
         }
         Task::Lint => lint::run(),
-        Task::Diff { base } => diff::run(&base),
+        Task::Diff { base } => diff::run(&base).map(|_| ()),
         Task::Regen { base } => regen::run(&base),
         Task::Check {
             snapshot_references,

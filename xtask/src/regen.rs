@@ -1,9 +1,10 @@
 //! `cargo xtask regen`: after a spec change, lint, rebuild, accept the new
-//! snapshots, list what changed, and print the semver verdict.
+//! snapshots, list what changed, print the semver verdict, and merge the
+//! changelog draft into CHANGELOG.md's Unreleased section.
 
 use std::process::Command;
 
-use crate::{diff, lint, schema, workspace};
+use crate::{changelog, diff, lint, schema, workspace};
 
 fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     println!("regen: cargo {}", args.join(" "));
@@ -63,5 +64,13 @@ pub fn run(base: &str) -> Result<(), String> {
         print!("{}", String::from_utf8_lossy(&stat.stdout));
     }
     println!("\nregen: the spec against {base}:");
-    diff::run(base)
+    let report = diff::run(base)?;
+    if let Some(draft) = diff::changelog_draft(&report) {
+        changelog::append(draft)?;
+        println!(
+            "\nregen: the draft above is merged into {}'s Unreleased section: edit it into words for users",
+            changelog::CHANGELOG_PATH
+        );
+    }
+    Ok(())
 }

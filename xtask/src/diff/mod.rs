@@ -226,8 +226,16 @@ pub fn crate_version() -> Result<String, String> {
         .ok_or_else(|| "Cargo.toml's [package] has no version".to_owned())
 }
 
-/// Runs the task: the committed spec against `base` (a git revision or a file).
-pub fn run(base: &str) -> Result<(), String> {
+/// The changelog draft of a [`report`], if it has one.
+pub fn changelog_draft(report: &str) -> Option<&str> {
+    report
+        .split_once("changelog draft:\n\n")
+        .map(|(_, draft)| draft)
+}
+
+/// Runs the task: the committed spec against `base` (a git revision or a
+/// file); prints the report and returns it.
+pub fn run(base: &str) -> Result<String, String> {
     let old = spec::load_base(base)?;
     let text = workspace::read(spec::SPEC_PATH)?;
     let new = spec::parse(&text, spec::SPEC_PATH)?;
@@ -236,8 +244,9 @@ pub fn run(base: &str) -> Result<(), String> {
         println!("diff: running cargo-semver-checks against {base} (builds both versions' docs)");
     }
     let compiled = compiled::check(base);
-    print!("{}", report(&changes, &crate_version()?, &compiled));
-    Ok(())
+    let report = report(&changes, &crate_version()?, &compiled);
+    print!("{report}");
+    Ok(report)
 }
 
 /// Whether two schemas differ in `format` only: the JSON on the wire is the
