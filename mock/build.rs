@@ -1,12 +1,14 @@
 //! Generates progenitor's typed httpmock helpers for `h2ogpte-api-keys` from the
 //! same spec, into `$OUT_DIR/httpmock.rs`.
 
-#[path = "../build/generate.rs"]
+// A copy of the workspace's build/generate.rs, kept equal by `cargo xtask
+// check`, so the published package builds from what it ships.
+#[path = "build/generate.rs"]
 mod generate;
 
 fn main() -> std::process::ExitCode {
     generate::run(
-        "../openapi/h2ogpte-api-keys.yaml",
+        "openapi/h2ogpte-api-keys.yaml",
         generate::Output::Httpmock("h2ogpte_api_keys"),
         "httpmock.rs",
     )

@@ -65,6 +65,7 @@ impl Drop for Runtime {
 
 impl ClientBuilder {
     /// Checks the configuration and makes a [`blocking::Client`](Client).
+    #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
     pub fn build_blocking(self) -> Result<Client, Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -22,7 +22,9 @@ use crate::{
 };
 
 /// The spec this server implements, served at `/api-spec.yaml` like the real server.
-pub const SPEC_YAML: &str = include_str!("../../openapi/h2ogpte-api-keys.yaml");
+/// (A copy of the workspace's spec, kept equal by `cargo xtask check`, so
+/// the published package builds from what it ships.)
+pub const SPEC_YAML: &str = include_str!("../openapi/h2ogpte-api-keys.yaml");
 
 /// Largest `limit` a list accepts.
 pub const MAX_LIMIT: usize = 1000;

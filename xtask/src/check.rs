@@ -33,6 +33,12 @@ pub fn run(references: Option<&Path>) -> Result<(), String> {
         ));
     }
 
+    let stale = crate::copies::stale();
+    if stale.is_empty() {
+        println!("check: every crate's copy of a shared file is current");
+    }
+    failures.extend(stale);
+
     let snapshots = snapshot_files(root);
     let pending: Vec<_> = snapshots
         .iter()

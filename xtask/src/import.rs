@@ -279,6 +279,7 @@ pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), Strin
         );
     } else {
         fs::write(&target, text).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        crate::copies::run()?;
         println!("wrote {}; next: cargo xtask regen", spec::SPEC_PATH);
     }
     Ok(())

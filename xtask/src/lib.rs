@@ -5,6 +5,7 @@
 pub mod changelog;
 pub mod check;
 pub mod compiled;
+pub mod copies;
 pub mod diff;
 pub mod import;
 pub mod lint;

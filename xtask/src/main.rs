@@ -4,7 +4,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use xtask::{check, diff, import, lint, readme, regen, schema};
+use xtask::{check, copies, diff, import, lint, readme, regen, schema};
 
 /// Maintainer tasks for the h2ogpte-api-keys workspace.
 #[derive(Parser)]
@@ -59,6 +59,9 @@ enum Task {
     },
     /// Write the JSON Schema of every generated model to openapi/schemas/.
     Schema,
+    /// Rewrite the copies of shared files that the crates ship (the spec,
+    /// the generator) from their sources.
+    Copies,
     /// Compile every README sample in a new crate with only the
     /// dependencies README's "Add it" lists.
     Readme,
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         } => check::run(snapshot_references.as_deref()),
         Task::Schema => schema::run(),
         Task::Readme => readme::run(),
+        Task::Copies => copies::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
 /// Runs the task; the verdict compares with `base`.
 pub fn run(base: &str) -> Result<(), String> {
     lint::run()?;
+    crate::copies::run()?;
     cargo(
         &[
             "build",

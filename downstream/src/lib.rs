@@ -1,0 +1,1 @@
+//! Nothing but a home for the tests, which use the packaged crates.
