@@ -161,10 +161,10 @@ fn a_failed_undo_names_the_orphan_and_exits_3() {
     assert!(requests[1].starts_with("DELETE "), "{requests:?}");
 }
 
-#[test]
-fn the_loser_of_two_rotations_undoes_its_own_key() {
-    // The old key is found active; the new key is made; by the time this
-    // rotation retires the old key, another one has (409 already inactive).
+/// Rotates `k-old` against a server on which another rotation wins: the
+/// old key is found active, the new key `k-mine` is made, retiring the old
+/// key answers 409 (already inactive), and deleting `k-mine` answers `undo`.
+fn lose_a_rotation_race(undo: String) -> (common::Run, Vec<String>) {
     let server = Scripted::start(vec![
         Step::Respond(json_response(
             200,
@@ -178,7 +178,7 @@ fn the_loser_of_two_rotations_undoes_its_own_key() {
             409,
             r#"{"code":409,"message":"API key k-old is already inactive"}"#,
         )),
-        Step::Respond("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned()),
+        Step::Respond(undo),
     ]);
     let r = run(common::bare()
         .args([
@@ -190,6 +190,13 @@ fn the_loser_of_two_rotations_undoes_its_own_key() {
             &server.url,
         ])
         .env("H2OGPTE_API_KEY", "sk-admin"));
+    (r, server.requests())
+}
+
+#[test]
+fn the_loser_of_two_rotations_undoes_its_own_key() {
+    let (r, requests) =
+        lose_a_rotation_race("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned());
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("concurrent rotation won"), "{}", r.stderr);
     assert!(
@@ -197,7 +204,6 @@ fn the_loser_of_two_rotations_undoes_its_own_key() {
         "{}",
         r.stderr
     );
-    let requests = server.requests();
     assert_eq!(requests.len(), 4, "{requests:?}");
     assert!(
         requests[3].starts_with("DELETE ") && requests[3].contains("k-mine"),
@@ -205,31 +211,7 @@ fn the_loser_of_two_rotations_undoes_its_own_key() {
     );
 
     // The same race, when deleting its own key fails too: exit 3, named.
-    let server = Scripted::start(vec![
-        Step::Respond(json_response(
-            200,
-            &format!("[{}]", key_json("k-old", "alice")),
-        )),
-        Step::Respond(json_response(
-            201,
-            &created_json("k-mine", "alice", "sk-mine"),
-        )),
-        Step::Respond(json_response(
-            409,
-            r#"{"code":409,"message":"API key k-old is already inactive"}"#,
-        )),
-        Step::Respond(json_response(500, r#"{"code":500,"message":"down"}"#)),
-    ]);
-    let r = run(common::bare()
-        .args([
-            "rotate",
-            "k-old",
-            "--prefetch",
-            "1",
-            "--server-url",
-            &server.url,
-        ])
-        .env("H2OGPTE_API_KEY", "sk-admin"));
+    let (r, _) = lose_a_rotation_race(json_response(500, r#"{"code":500,"message":"down"}"#));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains("h2ogpte-keys delete k-mine"),
