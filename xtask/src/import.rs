@@ -280,7 +280,10 @@ pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), Strin
     } else {
         fs::write(&target, text).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
         crate::copies::run()?;
-        println!("wrote {}; next: cargo xtask regen", spec::SPEC_PATH);
+        println!(
+            "wrote {}; next (MAINTAINING.md steps 2 and 3): cargo xtask diff, then cargo xtask regen",
+            spec::SPEC_PATH
+        );
     }
     Ok(())
 }

@@ -10,6 +10,6 @@ pub fn run() -> Result<(), String> {
         &["test", "-p", "h2ogpte-api-keys", "--test", "schemas"],
         &[("UPDATE_SCHEMAS", "1")],
     )?;
-    println!("schema: openapi/schemas/ is up to date");
+    println!("schema: openapi/schemas/ written from the generated models");
     Ok(())
 }

@@ -128,6 +128,15 @@ pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String 
     };
     let spec_level = verdict(changes);
     let level = stricter(spec_level, compiled.level());
+    // Nothing changed at all: one line, one verdict.
+    if changes.is_empty() && compiled_lints.is_empty() && level == "patch" {
+        let compared = match compiled {
+            Compiled::Verdict { .. } => " (the compiled API agrees: no change)",
+            _ => " (the compiled API was not compared)",
+        };
+        s.push_str(&format!("no spec changes{compared}\nsemver: none\n"));
+        return s;
+    }
     if changes.is_empty() {
         s.push_str("no spec changes\nsemver (spec): patch\n");
     } else {
@@ -143,10 +152,6 @@ pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String 
         s.push_str(&format!("\nsemver (spec): {spec_level}\n"));
     }
     s.push_str(&compiled::explain(spec_level, compiled));
-    if changes.is_empty() && compiled_lints.is_empty() && level == "patch" {
-        s.push_str("\nsemver: none\n");
-        return s;
-    }
     let next = next_version(version, level);
     let range = next
         .as_ref()
