@@ -56,16 +56,20 @@ pub(crate) fn check_path(
     let below = path
         .strip_prefix(base_path.trim_end_matches('/'))
         .unwrap_or(path);
-    let sent: Vec<&str> = below.split('/').collect();
-    let expected: Vec<&str> = template.split('/').collect();
-    let fits = sent.len() == expected.len()
-        && sent.iter().zip(&expected).all(|(segment, part)| {
-            if part.starts_with('{') && part.ends_with('}') {
-                !segment.is_empty() && *segment != "." && *segment != ".."
-            } else {
-                segment == part
+    // Segment by segment, without allocating: this runs on every request.
+    let (mut sent, mut expected) = (below.split('/'), template.split('/'));
+    let fits = loop {
+        match (sent.next(), expected.next()) {
+            (None, None) => break true,
+            (Some(segment), Some(part)) if part.starts_with('{') && part.ends_with('}') => {
+                if segment.is_empty() || segment == "." || segment == ".." {
+                    break false;
+                }
             }
-        });
+            (Some(segment), Some(part)) if segment == part => {}
+            _ => break false,
+        }
+    };
     if fits {
         Ok(())
     } else {

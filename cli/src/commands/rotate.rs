@@ -77,7 +77,9 @@ pub async fn rotate(
     // The old key is retired only once the new secret is in safe hands.
     deliver_or_undo(client, &created, g, Framing::Rotation).await?;
     if let Some(signal) = deferred.or_else(|| signals.pending()) {
-        finish_rotation(g, &old.id, None)?;
+        // The secret is delivered; a reader gone by now must not turn this
+        // exit into a quiet 0.
+        let _ = finish_rotation(g, &old.id, None);
         return Err(Failure::signalled(
             signal,
             format!(
@@ -94,7 +96,9 @@ pub async fn rotate(
         let done = client.deactivate_api_key(&old.id).await;
         (done.map(|()| "deactivated"), 409)
     };
-    finish_rotation(g, &old.id, retired.as_ref().ok().copied())?;
+    // Written whatever the reader does: a closed output here must not skip
+    // the undo below (a lost concurrent rotation) or hide a failure.
+    let _ = finish_rotation(g, &old.id, retired.as_ref().ok().copied());
     match retired {
         Ok(_) => Ok(()),
         // Someone else retired it between our read and now: most likely a
