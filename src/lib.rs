@@ -23,6 +23,7 @@ mod create_key;
 mod error;
 mod hooks;
 mod paging;
+pub mod policy;
 mod query;
 mod response;
 mod retry;

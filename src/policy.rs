@@ -1,0 +1,494 @@
+//! Key policy: which keys break an organisation's rules (no expiry, too old,
+//! unused, …), judged from one key and a reference time alone, with no I/O,
+//! so an audit costs what listing the keys costs.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::ApiKeyInfo;
+
+/// The rules a key is held to. Each rule is off unless set; a policy read
+/// from a file (TOML, JSON, …) names only the rules it wants, and an unknown
+/// name is an error. [`Policy::recommended`] is a sensible start.
+///
+/// ```
+/// use chrono::Utc;
+/// use h2ogpte_api_keys::policy::{FindingCode, Policy};
+/// # fn demo(key: &h2ogpte_api_keys::types::ApiKeyInfo) {
+/// let mut policy = Policy::default();
+/// policy.require_expiry = true;
+/// policy.max_age_days = Some(90);
+/// for finding in policy.evaluate(key, Utc::now()) {
+///     if finding.code == FindingCode::TooOld {
+///         println!("{}: {}", key.id, finding.detail);
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Active keys must expire ([`FindingCode::NoExpiry`]).
+    pub require_expiry: bool,
+    /// Active keys may live at most this many days from creation to expiry;
+    /// a key without expiry lives too long ([`FindingCode::LifetimeTooLong`]).
+    pub max_lifetime_days: Option<u32>,
+    /// Active keys created more than this many days ago are due for rotation
+    /// ([`FindingCode::TooOld`]).
+    pub max_age_days: Option<u32>,
+    /// Active keys not used for more than this many days, or never used and
+    /// created more than this many days ago ([`FindingCode::Unused`]).
+    pub unused_for_days: Option<u32>,
+    /// Active keys that expire within this many days
+    /// ([`FindingCode::ExpiringSoon`]).
+    pub expiring_within_days: Option<u32>,
+    /// Active keys must have an inactivity interval
+    /// ([`FindingCode::NoInactivityInterval`]).
+    pub require_inactivity_interval: bool,
+    /// Active keys must be restricted to a collection
+    /// ([`FindingCode::GlobalKey`]).
+    pub forbid_global_keys: bool,
+    /// Inactive or expired keys created more than this many days ago should
+    /// be deleted ([`FindingCode::InactiveNotDeleted`]).
+    pub inactive_for_days: Option<u32>,
+}
+
+impl Policy {
+    /// The policy `h2ogpte-keys audit` applies when given no rules: keys
+    /// expire, live at most a year, are rotated within 90 days (as the CIS
+    /// benchmark asks of cloud credentials), are not left unused for 90
+    /// days, and are deleted 30 days after they stopped working; a key
+    /// expiring within 7 days is reported so it can be rotated in time.
+    pub fn recommended() -> Self {
+        Self {
+            require_expiry: true,
+            max_lifetime_days: Some(365),
+            max_age_days: Some(90),
+            unused_for_days: Some(90),
+            expiring_within_days: Some(7),
+            require_inactivity_interval: false,
+            forbid_global_keys: false,
+            inactive_for_days: Some(30),
+        }
+    }
+
+    /// Whether no rule is set, so no key can break it.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Every rule `key` breaks at `now`, in the order of [`FindingCode::ALL`].
+    ///
+    /// A server before h2oGPTe 1.7.0 reports neither last use nor
+    /// inactivity intervals (its keys have no `total_calls`): then
+    /// [`FindingCode::Unused`] and [`FindingCode::NoInactivityInterval`]
+    /// are not guessed, and [`reports_last_use`] says so.
+    pub fn evaluate(&self, key: &ApiKeyInfo, now: DateTime<Utc>) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let mut add = |code, detail: String| found.push(Finding { code, detail });
+        let age = now - key.created_at;
+        if !is_active(key, now) {
+            if let Some(days) = self.inactive_for_days
+                && age > TimeDelta::days(days.into())
+            {
+                add(
+                    FindingCode::InactiveNotDeleted,
+                    format!(
+                        "{} and created {} ago (more than {days} days): delete it",
+                        if key.expires_at.is_some_and(|at| at <= now) {
+                            "expired"
+                        } else {
+                            "inactive"
+                        },
+                        days_text(age)
+                    ),
+                );
+            }
+            return found;
+        }
+        let known_use = reports_last_use(key);
+        if self.require_expiry && key.expires_at.is_none() {
+            add(FindingCode::NoExpiry, "never expires".to_owned());
+        }
+        if let Some(days) = self.max_lifetime_days {
+            let limit = TimeDelta::days(days.into());
+            match key.expires_at {
+                None => add(
+                    FindingCode::LifetimeTooLong,
+                    format!("never expires (the limit is {days} days)"),
+                ),
+                Some(at) if at - key.created_at > limit => add(
+                    FindingCode::LifetimeTooLong,
+                    format!(
+                        "lives {} from creation to expiry (the limit is {days} days)",
+                        days_text(at - key.created_at)
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(days) = self.max_age_days
+            && age > TimeDelta::days(days.into())
+        {
+            add(
+                FindingCode::TooOld,
+                format!(
+                    "created {} ago: rotate it (the limit is {days} days)",
+                    days_text(age)
+                ),
+            );
+        }
+        if let Some(days) = self.unused_for_days
+            && known_use
+        {
+            let limit = TimeDelta::days(days.into());
+            match key.last_used_at {
+                Some(at) if now - at > limit => add(
+                    FindingCode::Unused,
+                    format!(
+                        "last used {} ago (the limit is {days} days)",
+                        days_text(now - at)
+                    ),
+                ),
+                None if age > limit => add(
+                    FindingCode::Unused,
+                    format!(
+                        "never used, created {} ago (the limit is {days} days)",
+                        days_text(age)
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        if let (Some(days), Some(at)) = (self.expiring_within_days, key.expires_at)
+            && at - now <= TimeDelta::days(days.into())
+        {
+            add(
+                FindingCode::ExpiringSoon,
+                format!(
+                    "expires in {} ({}): rotate it before then",
+                    days_text(at - now),
+                    at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            );
+        }
+        if self.require_inactivity_interval && known_use && key.inactivity_interval.is_none() {
+            add(
+                FindingCode::NoInactivityInterval,
+                "no inactivity interval: it stays valid however long it goes unused".to_owned(),
+            );
+        }
+        if self.forbid_global_keys && key.is_global_key {
+            add(
+                FindingCode::GlobalKey,
+                "a global key: it reaches every collection of its user".to_owned(),
+            );
+        }
+        found
+    }
+}
+
+/// Whether a key can authenticate at `now`: the server says it is active and
+/// its expiry, if any, has not passed.
+pub fn is_active(key: &ApiKeyInfo, now: DateTime<Utc>) -> bool {
+    key.is_active && key.expires_at.is_none_or(|at| at > now)
+}
+
+/// Whether the server that sent `key` reports last use and inactivity
+/// intervals: servers since h2oGPTe 1.7.0 do (their keys carry
+/// `total_calls`); older ones do not, and a missing `last_used_at` there
+/// says nothing.
+pub fn reports_last_use(key: &ApiKeyInfo) -> bool {
+    key.total_calls.is_some()
+}
+
+/// "3 days", "1 day", or hours below a day.
+fn days_text(span: TimeDelta) -> String {
+    match span.num_days() {
+        0 => match span.num_hours() {
+            1 => "1 hour".to_owned(),
+            h => format!("{h} hours"),
+        },
+        1 => "1 day".to_owned(),
+        d => format!("{d} days"),
+    }
+}
+
+/// One rule a key breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Which rule.
+    pub code: FindingCode,
+    /// What about the key breaks it, in words.
+    pub detail: String,
+}
+
+/// The rules, by the stable codes scripts match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FindingCode {
+    /// `no-expiry`: an active key without `expires_at`.
+    NoExpiry,
+    /// `lifetime-too-long`: an active key living longer than allowed.
+    LifetimeTooLong,
+    /// `too-old`: an active key due for rotation.
+    TooOld,
+    /// `unused`: an active key nobody has used for too long.
+    Unused,
+    /// `expiring-soon`: an active key about to expire.
+    ExpiringSoon,
+    /// `no-inactivity-interval`: an active key without an inactivity interval.
+    NoInactivityInterval,
+    /// `global-key`: an active key not restricted to a collection.
+    GlobalKey,
+    /// `inactive-not-deleted`: a key that stopped working long ago and is
+    /// still kept.
+    InactiveNotDeleted,
+}
+
+impl FindingCode {
+    /// Every code, in report order.
+    pub const ALL: [FindingCode; 8] = [
+        FindingCode::NoExpiry,
+        FindingCode::LifetimeTooLong,
+        FindingCode::TooOld,
+        FindingCode::Unused,
+        FindingCode::ExpiringSoon,
+        FindingCode::NoInactivityInterval,
+        FindingCode::GlobalKey,
+        FindingCode::InactiveNotDeleted,
+    ];
+
+    /// The stable code, such as `no-expiry`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::NoExpiry => "no-expiry",
+            FindingCode::LifetimeTooLong => "lifetime-too-long",
+            FindingCode::TooOld => "too-old",
+            FindingCode::Unused => "unused",
+            FindingCode::ExpiringSoon => "expiring-soon",
+            FindingCode::NoInactivityInterval => "no-inactivity-interval",
+            FindingCode::GlobalKey => "global-key",
+            FindingCode::InactiveNotDeleted => "inactive-not-deleted",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .expect("a time")
+            .to_utc()
+    }
+
+    /// An active global key created `age_days` ago, never used, no expiry,
+    /// on a 1.7 server.
+    fn key(age_days: i64) -> ApiKeyInfo {
+        ApiKeyInfo {
+            id: "k-1".into(),
+            username: "svc".into(),
+            name: "ingest".into(),
+            hint: "abcd".into(),
+            created_at: now() - TimeDelta::days(age_days),
+            expires_at: None,
+            last_used_at: None,
+            inactivity_interval: None,
+            total_calls: Some(0),
+            is_active: true,
+            collection_id: None,
+            collection_name: None,
+            is_global_key: true,
+        }
+    }
+
+    fn codes(policy: &Policy, key: &ApiKeyInfo) -> Vec<FindingCode> {
+        policy
+            .evaluate(key, now())
+            .into_iter()
+            .map(|f| f.code)
+            .collect()
+    }
+
+    fn only(rule: impl FnOnce(&mut Policy)) -> Policy {
+        let mut p = Policy::default();
+        rule(&mut p);
+        p
+    }
+
+    const DAY: TimeDelta = TimeDelta::days(1);
+    const SECOND: TimeDelta = TimeDelta::seconds(1);
+
+    #[test]
+    fn an_empty_policy_finds_nothing() {
+        assert!(Policy::default().is_empty());
+        assert!(Policy::default().evaluate(&key(10_000), now()).is_empty());
+    }
+
+    #[test]
+    fn no_expiry() {
+        let p = only(|p| p.require_expiry = true);
+        assert_eq!(codes(&p, &key(1)), [FindingCode::NoExpiry]);
+        let mut k = key(1);
+        k.expires_at = Some(now() + DAY);
+        assert!(codes(&p, &k).is_empty());
+    }
+
+    #[test]
+    fn lifetime_too_long_at_its_boundary() {
+        let p = only(|p| p.max_lifetime_days = Some(30));
+        let mut k = key(1);
+        assert_eq!(codes(&p, &k), [FindingCode::LifetimeTooLong], "no expiry");
+        k.expires_at = Some(k.created_at + TimeDelta::days(30));
+        assert!(codes(&p, &k).is_empty(), "exactly the limit");
+        k.expires_at = Some(k.created_at + TimeDelta::days(30) + SECOND);
+        assert_eq!(codes(&p, &k), [FindingCode::LifetimeTooLong]);
+    }
+
+    #[test]
+    fn too_old_at_its_boundary() {
+        let p = only(|p| p.max_age_days = Some(90));
+        assert!(codes(&p, &key(90)).is_empty(), "exactly the limit");
+        let mut k = key(90);
+        k.created_at -= SECOND;
+        assert_eq!(codes(&p, &k), [FindingCode::TooOld]);
+    }
+
+    #[test]
+    fn unused_counts_from_last_use_or_from_creation() {
+        let p = only(|p| p.unused_for_days = Some(30));
+        assert!(
+            codes(&p, &key(30)).is_empty(),
+            "never used, exactly 30 days"
+        );
+        let mut k = key(31);
+        assert_eq!(codes(&p, &k), [FindingCode::Unused], "never used");
+        k.last_used_at = Some(now() - TimeDelta::days(30));
+        assert!(codes(&p, &k).is_empty(), "used exactly 30 days ago");
+        k.last_used_at = Some(now() - TimeDelta::days(30) - SECOND);
+        assert_eq!(codes(&p, &k), [FindingCode::Unused]);
+        assert!(
+            p.evaluate(&k, now())[0]
+                .detail
+                .starts_with("last used 30 days ago"),
+            "{:?}",
+            p.evaluate(&k, now())
+        );
+    }
+
+    #[test]
+    fn a_server_before_1_7_is_not_guessed_at() {
+        let p = only(|p| {
+            p.unused_for_days = Some(1);
+            p.require_inactivity_interval = true;
+        });
+        let mut k = key(400);
+        k.total_calls = None;
+        assert!(!reports_last_use(&k));
+        assert!(codes(&p, &k).is_empty());
+        k.total_calls = Some(3);
+        assert_eq!(
+            codes(&p, &k),
+            [FindingCode::Unused, FindingCode::NoInactivityInterval]
+        );
+    }
+
+    #[test]
+    fn expiring_soon_at_its_boundary() {
+        let p = only(|p| p.expiring_within_days = Some(7));
+        let mut k = key(1);
+        assert!(codes(&p, &k).is_empty(), "no expiry");
+        k.expires_at = Some(now() + TimeDelta::days(7));
+        assert_eq!(codes(&p, &k), [FindingCode::ExpiringSoon], "exactly 7 days");
+        k.expires_at = Some(now() + TimeDelta::days(7) + SECOND);
+        assert!(codes(&p, &k).is_empty());
+        k.expires_at = Some(now());
+        assert!(codes(&p, &k).is_empty(), "expired: no longer active");
+    }
+
+    #[test]
+    fn inactivity_interval_and_global_keys() {
+        let p = only(|p| {
+            p.require_inactivity_interval = true;
+            p.forbid_global_keys = true;
+        });
+        let mut k = key(1);
+        assert_eq!(
+            codes(&p, &k),
+            [FindingCode::NoInactivityInterval, FindingCode::GlobalKey]
+        );
+        k.inactivity_interval = Some(30);
+        k.is_global_key = false;
+        k.collection_id = Some("c-1".into());
+        assert!(codes(&p, &k).is_empty());
+    }
+
+    #[test]
+    fn inactive_keys_break_only_the_deletion_rule() {
+        let p = Policy {
+            inactive_for_days: Some(30),
+            ..Policy::recommended()
+        };
+        let mut k = key(30);
+        k.is_active = false;
+        assert!(codes(&p, &k).is_empty(), "exactly 30 days");
+        k.created_at -= SECOND;
+        assert_eq!(codes(&p, &k), [FindingCode::InactiveNotDeleted]);
+        let mut expired = key(100);
+        expired.expires_at = Some(now() - DAY);
+        let found = p.evaluate(&expired, now());
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .detail
+                .starts_with("expired and created 100 days ago")
+        );
+    }
+
+    #[test]
+    fn findings_come_in_report_order_with_stable_codes() {
+        let p = Policy {
+            require_inactivity_interval: true,
+            forbid_global_keys: true,
+            ..Policy::recommended()
+        };
+        let found = codes(&p, &key(400));
+        let mut sorted = found.clone();
+        sorted.sort();
+        assert_eq!(found, sorted);
+        assert_eq!(
+            found.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            [
+                "no-expiry",
+                "lifetime-too-long",
+                "too-old",
+                "unused",
+                "no-inactivity-interval",
+                "global-key"
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(FindingCode::InactiveNotDeleted).expect("json"),
+            "inactive-not-deleted"
+        );
+    }
+
+    #[test]
+    fn a_policy_names_only_known_rules() {
+        let p: Policy = serde_json::from_str(r#"{"max_age_days": 90}"#).expect("policy");
+        assert_eq!(p.max_age_days, Some(90));
+        assert!(!p.require_expiry);
+        let e = serde_json::from_str::<Policy>(r#"{"max_agedays": 90}"#).expect_err("unknown");
+        assert!(e.to_string().contains("max_agedays"), "{e}");
+    }
+}
