@@ -2,7 +2,7 @@
 //! serves on 127.0.0.1 with a random port and gives back its URL and admin
 //! key), and the builder of its users, collections, settings and timeouts.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{io::Read, net::SocketAddr, path::PathBuf, time::Duration};
 
 use chrono::TimeDelta;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -11,6 +11,7 @@ use crate::{
     model::CreateRequest,
     routes::app,
     secret::{NewKey, new_secret},
+    seed::{self, MAX_SEED_FILE_BYTES, SeedKey},
     serve::{Timeouts, serve},
     state::AppState,
     store::{ApiVersion, Collection, Settings, Store, User},
@@ -34,6 +35,10 @@ pub struct FakeServerBuilder {
     settings: Settings,
     protect_admin_key: bool,
     seed_keys: u32,
+    realistic_keys: u32,
+    seed: u64,
+    seed_file: Option<PathBuf>,
+    seed_records: Vec<SeedKey>,
     timeouts: Timeouts,
     latency: Duration,
 }
@@ -49,6 +54,10 @@ impl Default for FakeServerBuilder {
             settings: Settings::default(),
             protect_admin_key: false,
             seed_keys: 0,
+            realistic_keys: 0,
+            seed: 0,
+            seed_file: None,
+            seed_records: Vec::new(),
             timeouts: Timeouts::default(),
             latency: Duration::ZERO,
         }
@@ -133,6 +142,39 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Start with `n` keys of the admin user named `seed 0`, `seed 1`, … made
+    /// over the last two years with a realistic spread, fixed by
+    /// [`seed`](Self::seed): some never used, some without expiry, some
+    /// expired, deactivated or idle too long (what `--seed-keys` makes). At
+    /// most [`MAX_SEED_KEYS`] with the other seeds.
+    pub fn realistic_keys(mut self, n: u32) -> Self {
+        self.realistic_keys = n;
+        self
+    }
+
+    /// The number that fixes the spread of [`realistic_keys`](Self::realistic_keys)
+    /// (default 0): the same seed gives the same keys.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Start with the keys of a seed file: a JSON array of records in the
+    /// API's `APIKeyInfo` shape plus `user_id` (and optionally `secret_key`),
+    /// as [`SeedKey`] documents. Users and collections the records name are
+    /// created. An unknown field, a bad timestamp or a duplicate id fails
+    /// the start with an error that names the record.
+    pub fn seed_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.seed_file = Some(path.into());
+        self
+    }
+
+    /// Start with these keys, as [`seed_file`](Self::seed_file) would.
+    pub fn seed_records(mut self, keys: impl IntoIterator<Item = SeedKey>) -> Self {
+        self.seed_records.extend(keys);
+        self
+    }
+
     /// Time a client has to send a request head once the server waits for
     /// it (default 10 s): a connection that sends nothing, or half a head,
     /// is closed then.
@@ -171,10 +213,15 @@ impl FakeServerBuilder {
     /// The state the server will run on, with the admin user and key in it.
     /// Returns the state and the admin key's secret.
     pub fn into_state(self) -> Result<(AppState, String), String> {
-        if self.seed_keys > MAX_SEED_KEYS {
+        let mut seeds = self.seed_records;
+        if let Some(path) = &self.seed_file {
+            seeds.extend(read_seed_file(path)?);
+        }
+        let planned =
+            u64::from(self.seed_keys) + u64::from(self.realistic_keys) + seeds.len() as u64;
+        if planned > u64::from(MAX_SEED_KEYS) {
             return Err(format!(
-                "{} seed keys is more than this in-memory server holds: give at most {MAX_SEED_KEYS}",
-                self.seed_keys
+                "{planned} seed keys is more than this in-memory server holds: give at most {MAX_SEED_KEYS}"
             ));
         }
         let mut users = self.users;
@@ -204,10 +251,23 @@ impl FakeServerBuilder {
         if secret.trim().is_empty() || secret.chars().any(char::is_whitespace) {
             return Err("the admin key must be non-empty and hold no whitespace".to_owned());
         }
-        let state = AppState::with_latency(
-            Store::new(users, self.collections, self.settings),
-            self.latency,
-        );
+        let admin_name = users
+            .iter()
+            .find(|u| u.id == self.admin_id)
+            .map_or_else(|| self.admin_id.clone(), |u| u.username.clone());
+        let mut store = Store::new(users, self.collections, self.settings);
+        let now = chrono::Utc::now();
+        seeds.extend(seed::spread(
+            self.realistic_keys,
+            self.seed,
+            &self.admin_id,
+            &admin_name,
+            now,
+        ));
+        for key in &seeds {
+            store.add_seed_owners(key);
+        }
+        let state = AppState::with_latency(store, self.latency);
         let now = state.now();
         let admin_key = state
             .store()
@@ -223,6 +283,14 @@ impl FakeServerBuilder {
                 .store()
                 .create(req, NewKey::generate(), now)
                 .map_err(|e| e.message)?;
+        }
+        for (i, key) in seeds.iter().enumerate() {
+            state.store().insert_seed(key, now).map_err(|e| {
+                format!(
+                    "seed key {i} (id \"{}\"): {e}",
+                    crate::error::quote(&key.id)
+                )
+            })?;
         }
         Ok((state, secret))
     }
@@ -314,4 +382,22 @@ impl Drop for FakeServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// The keys of a seed file, read within [`MAX_SEED_FILE_BYTES`].
+fn read_seed_file(path: &std::path::Path) -> Result<Vec<SeedKey>, String> {
+    let name = path.display().to_string();
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read seed file {name}: {e}"))?;
+    let mut text = String::new();
+    file.take(MAX_SEED_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read seed file {name}: {e}"))?;
+    if text.len() as u64 > MAX_SEED_FILE_BYTES {
+        return Err(format!(
+            "seed file {name} is larger than {} MiB: split it, or seed fewer keys",
+            MAX_SEED_FILE_BYTES >> 20
+        ));
+    }
+    seed::parse(&text, &name)
 }

@@ -25,6 +25,7 @@ mod interval;
 mod model;
 mod routes;
 mod secret;
+mod seed;
 mod serve;
 mod state;
 mod store;
@@ -36,6 +37,7 @@ pub use model::{
 };
 pub use routes::{MAX_LIMIT, SPEC_YAML, app};
 pub use secret::{NewKey, sha256};
+pub use seed::{MAX_SEED_FILE_BYTES, SeedKey};
 pub use serve::{Timeouts, serve};
 pub use state::AppState;
 pub use store::{ApiVersion, Collection, MAX_INACTIVITY_DAYS, Settings, Store, User};

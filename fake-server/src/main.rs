@@ -32,11 +32,21 @@ struct Args {
     /// so a contract tester holding it cannot lock itself out.
     #[arg(long)]
     protect_admin_key: bool,
-    /// Create N keys for the admin user at start, for demos and load tests
-    /// (at most 1000000).
+    /// Create N keys for the admin user at start, for demos, audits and load
+    /// tests (at most 1000000): made over the last two years, some never
+    /// used, some without expiry, some expired, deactivated or idle.
     #[arg(long, value_name = "N", default_value_t = 0,
           value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_SEED_KEYS)))]
     seed_keys: u32,
+    /// The number that fixes the spread of --seed-keys: the same number
+    /// gives the same keys.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    seed: u64,
+    /// Load keys from a JSON array of records in the API's APIKeyInfo shape
+    /// plus user_id (and optionally secret_key); users and collections they
+    /// name are created.
+    #[arg(long, value_name = "FILE")]
+    seed_file: Option<std::path::PathBuf>,
     /// The API release to play: 1.7 (all six operations), or 1.6 (before
     /// 1.7.0: no total_calls, last_used_at, inactivity_interval, or
     /// inactivity-interval route).
@@ -94,7 +104,8 @@ fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
     }
     b = b
         .protect_admin_key(args.protect_admin_key)
-        .seed_keys(args.seed_keys)
+        .realistic_keys(args.seed_keys)
+        .seed(args.seed)
         .api_version(args.api_version)
         .latency(Duration::from_millis(args.latency_ms))
         .header_read_timeout(args.header_read_timeout)
@@ -102,6 +113,9 @@ fn builder(args: &Args) -> Result<FakeServerBuilder, String> {
         .shutdown_grace(args.shutdown_grace);
     if let Some(days) = args.max_expiry_days {
         b = b.max_expiry_days(days);
+    }
+    if let Some(path) = &args.seed_file {
+        b = b.seed_file(path);
     }
     Ok(b)
 }

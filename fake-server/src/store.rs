@@ -14,6 +14,7 @@ use crate::{
         CreateRequest, Created, KeyInfo, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
     },
     secret::NewKey,
+    seed::SeedKey,
 };
 
 /// Longest inactivity interval accepted, in days (100 years).
@@ -194,6 +195,86 @@ impl Store {
         }
         let record = KeyRecord::new(&key, KeyTerms::plain(user_id, name), now);
         Ok(self.insert(record, now))
+    }
+
+    /// Adds a key of a seed population as it is described: its id, times,
+    /// state and counts. Its user and collection must exist already
+    /// ([`users_and_collections`](crate::seed) does that); the secret is the
+    /// record's, or random.
+    pub fn insert_seed(&mut self, seed: &SeedKey, now: DateTime<Utc>) -> Result<(), String> {
+        seed.check_past(now)?;
+        if self.by_id.contains_key(&seed.id) {
+            return Err("a key with this id exists already".to_owned());
+        }
+        let user = self
+            .users
+            .get(&seed.user_id)
+            .ok_or_else(|| format!("user \"{}\" is unknown", quote(&seed.user_id)))?;
+        if user.username != seed.username {
+            return Err(format!(
+                "user \"{}\" is named \"{}\" elsewhere, not \"{}\"",
+                quote(&seed.user_id),
+                quote(&user.username),
+                quote(&seed.username)
+            ));
+        }
+        if let (Some(cid), Some(cname)) = (&seed.collection_id, &seed.collection_name) {
+            let known = self.collections.get(cid);
+            if known.is_none_or(|c| c.owner_id != seed.user_id || &c.name != cname) {
+                return Err(format!(
+                    "collection \"{}\" is named or owned differently elsewhere",
+                    quote(cid)
+                ));
+            }
+        }
+        let secret = seed
+            .secret_key
+            .clone()
+            .unwrap_or_else(crate::secret::new_secret);
+        let mut key = NewKey::with_secret(secret);
+        key.id = seed.id.clone();
+        if self.by_hash.contains_key(&key.sha256) {
+            return Err("secret_key is already the secret of another key".to_owned());
+        }
+        let terms = KeyTerms {
+            user_id: &seed.user_id,
+            name: &seed.name,
+            expires_at: seed.expires_at,
+            inactivity_days: seed.inactivity_interval,
+            collection_id: seed.collection_id.clone(),
+        };
+        let mut record = KeyRecord::new(&key, terms, seed.created_at);
+        if seed.secret_key.is_none()
+            && let Some(hint) = &seed.hint
+        {
+            record.hint = hint.clone();
+        }
+        record.last_used_at = seed.last_used_at;
+        record.total_calls = seed.total_calls.unwrap_or(0);
+        record.deactivated = !seed.is_active;
+        self.insert(record, now);
+        Ok(())
+    }
+
+    /// Adds the users and collections a seed population names that the
+    /// store does not know yet (users are not administrators).
+    pub fn add_seed_owners(&mut self, seed: &SeedKey) {
+        self.users
+            .entry(seed.user_id.clone())
+            .or_insert_with(|| User {
+                id: seed.user_id.clone(),
+                username: seed.username.clone(),
+                is_admin: false,
+            });
+        if let (Some(id), Some(name)) = (&seed.collection_id, &seed.collection_name) {
+            self.collections
+                .entry(id.clone())
+                .or_insert_with(|| Collection {
+                    id: id.clone(),
+                    name: name.clone(),
+                    owner_id: seed.user_id.clone(),
+                });
+        }
     }
 
     /// Checks a presented bearer secret by its [`sha256`](crate::sha256) (computed before

@@ -880,3 +880,68 @@ fn seeding_beyond_the_bound_fails_with_a_message() {
         .expect_err("too many seed keys");
     assert!(err.contains("at most 1000000"), "{err}");
 }
+
+/// Issue 18: a seed file's keys are served as written, with the users and
+/// collections they name; a bad record fails the start and is named.
+#[tokio::test]
+async fn a_seed_file_populates_users_collections_and_keys() {
+    let dir = std::env::temp_dir().join(format!("seed-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("seed.json");
+    std::fs::write(
+        &path,
+        r#"[{"id": "k-1", "user_id": "u-1", "username": "alice", "name": "svc",
+             "secret_key": "sk-seededSecret0001", "created_at": "2025-01-01T00:00:00Z",
+             "last_used_at": "2025-02-01T00:00:00Z", "total_calls": 7, "is_active": true,
+             "collection_id": "c-1", "collection_name": "Reports"},
+            {"id": "k-2", "user_id": "u-1", "username": "alice", "name": "gone",
+             "created_at": "2025-01-02T00:00:00Z", "is_active": false}]"#,
+    )
+    .expect("write");
+    let (state, _) = FakeServer::builder()
+        .seed_file(&path)
+        .into_state()
+        .expect("a good file");
+    let keys = state.store().list(0, 10, Some("alice"), state.now());
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].id, "k-1");
+    assert_eq!(keys[0].hint, "0001");
+    assert_eq!(keys[0].collection_name.as_deref(), Some("Reports"));
+    assert_eq!(keys[0].total_calls, Some(7));
+    assert!(!keys[0].is_global_key && keys[0].is_active);
+    assert!(!keys[1].is_active, "deactivated as written");
+    // A key of the file creates a key of its user: the collection is theirs.
+    let created = state.store().create(
+        h2ogpte_fake_server::CreateRequest {
+            collection_id: Some("c-1".into()),
+            ..h2ogpte_fake_server::CreateRequest::for_user("u-1")
+        },
+        h2ogpte_fake_server::NewKey::generate(),
+        state.now(),
+    );
+    assert!(created.is_ok(), "{created:?}");
+    std::fs::write(
+        &path,
+        r#"[{"id": "k-1", "user_id": "u-1", "username": "alice", "name": "svc",
+             "created_at": "2999-01-01T00:00:00Z", "is_active": true}]"#,
+    )
+    .expect("write");
+    let err = FakeServer::builder()
+        .seed_file(&path)
+        .into_state()
+        .map(|_| ())
+        .expect_err("a future creation time");
+    assert!(err.contains("k-1") && err.contains("future"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    )
+}

@@ -1,0 +1,293 @@
+//! Seed keys: a population read from a JSON file in the API's own
+//! `APIKeyInfo` shape (plus `user_id`, and optionally `secret_key`), or
+//! made up with a realistic spread of ages, use, expiries and states that a
+//! seed number fixes.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+use serde::Deserialize;
+
+use crate::error::quote;
+
+/// Largest seed file read, in bytes.
+pub const MAX_SEED_FILE_BYTES: u64 = 256 << 20;
+
+/// One key of a seed population: the fields of the spec's `APIKeyInfo`
+/// (the server's own view, so `is_active: false` of a key that has not
+/// expired means deactivated), the id of its user, and optionally its
+/// secret, so tests can call the API with it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedKey {
+    /// The key's id.
+    pub id: String,
+    /// Id of the key's user; the user is created if the server does not know it.
+    pub user_id: String,
+    /// The user's username.
+    pub username: String,
+    /// The key's name.
+    pub name: String,
+    /// Last four characters of the secret; taken from `secret_key` when that
+    /// is given, made up otherwise.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// The secret, for a key a test wants to authenticate with; random otherwise.
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// When it was made: in the past.
+    pub created_at: DateTime<Utc>,
+    /// When it expires, if it does: after `created_at`.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last used, if it was: between `created_at` and now.
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Days it may go unused, between 1 and 36500.
+    #[serde(default)]
+    pub inactivity_interval: Option<i64>,
+    /// Calls made with it.
+    #[serde(default)]
+    pub total_calls: Option<i64>,
+    /// False for a deactivated key.
+    pub is_active: bool,
+    /// The collection it is restricted to; created (owned by `user_id`) if unknown.
+    #[serde(default)]
+    pub collection_id: Option<String>,
+    /// The collection's name; required with `collection_id`.
+    #[serde(default)]
+    pub collection_name: Option<String>,
+    /// Whether it is a global key; when given, it must agree with `collection_id`.
+    #[serde(default)]
+    pub is_global_key: Option<bool>,
+}
+
+/// Reads a seed file: a JSON array of [`SeedKey`] objects. Every error names
+/// the record (its position and id) and the field.
+pub fn parse(text: &str, name: &str) -> Result<Vec<SeedKey>, String> {
+    let records: Vec<serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| format!("{name}: not a JSON array of key records: {e}"))?;
+    let mut seen = HashSet::new();
+    let mut keys = Vec::with_capacity(records.len());
+    for (i, record) in records.into_iter().enumerate() {
+        let id = record.get("id").and_then(|v| v.as_str()).map_or_else(
+            || "without an id".to_owned(),
+            |id| format!("id \"{}\"", quote(id)),
+        );
+        let at = |what: String| format!("{name}: record {i} ({id}): {what}");
+        let key: SeedKey = serde_path_to_error::deserialize(record).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            at(format!("{field}{}", e.inner()))
+        })?;
+        key.check().map_err(at)?;
+        if !seen.insert(key.id.clone()) {
+            return Err(at(
+                "a second key with this id: ids must be unique".to_owned()
+            ));
+        }
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+impl SeedKey {
+    /// What the record itself contradicts, before it meets the server's
+    /// users, collections and clock.
+    fn check(&self) -> Result<(), String> {
+        for (field, value) in [
+            ("id", &self.id),
+            ("user_id", &self.user_id),
+            ("username", &self.username),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{field} must not be empty"));
+            }
+        }
+        if self.expires_at.is_some_and(|at| at <= self.created_at) {
+            return Err("expires_at must be after created_at".to_owned());
+        }
+        if self.last_used_at.is_some_and(|at| at < self.created_at) {
+            return Err("last_used_at must not be before created_at".to_owned());
+        }
+        if let Some(days) = self.inactivity_interval
+            && !(1..=crate::store::MAX_INACTIVITY_DAYS).contains(&days)
+        {
+            return Err(format!(
+                "inactivity_interval must be between 1 and {} days, not {days}",
+                crate::store::MAX_INACTIVITY_DAYS
+            ));
+        }
+        if self.total_calls.is_some_and(|n| n < 0) {
+            return Err("total_calls must not be negative".to_owned());
+        }
+        if self.collection_id.is_some() != self.collection_name.is_some() {
+            return Err("collection_id and collection_name come together".to_owned());
+        }
+        if self
+            .is_global_key
+            .is_some_and(|global| global == self.collection_id.is_some())
+        {
+            return Err(
+                "is_global_key must be true exactly when there is no collection_id".to_owned(),
+            );
+        }
+        if let Some(secret) = &self.secret_key {
+            if secret.trim().is_empty() || secret.chars().any(char::is_whitespace) {
+                return Err("secret_key must be non-empty and hold no whitespace".to_owned());
+            }
+            let tail = &secret[secret.len().saturating_sub(4)..];
+            if self.hint.as_deref().is_some_and(|hint| hint != tail) {
+                return Err("hint must be the last four characters of secret_key".to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Times that must be in the past at `now`.
+    pub(crate) fn check_past(&self, now: DateTime<Utc>) -> Result<(), String> {
+        if self.created_at > now {
+            return Err("created_at is in the future".to_owned());
+        }
+        if self.last_used_at.is_some_and(|at| at > now) {
+            return Err("last_used_at is in the future".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// The share of a spread population with each trait, in percent.
+const NEVER_USED: u32 = 20;
+const NO_EXPIRY: u32 = 30;
+const DEACTIVATED: u32 = 10;
+const WITH_INACTIVITY: u32 = 40;
+/// Lifetimes of the keys that expire, in days.
+const LIFETIMES: [i64; 5] = [30, 90, 180, 365, 730];
+/// How far back the oldest key was made.
+const SPAN_DAYS: i64 = 730;
+
+/// `n` keys of `user_id` named `seed 0`, `seed 1`, … made over the two
+/// years before `now`, in that order, fixed by `seed`: a fifth never used,
+/// the others last used between their creation and now; three in ten
+/// without expiry, the others living 30 days to two years (so some have
+/// expired); one in ten deactivated; four in ten with an inactivity
+/// interval of 30, 60 or 90 days (so some went idle).
+pub fn spread(
+    n: u32,
+    seed: u64,
+    user_id: &str,
+    username: &str,
+    now: DateTime<Utc>,
+) -> Vec<SeedKey> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let span = TimeDelta::days(SPAN_DAYS).num_seconds();
+    let step = (span / i64::from(n.max(1))).max(1);
+    let start = now - TimeDelta::days(SPAN_DAYS);
+    (0..n)
+        .map(|i| {
+            // In index order: list order is creation order, so `seed 0`
+            // still comes first.
+            let offset = i64::from(i) * step + rng.random_range(0..step);
+            let created_at = (start + TimeDelta::seconds(offset)).min(now);
+            let used = !rng.random_ratio(NEVER_USED, 100);
+            let last_used_at = used.then(|| {
+                let since = (now - created_at).num_seconds().max(0);
+                created_at + TimeDelta::seconds(rng.random_range(0..=since))
+            });
+            let expires_at = (!rng.random_ratio(NO_EXPIRY, 100)).then(|| {
+                created_at + TimeDelta::days(LIFETIMES[rng.random_range(0..LIFETIMES.len())])
+            });
+            let inactivity_interval = rng
+                .random_ratio(WITH_INACTIVITY, 100)
+                .then(|| [30, 60, 90][rng.random_range(0..3)]);
+            let total_calls = last_used_at.map_or(0, |_| rng.random_range(1..100_000));
+            let is_active = !rng.random_ratio(DEACTIVATED, 100);
+            let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+            SeedKey {
+                id: id.to_string(),
+                user_id: user_id.to_owned(),
+                username: username.to_owned(),
+                name: format!("seed {i}"),
+                hint: None,
+                secret_key: None,
+                created_at,
+                expires_at,
+                last_used_at,
+                inactivity_interval,
+                total_calls: Some(total_calls),
+                is_active,
+                collection_id: None,
+                collection_name: None,
+                is_global_key: None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(extra: &str) -> String {
+        format!(
+            r#"[{{"id": "k-1", "user_id": "u-1", "username": "alice", "name": "svc",
+                 "created_at": "2025-01-01T00:00:00Z", "is_active": true{extra}}}]"#
+        )
+    }
+
+    #[test]
+    fn a_minimal_record_reads() {
+        let keys = parse(&record(""), "seed.json").expect("a record");
+        assert_eq!(keys[0].username, "alice");
+    }
+
+    #[test]
+    fn errors_name_the_record_and_the_field() {
+        for (extra, says) in [
+            (r#", "colour": "red""#, "unknown field `colour`"),
+            (r#", "expires_at": "tomorrow""#, "expires_at"),
+            (
+                r#", "expires_at": "2024-01-01T00:00:00Z""#,
+                "after created_at",
+            ),
+            (r#", "collection_id": "c-1""#, "come together"),
+            (r#", "inactivity_interval": 0"#, "between 1 and"),
+            (
+                r#", "secret_key": "sk-abcdef", "hint": "zzzz""#,
+                "last four",
+            ),
+        ] {
+            let e = parse(&record(extra), "seed.json").expect_err(extra);
+            assert!(e.starts_with("seed.json: record 0 (id \"k-1\")"), "{e}");
+            assert!(e.contains(says), "{extra}: {e}");
+        }
+        let twice = r#"[{"id": "k-1", "user_id": "u", "username": "a", "name": "", "created_at": "2025-01-01T00:00:00Z", "is_active": true},
+                        {"id": "k-1", "user_id": "u", "username": "a", "name": "", "created_at": "2025-01-01T00:00:00Z", "is_active": true}]"#;
+        let e = parse(twice, "f").expect_err("duplicate id");
+        assert!(e.contains("record 1") && e.contains("unique"), "{e}");
+    }
+
+    #[test]
+    fn a_spread_is_fixed_by_its_seed_and_has_every_kind_of_key() {
+        let now = Utc::now();
+        let a = spread(2000, 7, "admin", "admin", now);
+        assert_eq!(a, spread(2000, 7, "admin", "admin", now));
+        assert_ne!(a, spread(2000, 8, "admin", "admin", now));
+        assert!(a.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+        assert!(
+            a.iter()
+                .all(|k| k.check().is_ok() && k.check_past(now).is_ok())
+        );
+        let count = |f: &dyn Fn(&SeedKey) -> bool| a.iter().filter(|k| f(k)).count();
+        assert!(count(&|k| k.last_used_at.is_none()) > 200);
+        assert!(count(&|k| k.expires_at.is_none()) > 400);
+        assert!(count(&|k| k.expires_at.is_some_and(|at| at <= now)) > 200);
+        assert!(count(&|k| !k.is_active) > 100);
+        assert!(count(&|k| now - k.created_at > TimeDelta::days(365)) > 800);
+    }
+}
