@@ -15,7 +15,8 @@ pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 /// error, 3 partial failure (some ids of a batch failed, every result still
 /// printed; a rotation made the new key but could not retire the old one; or
 /// a key whose secret could not be delivered could not be deleted again),
-/// 130 after SIGINT, 143 after SIGTERM.
+/// 4 an audit found keys that break the policy, 130 after SIGINT, 143 after
+/// SIGTERM.
 ///
 /// A command that creates a key (create, rotate) either delivers its secret
 /// on stdout or deletes the key again; a signal during the create waits for
@@ -133,6 +134,9 @@ pub enum Output {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// Comma-separated values with a header row of the API's field names,
+    /// for spreadsheets (cells that would run as a formula start with ').
+    Csv,
 }
 
 /// The tasks.
@@ -164,6 +168,10 @@ pub enum Command {
     /// remaining expiry, deliver its secret, then retire the old one
     /// (deactivate it, by default; --delete-old deletes it).
     Rotate(Rotate),
+    /// Report the keys that break your rules: no expiry, too old, unused,
+    /// expiring soon, global, inactive but kept… one row per finding.
+    #[command(after_help = AUDIT_HELP)]
+    Audit(Audit),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions {
@@ -178,6 +186,20 @@ pub enum Command {
 /// Exit codes of the batch commands, shown in their help.
 const BATCH_EXIT_CODES: &str = "Exit codes: 0 when every id is done, 1 when every id failed, 3 when some \
 failed (every result is still printed), 2 for a usage error, 130 or 143 after SIGINT or SIGTERM.";
+
+/// The audit's policy file, finding codes and exit codes, in its help.
+const AUDIT_HELP: &str = "Finding codes (stable; scripts may match on them): no-expiry, lifetime-too-long, \
+too-old, unused, expiring-soon, no-inactivity-interval, global-key, inactive-not-deleted.
+
+A policy file (--policy) is TOML with any of: require_expiry, max_lifetime_days, max_age_days, \
+unused_for_days, expiring_within_days, require_inactivity_interval, forbid_global_keys, \
+inactive_for_days; flags override it. With neither a file nor a rule flag, the recommended policy \
+applies: require_expiry = true, max_lifetime_days = 365, max_age_days = 90, unused_for_days = 90, \
+expiring_within_days = 7, inactive_for_days = 30.
+
+Exit codes: 0 when no key breaks the policy, 4 when some do (every finding is printed), 1 for an \
+API or transport error, 2 for a usage error (such as a bad policy file), 130 or 143 after SIGINT or \
+SIGTERM.";
 
 /// How to install a completion script, shown in the help of `completions`.
 const COMPLETIONS_HELP: &str = "Install the script where your shell looks for completions:
@@ -326,4 +348,67 @@ pub struct Rotate {
     /// Delete the old key instead of deactivating it.
     #[arg(long)]
     pub delete_old: bool,
+}
+
+/// `audit`.
+#[derive(Args, Debug)]
+pub struct Audit {
+    /// Only keys of users whose username matches this.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Read the rules from this TOML file (flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print only the ids of keys with findings, one per line, for
+    /// `deactivate --from-file -`.
+    #[arg(long)]
+    pub ids: bool,
+    #[command(flatten)]
+    pub rules: Rules,
+}
+
+/// The audit's rules as flags.
+#[derive(Args, Debug, Default)]
+#[command(next_help_heading = "Rules")]
+pub struct Rules {
+    /// Active keys must expire (no-expiry).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub require_expiry: Option<bool>,
+    /// Active keys may live at most DAYS from creation to expiry (lifetime-too-long).
+    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
+    pub max_lifetime: Option<u32>,
+    /// Active keys created more than DAYS ago are due for rotation (too-old).
+    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
+    pub max_age: Option<u32>,
+    /// Active keys not used for more than DAYS, or never used and created
+    /// more than DAYS ago (unused; servers since 1.7.0).
+    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
+    pub unused_for: Option<u32>,
+    /// Active keys that expire within DAYS (expiring-soon).
+    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
+    pub expiring_within: Option<u32>,
+    /// Active keys must have an inactivity interval (no-inactivity-interval).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub require_inactivity_interval: Option<bool>,
+    /// Active keys must be restricted to a collection (global-key).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub forbid_global_keys: Option<bool>,
+    /// Inactive or expired keys created more than DAYS ago should be deleted
+    /// (inactive-not-deleted).
+    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
+    pub inactive_for: Option<u32>,
+}
+
+impl Rules {
+    /// Whether any rule flag was given.
+    pub fn any(&self) -> bool {
+        self.require_expiry.is_some()
+            || self.max_lifetime.is_some()
+            || self.max_age.is_some()
+            || self.unused_for.is_some()
+            || self.expiring_within.is_some()
+            || self.require_inactivity_interval.is_some()
+            || self.forbid_global_keys.is_some()
+            || self.inactive_for.is_some()
+    }
 }

@@ -18,6 +18,8 @@ pub const EXIT_API: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code of a partial failure.
 pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code of an audit that found keys breaking the policy.
+pub const EXIT_FINDINGS: u8 = 4;
 /// Exit code after Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code after SIGTERM (128 + SIGTERM).
@@ -44,6 +46,11 @@ impl Failure {
     /// Part of the work was done, part was not: exit code 3.
     pub fn partial(message: impl Into<String>) -> Self {
         Self::new(EXIT_PARTIAL, message)
+    }
+
+    /// An audit found keys that break the policy: exit code 4.
+    pub fn findings(message: impl Into<String>) -> Self {
+        Self::new(EXIT_FINDINGS, message)
     }
 
     /// Stopped by a signal: exit code 130 (SIGINT) or 143 (SIGTERM).

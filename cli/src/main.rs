@@ -10,6 +10,7 @@ mod args;
 mod batch;
 mod commands;
 mod connect;
+mod csv_out;
 mod failure;
 mod output;
 mod signals;

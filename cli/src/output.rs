@@ -8,7 +8,11 @@ use comfy_table::{Table, presets::NOTHING};
 use h2ogpte_api_keys::types::ApiKeyInfo;
 use serde::Serialize;
 
-use crate::{args::Output, terminal::escape};
+use crate::{
+    args::Output,
+    csv_out::{self, CsvWriter},
+    terminal::escape,
+};
 
 /// A key's state for people: active, expired or inactive.
 pub fn status(key: &ApiKeyInfo, now: DateTime<Utc>) -> &'static str {
@@ -151,7 +155,7 @@ const TABLE_CHUNK: usize = 1000;
 /// with their number: JSON as an array written element by element, NDJSON
 /// a line each, a table in chunks whose columns line up with the first.
 pub struct KeyWriter<W: Write> {
-    out: W,
+    out: Sink<W>,
     format: Output,
     now: DateTime<Utc>,
     header: bool,
@@ -161,9 +165,18 @@ pub struct KeyWriter<W: Write> {
 }
 
 impl<W: Write> KeyWriter<W> {
-    /// A writer of keys in `format`; a table has a header row if `header`.
-    pub fn new(out: W, format: Output, now: DateTime<Utc>, header: bool) -> Self {
-        Self {
+    /// A writer of keys in `format`; a table or CSV has a header row if
+    /// `header`.
+    pub fn new(out: W, format: Output, now: DateTime<Utc>, header: bool) -> io::Result<Self> {
+        let out = match format {
+            Output::Csv => Sink::Csv(Box::new(CsvWriter::new(
+                out,
+                &csv_out::KEY_COLUMNS,
+                header,
+            )?)),
+            _ => Sink::Plain(out),
+        };
+        Ok(Self {
             out,
             format,
             now,
@@ -171,25 +184,32 @@ impl<W: Write> KeyWriter<W> {
             written: 0,
             chunk: Vec::new(),
             widths: None,
-        }
+        })
     }
 
     /// Writes (or, for a table, queues) one key.
     pub fn push(&mut self, key: ApiKeyInfo) -> io::Result<()> {
+        let out = match &mut self.out {
+            Sink::Csv(csv) => {
+                self.written += 1;
+                return csv.push(&key);
+            }
+            Sink::Plain(out) => out,
+        };
         match self.format {
             Output::Ndjson => {
-                serde_json::to_writer(&mut self.out, &key)?;
-                writeln!(self.out)?;
+                serde_json::to_writer(&mut *out, &key)?;
+                writeln!(out)?;
             }
             Output::Json => {
                 let text = serde_json::to_string_pretty(&key)?;
                 let separator = if self.written == 0 { "[\n" } else { ",\n" };
-                self.out.write_all(separator.as_bytes())?;
+                out.write_all(separator.as_bytes())?;
                 for (i, line) in text.lines().enumerate() {
                     if i > 0 {
-                        writeln!(self.out)?;
+                        writeln!(out)?;
                     }
-                    write!(self.out, "  {line}")?;
+                    write!(out, "  {line}")?;
                 }
             }
             Output::Table => {
@@ -198,6 +218,7 @@ impl<W: Write> KeyWriter<W> {
                     self.write_chunk()?;
                 }
             }
+            Output::Csv => {}
         }
         self.written += 1;
         Ok(())
@@ -207,8 +228,11 @@ impl<W: Write> KeyWriter<W> {
         if self.chunk.is_empty() && (self.widths.is_some() || !self.header) {
             return Ok(());
         }
+        let Sink::Plain(out) = &mut self.out else {
+            return Ok(());
+        };
         let table = keys_table_after(&self.chunk, self.now, self.widths.as_deref(), self.header);
-        writeln!(self.out, "{table}")?;
+        writeln!(out, "{table}")?;
         if self.widths.is_none() {
             self.widths = Some(table.column_max_content_widths());
         }
@@ -218,24 +242,46 @@ impl<W: Write> KeyWriter<W> {
 
     /// Ends the output (the JSON array's end, the table's last chunk).
     pub fn finish(mut self) -> io::Result<()> {
-        match self.format {
-            Output::Json if self.written == 0 => writeln!(self.out, "[]")?,
-            Output::Json => writeln!(self.out, "\n]")?,
-            Output::Table => self.write_chunk()?,
-            Output::Ndjson => {}
+        if self.format == Output::Table {
+            self.write_chunk()?;
         }
-        self.out.flush()
+        match self.out {
+            Sink::Csv(csv) => csv.finish(),
+            Sink::Plain(mut out) => {
+                match self.format {
+                    Output::Json if self.written == 0 => writeln!(out, "[]")?,
+                    Output::Json => writeln!(out, "\n]")?,
+                    _ => {}
+                }
+                out.flush()
+            }
+        }
     }
+}
+
+/// Where a [`KeyWriter`] writes: straight, or through a CSV writer.
+enum Sink<W: Write> {
+    Plain(W),
+    Csv(Box<CsvWriter<W>>),
 }
 
 /// Prints a list of serialisable items in the chosen format.
 pub fn print_items<T: Serialize>(
     items: &[T],
     format: Output,
+    columns: &[&str],
+    header: bool,
     table: impl FnOnce(&[T]) -> String,
 ) -> io::Result<()> {
     let mut out = io::stdout().lock();
     match format {
+        Output::Csv => {
+            let mut csv = CsvWriter::new(&mut out, columns, header)?;
+            for item in items {
+                csv.push(item)?;
+            }
+            csv.finish()?;
+        }
         Output::Table => writeln!(out, "{}", table(items))?,
         Output::Json => {
             serde_json::to_writer_pretty(&mut out, items)?;
@@ -257,6 +303,9 @@ pub fn write_ndjson<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<
     writeln!(out)?;
     out.flush()
 }
+
+/// The columns of a batch outcome in CSV: the fields of [`Outcome`].
+pub const OUTCOME_COLUMNS: [&str; 6] = ["id", "ok", "note", "error", "status", "code"];
 
 /// One id's outcome in a batch.
 #[derive(Debug, Clone, Serialize)]

@@ -11,7 +11,7 @@ use crate::{
     batch::{self, Summary},
     commands::PAGE_SIZE,
     failure::{Failure, describe},
-    output::{Outcome, outcomes_table, print_items, write_ndjson},
+    output::{OUTCOME_COLUMNS, Outcome, outcomes_table, print_items, write_ndjson},
     signals::Signals,
     terminal::{escape, note},
 };
@@ -233,7 +233,9 @@ where
 fn report(summary: &Summary, g: &Global, act: &Act) -> Result<(), Failure> {
     let outcomes = &summary.outcomes;
     if g.output != Output::Ndjson {
-        print_items(outcomes, g.output, |o| outcomes_table(o, !g.no_headers))?;
+        print_items(outcomes, g.output, &OUTCOME_COLUMNS, !g.no_headers, |o| {
+            outcomes_table(o, !g.no_headers)
+        })?;
     }
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     let done = outcomes.len() - failed;

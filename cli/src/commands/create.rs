@@ -15,7 +15,7 @@ pub async fn create(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    check_output_keeps_secrets()?;
+    check_output_keeps_secrets(g)?;
     let request = types::ApiKeyCreateRequest {
         user_id: args.user.clone(),
         name: args.name.clone(),

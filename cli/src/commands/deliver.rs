@@ -18,7 +18,12 @@ pub type Created = (Result<types::ApiKeyResult, Error>, Option<Signal>);
 
 /// Refuses to make a key whose secret would be thrown away: standard output
 /// closed or sent to /dev/null. Nothing is created then.
-pub fn check_output_keeps_secrets() -> Result<(), Failure> {
+pub fn check_output_keeps_secrets(g: &Global) -> Result<(), Failure> {
+    if g.output == Output::Csv {
+        return Err(Failure::usage(
+            "-o csv is for listings and batch results; a new key's secret is printed as a table, json or ndjson: nothing was created",
+        ));
+    }
     if stdout_discards() {
         return Err(Failure::usage(format!(
             "{STDOUT_DISCARDS}, so a new key's secret would be lost: nothing was created; send the output to a file or a pipe"
@@ -125,7 +130,7 @@ fn print_created(
     framing: Framing,
 ) -> std::io::Result<()> {
     let quiet = g.quiet;
-    if framing == Framing::Rotation && g.output != Output::Table {
+    if framing == Framing::Rotation && !matches!(g.output, Output::Table | Output::Csv) {
         let wrapped = serde_json::json!({ "created": created });
         return match g.output {
             Output::Json => {
@@ -142,7 +147,7 @@ fn print_created(
         };
     }
     match g.output {
-        Output::Table => {
+        Output::Table | Output::Csv => {
             // Exact for a real secret (`sk-` and alphanumerics); a server's
             // control characters are escaped, as no header could carry them.
             deliver(&escape(created.secret_key.expose()))?;
@@ -162,7 +167,7 @@ fn print_created(
         Output::Json => deliver(&serde_json::to_string_pretty(created)?)?,
         Output::Ndjson => deliver(&serde_json::to_string(created)?)?,
     }
-    if !quiet && g.output != Output::Table {
+    if !quiet && !matches!(g.output, Output::Table | Output::Csv) {
         note("the secret_key above will not be shown again: store it now");
     }
     Ok(())
@@ -175,7 +180,7 @@ fn print_created(
 pub fn finish_rotation(g: &Global, old_id: &str, retired: Option<&str>) -> std::io::Result<()> {
     let old_key = serde_json::json!({ "id": old_id, "retired": retired });
     match g.output {
-        Output::Table => {
+        Output::Table | Output::Csv => {
             if !g.quiet {
                 match retired {
                     Some(how) => note(&format!("old key {} {how}", escape(old_id))),

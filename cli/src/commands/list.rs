@@ -9,6 +9,7 @@ use h2ogpte_api_keys::{Client, ListQuery, types};
 use crate::{
     args::{Global, List, Output},
     commands::PAGE_SIZE,
+    csv_out::{CsvWriter, KEY_COLUMNS},
     failure::Failure,
     output::{KeyWriter, key_details, status, write_ndjson},
     terminal::note,
@@ -40,7 +41,7 @@ pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failur
         g.output,
         now,
         !g.no_headers,
-    );
+    )?;
     if !args.all && !args.filters_on_the_client() {
         let page = query.with_offset(args.offset).with_limit(args.limit);
         for key in client.list_all_api_keys(&page).await.map_err(failed)? {
@@ -99,6 +100,11 @@ pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> 
             writeln!(out)?;
         }
         Output::Ndjson => write_ndjson(&mut out, &key)?,
+        Output::Csv => {
+            let mut csv = CsvWriter::new(&mut out, &KEY_COLUMNS, !g.no_headers)?;
+            csv.push(&key)?;
+            csv.finish()?;
+        }
     }
     out.flush()?;
     Ok(())

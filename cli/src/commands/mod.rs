@@ -1,5 +1,6 @@
 //! One module per command; this one dispatches to them.
 
+mod audit;
 mod bulk;
 mod create;
 mod deliver;
@@ -52,6 +53,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Inactivity(args) => bulk::inactivity(&client(g)?, args, g, signals).await,
         Command::Deactivate(args) => bulk::deactivate(&client(g)?, args, g, signals).await,
         Command::Delete(args) => bulk::delete(&client(g)?, args, g, signals).await,
+        Command::Audit(args) => interruptible(signals, audit::audit(&client(g)?, args, g)).await,
         Command::Rotate(args) => rotate::rotate(&client(g)?, args, g, signals).await,
     }
 }

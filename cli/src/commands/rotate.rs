@@ -27,7 +27,7 @@ pub async fn rotate(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    check_output_keeps_secrets()?;
+    check_output_keeps_secrets(g)?;
     let old = interruptible(signals, find(client, &args.id, g)).await?;
     let now = Utc::now();
     // A revoked key stays revoked: a rotation would hand its access back.

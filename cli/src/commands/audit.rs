@@ -1,0 +1,325 @@
+//! `audit`: every key (or those of `--filter`) judged against a policy from
+//! a TOML file, flags or the recommended defaults; one row per finding,
+//! exit 4 when there is any. The judging is the library's
+//! [`Policy::evaluate`]; this module reads keys, writes rows and counts.
+
+use std::{
+    collections::BTreeMap,
+    io::{self, Read, Write},
+    path::Path,
+};
+
+use chrono::Utc;
+use comfy_table::{Table, presets::NOTHING};
+use futures::TryStreamExt;
+use h2ogpte_api_keys::{
+    Client, ListQuery,
+    policy::{FindingCode, Policy, reports_last_use},
+    types::ApiKeyInfo,
+};
+use serde::Serialize;
+
+use crate::{
+    args::{Audit, Global, Output, Rules},
+    commands::PAGE_SIZE,
+    csv_out::CsvWriter,
+    failure::Failure,
+    output::write_ndjson,
+    terminal::{escape, note},
+};
+
+/// Largest policy file read.
+const MAX_POLICY_BYTES: u64 = 64 << 10;
+
+/// One finding about one key.
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    id: String,
+    username: String,
+    name: String,
+    finding: FindingCode,
+    detail: String,
+}
+
+/// The columns of a finding, in CSV and in the order of [`Row`].
+const ROW_COLUMNS: [&str; 5] = ["id", "username", "name", "finding", "detail"];
+
+pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Failure> {
+    let policy = policy(args.policy.as_deref(), &args.rules)?;
+    if policy.is_empty() {
+        return Err(Failure::usage(
+            "the policy sets no rule, so no key could break it: set one in the file or with a flag (see --help)",
+        ));
+    }
+    let now = Utc::now();
+    let mut query = ListQuery::new().with_limit(PAGE_SIZE);
+    if let Some(filter) = &args.filter {
+        query = query.with_filter(filter);
+    }
+    let mut rows = RowWriter::new(
+        io::BufWriter::new(io::stdout().lock()),
+        if args.ids { None } else { Some(g.output) },
+        !g.no_headers,
+    )?;
+    let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
+    let mut tally = Tally::default();
+    loop {
+        let key = match keys.try_next().await {
+            Ok(Some(key)) => key,
+            Ok(None) => break,
+            Err(e) => {
+                // The findings so far are still written.
+                rows.finish(&tally, g)?;
+                return Err(Failure::from_error(&e, g.timeout));
+            }
+        };
+        tally.keys += 1;
+        tally.unreported_use |= !reports_last_use(&key);
+        let found = policy.evaluate(&key, now);
+        if !found.is_empty() {
+            tally.flagged += 1;
+        }
+        for finding in found {
+            *tally.by_code.entry(finding.code).or_default() += 1;
+            rows.push(&key, finding.code, finding.detail)?;
+        }
+    }
+    rows.finish(&tally, g)?;
+    if !g.quiet {
+        say_what_was_not_checked(&policy, &tally);
+    }
+    match tally.flagged {
+        0 => {
+            if !g.quiet {
+                note(&format!(
+                    "{} key(s) checked: none breaks the policy",
+                    tally.keys
+                ));
+            }
+            Ok(())
+        }
+        flagged => Err(Failure::findings(format!(
+            "{} finding(s) in {flagged} of {} key(s): {}",
+            tally.by_code.values().sum::<u64>(),
+            tally.keys,
+            tally.summary()
+        ))),
+    }
+}
+
+/// The policy: the file's rules (or none), with the flags over them; the
+/// recommended policy when neither says anything.
+fn policy(file: Option<&Path>, rules: &Rules) -> Result<Policy, Failure> {
+    let mut policy = match file {
+        Some(path) => read_policy(path)?,
+        None if !rules.any() => return Ok(Policy::recommended()),
+        None => Policy::default(),
+    };
+    let Rules {
+        require_expiry,
+        max_lifetime,
+        max_age,
+        unused_for,
+        expiring_within,
+        require_inactivity_interval,
+        forbid_global_keys,
+        inactive_for,
+    } = *rules;
+    if let Some(on) = require_expiry {
+        policy.require_expiry = on;
+    }
+    if let Some(on) = require_inactivity_interval {
+        policy.require_inactivity_interval = on;
+    }
+    if let Some(on) = forbid_global_keys {
+        policy.forbid_global_keys = on;
+    }
+    policy.max_lifetime_days = max_lifetime.or(policy.max_lifetime_days);
+    policy.max_age_days = max_age.or(policy.max_age_days);
+    policy.unused_for_days = unused_for.or(policy.unused_for_days);
+    policy.expiring_within_days = expiring_within.or(policy.expiring_within_days);
+    policy.inactive_for_days = inactive_for.or(policy.inactive_for_days);
+    Ok(policy)
+}
+
+/// A policy file: TOML naming only known rules, each of its type.
+fn read_policy(path: &Path) -> Result<Policy, Failure> {
+    let name = path.display().to_string();
+    let cannot = |e: &dyn std::fmt::Display| {
+        Failure::usage(format!("cannot read the policy file {name}: {e}"))
+    };
+    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    let mut text = String::new();
+    file.take(MAX_POLICY_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| cannot(&e))?;
+    if text.len() as u64 > MAX_POLICY_BYTES {
+        return Err(cannot(&format!(
+            "it is larger than {} KiB",
+            MAX_POLICY_BYTES >> 10
+        )));
+    }
+    let invalid = |what: String| {
+        Failure::usage(format!(
+            "the policy file {name} is not a valid policy: {what}; its keys are require_expiry, max_lifetime_days, max_age_days, unused_for_days, expiring_within_days, require_inactivity_interval, forbid_global_keys and inactive_for_days"
+        ))
+    };
+    let document =
+        toml::de::Deserializer::parse(&text).map_err(|e| invalid(e.message().to_owned()))?;
+    // The path names the key whose value has the wrong type.
+    serde_path_to_error::deserialize(document).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().message().to_owned();
+        invalid(if path == "." || message.contains("unknown field") {
+            message
+        } else {
+            format!("{path}: {message}")
+        })
+    })
+}
+
+/// Says once what a server before 1.7.0 kept from being checked.
+fn say_what_was_not_checked(policy: &Policy, tally: &Tally) {
+    let asked = policy.unused_for_days.is_some() || policy.require_inactivity_interval;
+    if asked && tally.unreported_use {
+        note(
+            "the server does not report last use or inactivity intervals (a server before h2oGPTe 1.7.0): unused and no-inactivity-interval were not checked for its keys",
+        );
+    }
+}
+
+/// What the audit saw.
+#[derive(Default)]
+struct Tally {
+    keys: u64,
+    flagged: u64,
+    by_code: BTreeMap<FindingCode, u64>,
+    unreported_use: bool,
+}
+
+impl Tally {
+    /// "no-expiry 3, too-old 1", in report order.
+    fn summary(&self) -> String {
+        self.by_code
+            .iter()
+            .map(|(code, n)| format!("{code} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Writes findings as they come, except a table, whose rows are kept (a
+/// finding is a few hundred bytes, not a key) to be grouped by finding.
+struct RowWriter<W: Write> {
+    out: Option<W>,
+    csv: Option<CsvWriter<W>>,
+    /// `None` prints only ids.
+    format: Option<Output>,
+    header: bool,
+    written: u64,
+    last_id: Option<String>,
+    table: Vec<Row>,
+}
+
+impl<W: Write> RowWriter<W> {
+    fn new(out: W, format: Option<Output>, header: bool) -> io::Result<Self> {
+        let (out, csv) = match format {
+            Some(Output::Csv) => (None, Some(CsvWriter::new(out, &ROW_COLUMNS, header)?)),
+            _ => (Some(out), None),
+        };
+        Ok(Self {
+            out,
+            csv,
+            format,
+            header,
+            written: 0,
+            last_id: None,
+            table: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, key: &ApiKeyInfo, finding: FindingCode, detail: String) -> io::Result<()> {
+        let row = Row {
+            id: key.id.clone(),
+            username: key.username.clone(),
+            name: key.name.clone(),
+            finding,
+            detail,
+        };
+        if let Some(csv) = &mut self.csv {
+            return csv.push(&row);
+        }
+        let Some(out) = &mut self.out else {
+            return Ok(());
+        };
+        match self.format {
+            None => {
+                // Findings of a key come together: its id once.
+                if self.last_id.as_deref() != Some(key.id.as_str()) {
+                    writeln!(out, "{}", escape(&key.id))?;
+                    self.last_id = Some(key.id.clone());
+                }
+            }
+            Some(Output::Ndjson) => write_ndjson(out, &row)?,
+            Some(Output::Json) => {
+                let separator = if self.written == 0 { "[\n" } else { ",\n" };
+                out.write_all(separator.as_bytes())?;
+                let text = serde_json::to_string_pretty(&row)?;
+                for (i, line) in text.lines().enumerate() {
+                    if i > 0 {
+                        writeln!(out)?;
+                    }
+                    write!(out, "  {line}")?;
+                }
+            }
+            Some(Output::Table) => self.table.push(row),
+            Some(Output::Csv) => {}
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, tally: &Tally, g: &Global) -> io::Result<()> {
+        if let Some(csv) = self.csv.take() {
+            return csv.finish();
+        }
+        let Some(mut out) = self.out.take() else {
+            return Ok(());
+        };
+        match self.format {
+            Some(Output::Json) if self.written == 0 => writeln!(out, "[]")?,
+            Some(Output::Json) => writeln!(out, "\n]")?,
+            Some(Output::Table) if !self.table.is_empty() => {
+                writeln!(out, "{}", findings_table(&mut self.table, self.header))?;
+                if !g.quiet && self.header {
+                    writeln!(out)?;
+                    for (code, n) in &tally.by_code {
+                        writeln!(out, "{code}: {n}")?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.flush()
+    }
+}
+
+/// The findings grouped by finding, in report order, then as listed.
+fn findings_table(rows: &mut [Row], header: bool) -> Table {
+    rows.sort_by_key(|r| r.finding);
+    let mut t = Table::new();
+    t.load_preset(NOTHING);
+    if header {
+        t.set_header(["FINDING", "ID", "USER", "NAME", "DETAIL"]);
+    }
+    for r in rows.iter() {
+        t.add_row([
+            r.finding.as_str().to_owned(),
+            escape(&r.id),
+            escape(&r.username),
+            escape(&r.name),
+            escape(&r.detail),
+        ]);
+    }
+    t
+}

@@ -1,0 +1,291 @@
+//! Issue 18, the administrator's jobs through the binary against the fake
+//! server: `audit` over a seed file with known findings, CSV output,
+//! `--dry-run` on every command that writes, and rotation with an overlap.
+
+mod common;
+
+use std::{collections::BTreeSet, path::PathBuf};
+
+use chrono::{TimeDelta, Utc};
+use common::{RUNTIME, cli, run};
+use h2ogpte_fake_server::{ApiVersion, FakeServer};
+use serde_json::{Value, json};
+
+/// A scratch directory of this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("h2ogpte-keys-admin-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// An RFC 3339 time `days` from now (negative: in the past).
+fn days(days: i64) -> String {
+    (Utc::now() + TimeDelta::days(days)).to_rfc3339()
+}
+
+/// The population: a clean key, one that breaks most rules, one deactivated
+/// long ago, one about to expire. Times are relative to now, so the
+/// findings never drift with the calendar.
+fn population() -> Value {
+    json!([
+        {"id": "k-clean", "user_id": "u-alice", "username": "alice", "name": "reports reader",
+         "created_at": days(-10), "expires_at": days(100), "last_used_at": days(-1),
+         "inactivity_interval": 30, "total_calls": 12, "is_active": true,
+         "collection_id": "c-reports", "collection_name": "Reports", "is_global_key": false},
+        {"id": "k-forever", "user_id": "u-bob", "username": "bob", "name": "=HYPERLINK(\"http://x\")",
+         "created_at": days(-400), "total_calls": 0, "is_active": true},
+        {"id": "k-dead", "user_id": "u-bob", "username": "bob", "name": "old ci",
+         "created_at": days(-200), "last_used_at": days(-150), "total_calls": 5, "is_active": false},
+        {"id": "k-soon", "user_id": "u-carol", "username": "carol", "name": "batch",
+         "created_at": days(-20), "expires_at": days(3), "last_used_at": days(-2),
+         "total_calls": 40, "is_active": true}
+    ])
+}
+
+fn seeded_with(
+    builder: impl FnOnce(
+        h2ogpte_fake_server::FakeServerBuilder,
+    ) -> h2ogpte_fake_server::FakeServerBuilder,
+) -> FakeServer {
+    let dir = scratch("seed");
+    let path = dir.join(format!("{:?}.json", std::thread::current().id()));
+    std::fs::write(&path, population().to_string()).expect("seed file");
+    let server = RUNTIME
+        .block_on(builder(FakeServer::builder().seed_file(&path)).start())
+        .expect("seeded server");
+    let _ = std::fs::remove_file(&path);
+    server
+}
+
+fn seeded() -> FakeServer {
+    seeded_with(|b| b)
+}
+
+/// The (id, finding) pairs of an NDJSON audit, the admin key's named "admin".
+fn findings(stdout: &str) -> BTreeSet<(String, String)> {
+    stdout
+        .lines()
+        .map(|line| {
+            let row: Value = serde_json::from_str(line).expect("an NDJSON row");
+            let id = row["id"].as_str().expect("id");
+            let id = if id.starts_with("k-") { id } else { "admin" };
+            (
+                id.to_owned(),
+                row["finding"].as_str().expect("finding").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(expected: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    expected
+        .iter()
+        .map(|(id, f)| ((*id).to_owned(), (*f).to_owned()))
+        .collect()
+}
+
+#[test]
+fn audit_reports_each_finding_of_the_recommended_policy_and_exits_4() {
+    let server = seeded();
+    let r = run(cli(&server).args(["audit", "-o", "ndjson"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(
+        findings(&r.stdout),
+        pairs(&[
+            ("k-forever", "no-expiry"),
+            ("k-forever", "lifetime-too-long"),
+            ("k-forever", "too-old"),
+            ("k-forever", "unused"),
+            ("k-dead", "inactive-not-deleted"),
+            ("k-soon", "expiring-soon"),
+            ("admin", "no-expiry"),
+            ("admin", "lifetime-too-long"),
+        ])
+    );
+    assert!(
+        r.stderr.contains("findings") || r.stderr.contains("finding(s)"),
+        "{}",
+        r.stderr
+    );
+    // The table groups by finding and counts each.
+    let r = run(cli(&server).args(["audit"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let codes: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .take_while(|w| !w.ends_with(':'))
+        .collect();
+    let mut grouped = codes.clone();
+    grouped.dedup();
+    assert_eq!(
+        grouped,
+        [
+            "no-expiry",
+            "lifetime-too-long",
+            "too-old",
+            "unused",
+            "expiring-soon",
+            "inactive-not-deleted"
+        ],
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\nno-expiry: 2\n"), "{}", r.stdout);
+    // JSON is one array of the same rows.
+    let r = run(cli(&server).args(["audit", "-o", "json"]));
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("a JSON array");
+    assert_eq!(rows.len(), 8);
+    assert!(
+        rows.iter()
+            .all(|r| r["detail"].as_str().is_some_and(|d| !d.is_empty()))
+    );
+}
+
+#[test]
+fn a_clean_audit_exits_0() {
+    let server = seeded();
+    let r = run(cli(&server).args(["audit", "--filter", "alice"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("1 key(s) checked: none breaks the policy"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_policy_file_and_flags_over_it() {
+    let server = seeded();
+    let dir = scratch("policy");
+    let file = dir.join("policy.toml");
+    std::fs::write(&file, "forbid_global_keys = true\n").expect("policy");
+    let policy = file.to_str().expect("utf-8 path");
+    let r = run(cli(&server).args(["audit", "-o", "ndjson", "--policy", policy]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(
+        findings(&r.stdout),
+        pairs(&[
+            ("k-forever", "global-key"),
+            ("k-soon", "global-key"),
+            ("admin", "global-key")
+        ])
+    );
+    let r = run(cli(&server).args([
+        "audit",
+        "-o",
+        "ndjson",
+        "--policy",
+        policy,
+        "--forbid-global-keys=false",
+        "--max-age",
+        "300",
+    ]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(findings(&r.stdout), pairs(&[("k-forever", "too-old")]));
+    for (text, names) in [
+        ("max_agedays = 3\n", "max_agedays"),
+        ("max_age_days = \"ninety\"\n", "max_age_days"),
+        ("require_expiry = 1\n", "require_expiry"),
+        ("not toml at all", "not a valid policy"),
+    ] {
+        std::fs::write(&file, text).expect("policy");
+        let r = run(cli(&server).args(["audit", "--policy", policy]));
+        assert_eq!(r.code, 2, "{text}: {}", r.stderr);
+        assert!(r.stderr.contains(names), "{text}: {}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn audit_ids_feed_a_deactivation() {
+    let server = seeded();
+    let r = run(cli(&server).args(["audit", "--ids", "--filter", "bob"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stdout, "k-forever\nk-dead\n", "each id once");
+    let r = run(cli(&server)
+        .args(["deactivate", "--from-file", "-", "-o", "ndjson"])
+        .write_stdin("k-forever\nk-dead\n"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(cli(&server).args(["audit", "-o", "ndjson", "--filter", "bob"]));
+    assert_eq!(
+        findings(&r.stdout),
+        pairs(&[
+            ("k-forever", "inactive-not-deleted"),
+            ("k-dead", "inactive-not-deleted")
+        ]),
+        "deactivated now, and old enough to be deleted"
+    );
+}
+
+#[test]
+fn csv_cells_arrive_as_text_under_the_apis_field_names() {
+    let server = seeded();
+    let r = run(cli(&server).args(["list", "--filter", "bob", "-o", "csv"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut reader = csv::Reader::from_reader(r.stdout.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(&header[..3], ["id", "username", "name"]);
+    for field in [
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "total_calls",
+        "is_global_key",
+        "collection_name",
+    ] {
+        assert!(header.iter().any(|h| h == field), "{field} in {header:?}");
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        &rows[0][2], "'=HYPERLINK(\"http://x\")",
+        "a formula arrives as text"
+    );
+    let r = run(cli(&server).args(["audit", "--filter", "bob", "-o", "csv", "--no-headers"]));
+    assert_eq!(r.code, 4);
+    assert!(
+        r.stdout
+            .starts_with("k-forever,bob,\"'=HYPERLINK(\"\"http://x\"\")\",no-expiry,"),
+        "{}",
+        r.stdout
+    );
+    let r = run(cli(&server).args(["show", "k-dead", "-o", "csv"]));
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    let r = run(cli(&server).args(["deactivate", "k-clean", "-o", "csv"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "id,ok,note,error,status,code\r\nk-clean,true,,,,\r\n"
+    );
+    let r = run(cli(&server).args(["create", "--user", "u-alice", "-o", "csv"]));
+    assert_eq!(r.code, 2, "a secret is not a listing: {}", r.stderr);
+    assert_eq!(server.key_count(), 5, "nothing was created");
+}
+
+#[test]
+fn a_server_before_1_7_is_said_once_not_guessed() {
+    let server = seeded_with(|b| b.api_version(ApiVersion::V1_6));
+    let r = run(cli(&server).args(["audit", "-o", "ndjson", "--unused-for", "1"]));
+    assert_eq!(
+        r.code, 0,
+        "nothing can be judged unused: {}{}",
+        r.stdout, r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches("does not report last use").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+}
