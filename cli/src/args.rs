@@ -166,7 +166,8 @@ pub enum Command {
     Delete(Delete),
     /// Replace a key with a new one of the same user, name, collection and
     /// remaining expiry, deliver its secret, then retire the old one
-    /// (deactivate it, by default; --delete-old deletes it).
+    /// (deactivate it, by default; --delete-old deletes it; --overlap keeps
+    /// it working for a window, then lets it expire).
     Rotate(Rotate),
     /// Report the keys that break your rules: no expiry, too old, unused,
     /// expiring soon, global, inactive but kept… one row per finding.
@@ -228,6 +229,9 @@ pub struct Create {
     /// Days the key may go unused before it becomes invalid, between 1 and 36500.
     #[arg(long, value_name = "DAYS", value_parser = between(1i64, MAX_DAYS))]
     pub inactivity_days: Option<i64>,
+    /// Say what would be created, and create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `list`.
@@ -279,6 +283,10 @@ pub struct Batch {
     /// How many requests run at once, between 1 and 256.
     #[arg(long, default_value_t = 8, value_parser = between(1u16, 256))]
     pub concurrency: u16,
+    /// Read the keys and say per id what would be done (which exist, which
+    /// are already inactive); change nothing. Exit codes as for a real run.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `expire`.
@@ -343,11 +351,20 @@ pub struct Rotate {
     #[arg(long = "user", value_name = "ID")]
     pub user: Option<String>,
     /// Deactivate the old key once the new secret is delivered (the default).
-    #[arg(long, conflicts_with = "delete_old")]
+    #[arg(long, conflicts_with_all = ["delete_old", "overlap"])]
     pub deactivate_old: bool,
     /// Delete the old key instead of deactivating it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overlap")]
     pub delete_old: bool,
+    /// Keep the old key working for this long, such as "7 days", so its
+    /// users can move to the new one: its expiry becomes the earlier of its
+    /// own and now plus this (never later). A window the server's longest
+    /// expiry does not allow is refused before anything is created.
+    #[arg(long, value_name = "INTERVAL")]
+    pub overlap: Option<String>,
+    /// Read the key and say what would be done; create and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `audit`.

@@ -391,3 +391,10 @@ pub fn outcomes_table(outcomes: &[Outcome], header: bool) -> String {
     }
     t.to_string()
 }
+
+/// Writes one line to stdout; a closed reader is an error, not a panic.
+pub fn line(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()
+}

@@ -24,6 +24,8 @@ struct Act {
     done: &'static str,
     /// The error that still leaves a key as asked, and its note.
     settled: Option<(u16, &'static str)>,
+    /// What a dry run says of a key the real run would change.
+    would: &'static str,
 }
 
 pub async fn expire(
@@ -45,7 +47,15 @@ pub async fn expire(
         verb: "expire",
         done,
         settled: None,
+        would: if args.never {
+            "would remove the expiry"
+        } else {
+            "would set the expiry"
+        },
     };
+    if args.batch.dry_run {
+        return dry_run(client, ids, g, signals, &act, Change::Terms).await;
+    }
     let summary = run(ids, &args.batch, g, signals, &act, |id| {
         let (client, body) = (client, body.clone());
         async move { client.update_api_key_expiry(&id, body).await }
@@ -73,7 +83,15 @@ pub async fn inactivity(
         verb: "inactivity",
         done,
         settled: None,
+        would: if args.never {
+            "would remove the inactivity interval"
+        } else {
+            "would set the inactivity interval"
+        },
     };
+    if args.batch.dry_run {
+        return dry_run(client, ids, g, signals, &act, Change::Inactivity).await;
+    }
     let summary = run(ids, &args.batch, g, signals, &act, |id| {
         let (client, body) = (client, body.clone());
         async move { client.update_api_key_inactivity_interval(&id, body).await }
@@ -94,7 +112,11 @@ pub async fn deactivate(
         verb: "deactivate",
         done: "deactivated",
         settled: Some((409, "already inactive")),
+        would: "would deactivate",
     };
+    if args.dry_run {
+        return dry_run(client, ids, g, signals, &act, Change::Deactivate).await;
+    }
     let summary = run(ids, args, g, signals, &act, |id| async move {
         client.deactivate_api_key(&id).await
     })
@@ -109,6 +131,15 @@ pub async fn delete(
     signals: &mut Signals,
 ) -> Result<(), Failure> {
     let ids = batch::read_ids(&args.batch)?;
+    let act = Act {
+        verb: "delete",
+        done: "deleted",
+        settled: args.ignore_missing.then_some((404, "already gone")),
+        would: "would delete",
+    };
+    if args.batch.dry_run {
+        return dry_run(client, ids, g, signals, &act, Change::Delete).await;
+    }
     if !args.yes {
         if !io::stdin().is_terminal() {
             return Err(Failure::usage(
@@ -121,11 +152,6 @@ pub async fn delete(
             return Err(Failure::api("nothing deleted"));
         }
     }
-    let act = Act {
-        verb: "delete",
-        done: "deleted",
-        settled: args.ignore_missing.then_some((404, "already gone")),
-    };
     let summary = run(ids, &args.batch, g, signals, &act, |id| async move {
         client.delete_api_key(&id).await
     })
@@ -143,26 +169,10 @@ async fn describe_keys(
     ids: &[String],
     g: &Global,
 ) -> Result<Vec<String>, Failure> {
-    let shown: std::collections::HashSet<&str> =
-        ids.iter().take(CONFIRM_ROWS).map(String::as_str).collect();
-    let mut found = std::collections::HashMap::new();
-    let mut keys =
-        std::pin::pin!(client.stream_all_api_keys(&ListQuery::new().with_limit(PAGE_SIZE)));
-    while let Some(key) = keys
-        .try_next()
-        .await
-        .map_err(|e| Failure::from_error(&e, g.timeout))?
-    {
-        if shown.contains(key.id.as_str()) {
-            found.insert(key.id.clone(), key);
-            if found.len() == shown.len() {
-                break;
-            }
-        }
-    }
-    Ok(ids
+    let shown = &ids[..ids.len().min(CONFIRM_ROWS)];
+    let found = keys_named(client, shown, g).await?;
+    Ok(shown
         .iter()
-        .take(CONFIRM_ROWS)
         .map(|id| match found.get(id) {
             Some(k) => format!(
                 "  {}  {}  {}",
@@ -231,6 +241,11 @@ where
 /// count; exit 130 or 143 when a signal stopped it, 3 when some failed, 1
 /// when all did.
 fn report(summary: &Summary, g: &Global, act: &Act) -> Result<(), Failure> {
+    report_as(summary, g, act.done, "")
+}
+
+/// [`report`], with the summary's word for a key done and a prefix.
+fn report_as(summary: &Summary, g: &Global, done_word: &str, prefix: &str) -> Result<(), Failure> {
     let outcomes = &summary.outcomes;
     if g.output != Output::Ndjson {
         print_items(outcomes, g.output, &OUTCOME_COLUMNS, !g.no_headers, |o| {
@@ -239,7 +254,7 @@ fn report(summary: &Summary, g: &Global, act: &Act) -> Result<(), Failure> {
     }
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     let done = outcomes.len() - failed;
-    let mut counts = format!("{done} {}, {failed} failed", act.done);
+    let mut counts = format!("{prefix}{done} {done_word}, {failed} failed");
     if summary.not_attempted > 0 {
         counts += &format!(", {} not attempted", summary.not_attempted);
     }
@@ -272,4 +287,116 @@ fn report(summary: &Summary, g: &Global, act: &Act) -> Result<(), Failure> {
             outcomes.len()
         ))),
     }
+}
+
+/// What a batch would change, for its dry run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// The expiry: refused for a deactivated key.
+    Terms,
+    /// The inactivity interval: refused for a deactivated key, and missing
+    /// on servers before 1.7.0.
+    Inactivity,
+    Deactivate,
+    Delete,
+}
+
+/// `--dry-run` of a batch: reads every key once, then says per id what the
+/// real run would do, with the same exit codes; nothing is changed.
+async fn dry_run(
+    client: &Client,
+    ids: Vec<String>,
+    g: &Global,
+    signals: &mut Signals,
+    act: &Act,
+    change: Change,
+) -> Result<(), Failure> {
+    let found = crate::commands::interruptible(signals, keys_named(client, &ids, g)).await?;
+    let now = chrono::Utc::now();
+    let outcomes = ids
+        .into_iter()
+        .map(|id| {
+            let verdict = match found.get(&id) {
+                None => match act.settled {
+                    Some((404, note)) => Ok(note),
+                    _ => Err(format!("no key with id {id}")),
+                },
+                Some(key) => {
+                    let active = h2ogpte_api_keys::policy::is_active(key, now);
+                    let expired = key.expires_at.is_some_and(|at| at <= now);
+                    match change {
+                        Change::Deactivate if !active => Ok("already inactive"),
+                        Change::Inactivity if !h2ogpte_api_keys::policy::reports_last_use(key) => Err(
+                            "the server does not offer update_api_key_inactivity_interval (before h2oGPTe 1.7.0)".to_owned(),
+                        ),
+                        Change::Terms | Change::Inactivity if !key.is_active && !expired => Err(
+                            "the key is inactive: if it was deactivated, the server refuses to change it".to_owned(),
+                        ),
+                        _ => Ok(act.would),
+                    }
+                }
+            };
+            match verdict {
+                Ok(note) => Outcome {
+                    id,
+                    ok: true,
+                    note: Some(note),
+                    error: None,
+                    status: None,
+                    code: None,
+                },
+                Err(error) => Outcome {
+                    id,
+                    ok: false,
+                    note: None,
+                    error: Some(error),
+                    status: None,
+                    code: None,
+                },
+            }
+        })
+        .collect();
+    let summary = Summary {
+        outcomes,
+        not_attempted: 0,
+        abandoned: 0,
+        signal: None,
+    };
+    if g.output == Output::Ndjson {
+        let mut out = io::stdout().lock();
+        for o in &summary.outcomes {
+            write_ndjson(&mut out, o)?;
+        }
+    }
+    report_as(
+        &summary,
+        g,
+        "would be done",
+        "dry run, nothing was changed: ",
+    )
+}
+
+/// The keys among `ids` that exist, found by paging through every key once.
+async fn keys_named(
+    client: &Client,
+    ids: &[String],
+    g: &Global,
+) -> Result<std::collections::HashMap<String, types::ApiKeyInfo>, Failure> {
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut found = std::collections::HashMap::new();
+    let mut keys =
+        std::pin::pin!(client.stream_all_api_keys(&ListQuery::new().with_limit(PAGE_SIZE)));
+    while let Some(key) = keys
+        .try_next()
+        .await
+        .map_err(|e| Failure::from_error(&e, g.timeout))?
+    {
+        if wanted.contains(key.id.as_str()) {
+            found.insert(key.id.clone(), key);
+            if found.len() == wanted.len() {
+                break;
+            }
+        }
+    }
+    Ok(found)
 }

@@ -1,12 +1,14 @@
 //! `create`: a new key; the secret alone on stdout, delivered or undone.
 
-use h2ogpte_api_keys::{Client, types};
+use h2ogpte_api_keys::{Client, parse_interval, types};
 
 use crate::{
-    args::{Create, Global},
+    args::{Create, Global, Output},
     commands::deliver::{Framing, check_output_keeps_secrets, create_key, deliver_or_undo},
     failure::Failure,
+    output::line,
     signals::Signals,
+    terminal::{escape, note},
 };
 
 pub async fn create(
@@ -15,7 +17,6 @@ pub async fn create(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    check_output_keeps_secrets(g)?;
     let request = types::ApiKeyCreateRequest {
         user_id: args.user.clone(),
         name: args.name.clone(),
@@ -23,7 +24,13 @@ pub async fn create(
         expires_in: args.expires_in.clone(),
         inactivity_interval: args.inactivity_days,
     };
-    let (result, deferred) = create_key(client, request, g, signals).await?;
+    if args.dry_run {
+        return say_request(&request, g);
+    }
+    check_output_keeps_secrets(g)?;
+    let user = request.user_id.clone();
+    let (result, deferred) =
+        create_key(client.create_api_key_for_user(request), &user, g, signals).await?;
     let created = result.map_err(|e| Failure::from_error(&e, g.timeout))?;
     deliver_or_undo(client, &created, g, Framing::Alone).await?;
     match deferred.or_else(|| signals.pending()) {
@@ -36,4 +43,41 @@ pub async fn create(
         )),
         None => Ok(()),
     }
+}
+
+/// `--dry-run`: the request that would be sent, on stdout.
+fn say_request(request: &types::ApiKeyCreateRequest, g: &Global) -> Result<(), Failure> {
+    if let Some(interval) = &request.expires_in
+        && let Err(e) = parse_interval(interval)
+        && !g.quiet
+    {
+        note(&format!("--expires-in: the server may refuse it: {e}"));
+    }
+    let summary = serde_json::json!({ "dry_run": true, "create": request });
+    match g.output {
+        Output::Json => {
+            line(&serde_json::to_string_pretty(&summary).map_err(std::io::Error::from)?)?
+        }
+        Output::Ndjson => line(&summary.to_string())?,
+        Output::Table | Output::Csv => line(&format!(
+            "would create a key for user {}{}{}{}{}; nothing was created",
+            escape(&request.user_id),
+            request
+                .name
+                .as_deref()
+                .map_or_else(String::new, |n| format!(" named {:?}", escape(n))),
+            request
+                .collection_id
+                .as_deref()
+                .map_or_else(String::new, |c| format!(" in collection {}", escape(c))),
+            request.expires_in.as_deref().map_or_else(
+                || ", never expiring".to_owned(),
+                |i| format!(", expiring in {}", escape(i))
+            ),
+            request
+                .inactivity_interval
+                .map_or_else(String::new, |d| format!(", invalid after {d} days unused")),
+        ))?,
+    }
+    Ok(())
 }

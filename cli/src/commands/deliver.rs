@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use chrono::{DateTime, Utc};
+
 use h2ogpte_api_keys::{Client, Error, types};
 
 use crate::{
@@ -13,11 +15,12 @@ use crate::{
     terminal::{STDOUT_DISCARDS, deliver, escape, note, stdout_discards},
 };
 
-/// The create's own result, and a signal that came while it was in flight.
-pub type Created = (Result<types::ApiKeyResult, Error>, Option<Signal>);
+/// A create's own result, and a signal that came while it was in flight.
+pub type Created<T = types::ApiKeyResult> = (Result<T, Error>, Option<Signal>);
 
 /// Refuses to make a key whose secret would be thrown away: standard output
-/// closed or sent to /dev/null. Nothing is created then.
+/// closed or sent to /dev/null, or a format that cannot carry it. Nothing
+/// is created then.
 pub fn check_output_keeps_secrets(g: &Global) -> Result<(), Failure> {
     if g.output == Output::Csv {
         return Err(Failure::usage(
@@ -32,17 +35,18 @@ pub fn check_output_keeps_secrets(g: &Global) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Sends the create. A first SIGINT or SIGTERM is deferred while it is in
-/// flight (the call is bounded by `--timeout`) and returned beside the
-/// result; a second one stops waiting at once, the only failure here.
-pub async fn create_key(
-    client: &Client,
-    request: types::ApiKeyCreateRequest,
+/// Sends a create (`call`, which makes a key for `user`). A first SIGINT or
+/// SIGTERM is deferred while it is in flight (each call is bounded by
+/// `--timeout`) and returned beside the result; a second one stops waiting
+/// at once, the only failure here.
+pub async fn create_key<T>(
+    call: impl Future<Output = Result<T, Error>>,
+    user: &str,
     g: &Global,
     signals: &mut Signals,
-) -> Result<Created, Failure> {
-    let user = request.user_id.clone();
-    let mut call = std::pin::pin!(client.create_api_key_for_user(request));
+) -> Result<Created<T>, Failure> {
+    let user = escape(user);
+    let mut call = std::pin::pin!(call);
     let mut deferred = None;
     let result = loop {
         tokio::select! {
@@ -96,9 +100,25 @@ pub async fn undo(
     why: &str,
     g: &Global,
 ) -> Failure {
+    undone(
+        client.delete_api_key(&created.api_key.id).await,
+        created,
+        why,
+        g,
+    )
+}
+
+/// Says how the removal of a key that must not stay went: `deleted` is the
+/// delete's result.
+pub fn undone(
+    deleted: Result<(), Error>,
+    created: &types::ApiKeyResult,
+    why: &str,
+    g: &Global,
+) -> Failure {
     let key = &created.api_key;
     let id = escape(&key.id);
-    match client.delete_api_key(&key.id).await {
+    match deleted {
         Ok(()) => Failure::api(format!(
             "{why}; key {id} was deleted again, so no key is left that nobody holds"
         )),
@@ -124,7 +144,7 @@ pub enum Framing {
 /// captured), the rest on stderr once it was delivered; in JSON, the whole
 /// result (for a rotation, as `{"created": …,` left open for
 /// [`finish_rotation`]).
-fn print_created(
+pub fn print_created(
     created: &types::ApiKeyResult,
     g: &Global,
     framing: Framing,
@@ -173,18 +193,41 @@ fn print_created(
     Ok(())
 }
 
-/// Ends a rotation's output with what became of the old key: `retired` is
-/// how it was retired ("deactivated", "deleted"), or `None` when it is
-/// still active. In a table that is a note on stderr; in JSON it closes the
-/// object [`print_created`] opened; in NDJSON it is a second line.
-pub fn finish_rotation(g: &Global, old_id: &str, retired: Option<&str>) -> std::io::Result<()> {
-    let old_key = serde_json::json!({ "id": old_id, "retired": retired });
+/// What became of a rotation's old key, for the end of its output.
+#[derive(Debug, Clone, Copy)]
+pub enum OldKeyEnd {
+    /// Still active: retiring it failed or was not tried.
+    Active,
+    /// Retired so ("deactivated", "deleted").
+    Retired(&'static str),
+    /// Working until then, the end of the overlap window.
+    Until(DateTime<Utc>),
+}
+
+/// Ends a rotation's output with what became of the old key. In a table
+/// that is a note on stderr; in JSON it closes the object [`print_created`]
+/// opened; in NDJSON it is a second line. JSON's `old_key` holds `id`,
+/// `retired` ("deactivated", "deleted", "expires" or null) and, with an
+/// overlap, `expires_at`.
+pub fn finish_rotation(g: &Global, old_id: &str, end: OldKeyEnd) -> std::io::Result<()> {
+    let old_key = match end {
+        OldKeyEnd::Active => serde_json::json!({ "id": old_id, "retired": null }),
+        OldKeyEnd::Retired(how) => serde_json::json!({ "id": old_id, "retired": how }),
+        OldKeyEnd::Until(at) => {
+            serde_json::json!({ "id": old_id, "retired": "expires", "expires_at": at })
+        }
+    };
     match g.output {
         Output::Table | Output::Csv => {
             if !g.quiet {
-                match retired {
-                    Some(how) => note(&format!("old key {} {how}", escape(old_id))),
-                    None => note(&format!("old key {} is still active", escape(old_id))),
+                let id = escape(old_id);
+                match end {
+                    OldKeyEnd::Retired(how) => note(&format!("old key {id} {how}")),
+                    OldKeyEnd::Active => note(&format!("old key {id} is still active")),
+                    OldKeyEnd::Until(at) => note(&format!(
+                        "old key {id} keeps working until {} (UTC), then expires: move every user of it to the new key before then",
+                        at.format("%Y-%m-%d %H:%M:%S")
+                    )),
                 }
             }
             Ok(())

@@ -1,24 +1,25 @@
-//! `rotate`: a new key like an active old one, for the same user, its secret
-//! delivered, then the old one retired. It never restores revoked access,
-//! never moves a key to another user, and never leaves two replacements
-//! when two rotations race.
+//! `rotate`: the library's rotation ([`h2ogpte_api_keys::rotation`]) with a
+//! terminal around it: the create waits out a first signal, the secret is
+//! delivered or the rotation undone, and the old key's end is said.
 
-use chrono::Utc;
-use h2ogpte_api_keys::{Client, Error, types};
+use h2ogpte_api_keys::{
+    Client, Error, parse_interval,
+    rotation::{OldKey, Retire, Rotation, RotationPlan},
+};
 
 use crate::{
-    args::{Global, Rotate},
+    args::{Global, Output, Rotate},
     commands::{
         deliver::{
-            Framing, check_output_keeps_secrets, create_key, deliver_or_undo, finish_rotation, undo,
+            Framing, OldKeyEnd, check_output_keeps_secrets, create_key, finish_rotation,
+            print_created, undone,
         },
         interruptible,
-        list::find,
     },
     failure::{Failure, describe},
-    output::status,
+    output::line,
     signals::Signals,
-    terminal::escape,
+    terminal::{escape, note},
 };
 
 pub async fn rotate(
@@ -27,92 +28,169 @@ pub async fn rotate(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    check_output_keeps_secrets(g)?;
-    let old = interruptible(signals, find(client, &args.id, g)).await?;
-    let now = Utc::now();
-    // A revoked key stays revoked: a rotation would hand its access back.
-    let state = status(&old, now);
-    if state != "active" {
-        return Err(Failure::api(format!(
-            "key {} is {state}, so it grants no access; rotating it would restore access that was revoked. Nothing was changed: to issue a new key on purpose, use `h2ogpte-keys create`",
-            escape(&old.id)
-        )));
-    }
-    let expires_in = old
-        .expires_at
-        .map(|at| format!("{} seconds", (at - now).num_seconds().max(1)));
-    let request = types::ApiKeyCreateRequest {
-        user_id: args.user.clone().unwrap_or_else(|| old.username.clone()),
-        name: Some(old.name.clone()),
-        collection_id: old.collection_id.clone(),
-        expires_in,
-        inactivity_interval: old.inactivity_interval,
+    let retire = match &args.overlap {
+        Some(text) => Retire::After(
+            parse_interval(text).map_err(|e| Failure::usage(format!("--overlap: {e}")))?,
+        ),
+        None if args.delete_old => Retire::Delete,
+        None => Retire::Deactivate,
     };
-    let (result, deferred) = create_key(client, request, g, signals).await?;
-    let created = match result {
-        Ok(created) => created,
-        Err(e @ Error::Api { .. })
-            if args.user.is_none() && e.status().is_some_and(|s| s.as_u16() == 404) =>
-        {
-            return Err(Failure::api(format!(
-                "{}: the key belongs to username {}; pass --user with that user's id",
-                describe(&e, g.timeout),
-                escape(&old.username)
-            )));
-        }
-        Err(e) => return Err(Failure::from_error(&e, g.timeout)),
-    };
-    let (old_id, new_id) = (escape(&old.id), escape(&created.api_key.id));
-    // The new key must belong to the old key's user: `--user` naming someone
-    // else would otherwise move the access to them.
-    if created.api_key.username != old.username {
-        let why = format!(
-            "--user made a key for {} but key {old_id} belongs to {}; the old key is unchanged: pass --user with {}'s id",
-            escape(&created.api_key.username),
-            escape(&old.username),
-            escape(&old.username)
-        );
-        return Err(undo(client, &created, &why, g).await);
+    if !args.dry_run {
+        check_output_keeps_secrets(g)?;
     }
+    let planned = interruptible(signals, async {
+        client
+            .plan_rotation(&args.id, retire)
+            .await
+            .map_err(|e| match e {
+                Error::InvalidRequest { reason } => Failure::api(reason),
+                e => Failure::from_error(&e, g.timeout),
+            })
+    })
+    .await?;
+    let plan = match &args.user {
+        Some(user) => planned.for_user(user),
+        None => planned,
+    };
+    if args.dry_run {
+        return say_plan(&plan, g);
+    }
+    let old_id = plan.old().id.clone();
+    let user = plan.request().user_id.clone();
+    let (result, deferred) = create_key(plan.create(client), &user, g, signals).await?;
+    let rotation = result.map_err(|e| create_failed(e, args, &old_id, g))?;
+    let created = &rotation.created;
     // The old key is retired only once the new secret is in safe hands.
-    deliver_or_undo(client, &created, g, Framing::Rotation).await?;
+    if let Err(e) = print_created(created, g, Framing::Rotation) {
+        let why = format!("the secret could not be written to standard output ({e})");
+        return Err(undone(rotation.undo(client).await, created, &why, g));
+    }
+    let (old, new) = (escape(&old_id), escape(&created.api_key.id));
     if let Some(signal) = deferred.or_else(|| signals.pending()) {
         // The secret is delivered; a reader gone by now must not turn this
         // exit into a quiet 0.
-        let _ = finish_rotation(g, &old.id, None);
+        let end = plan_end(&rotation);
+        let _ = finish_rotation(g, &old_id, end);
+        let what = match end {
+            OldKeyEnd::Until(_) => "keeps working until the end of the overlap window".to_owned(),
+            _ => format!("is still active: retire it with `h2ogpte-keys deactivate {old}`"),
+        };
         return Err(Failure::signalled(
             signal,
-            format!(
-                "{signal}: the new key {new_id} was delivered, and the old key {old_id} is still active: retire it with `h2ogpte-keys deactivate {old_id}`"
-            ),
+            format!("{signal}: the new key {new} was delivered, and the old key {old} {what}"),
         ));
     }
-    let (retired, already) = if args.delete_old {
-        (
-            client.delete_api_key(&old.id).await.map(|()| "deleted"),
-            404,
-        )
-    } else {
-        let done = client.deactivate_api_key(&old.id).await;
-        (done.map(|()| "deactivated"), 409)
-    };
+    let outcome = rotation.retire_old(client).await;
     // Written whatever the reader does: a closed output here must not skip
-    // the undo below (a lost concurrent rotation) or hide a failure.
-    let _ = finish_rotation(g, &old.id, retired.as_ref().ok().copied());
-    match retired {
-        Ok(_) => Ok(()),
-        // Someone else retired it between our read and now: most likely a
-        // concurrent rotation, whose replacement is the one to keep.
-        Err(e @ Error::Api { .. }) if e.status().is_some_and(|s| s.as_u16() == already) => {
+    // the withdrawal below (a lost concurrent rotation) or hide a failure.
+    let end = match &outcome {
+        OldKey::Deactivated => OldKeyEnd::Retired("deactivated"),
+        OldKey::Deleted => OldKeyEnd::Retired("deleted"),
+        OldKey::ExpiresAt(at) => OldKeyEnd::Until(*at),
+        _ => OldKeyEnd::Active,
+    };
+    let _ = finish_rotation(g, &old_id, end);
+    match outcome {
+        OldKey::RetiredElsewhere(why) => {
             let why = format!(
-                "a concurrent rotation won: key {old_id} was retired by someone else meanwhile ({}), so the replacement it made is the one to use",
-                describe(&e, g.timeout)
+                "a concurrent rotation won: {}, so the replacement it made is the one to use",
+                escape(&why)
             );
-            Err(undo(client, &created, &why, g).await)
+            Err(undone(rotation.withdraw(client).await, created, &why, g))
         }
-        Err(e) => Err(Failure::partial(format!(
-            "the new key {new_id} was created, but the old key {old_id} is still active: {}; retire it with `h2ogpte-keys deactivate {old_id}`",
+        OldKey::StillActive(e) => Err(Failure::partial(format!(
+            "the new key {new} was created, but the old key {old} is still active: {}; retire it with `h2ogpte-keys deactivate {old}`",
             describe(&e, g.timeout),
         ))),
+        _ => Ok(()),
     }
+}
+
+/// The old key's end as planned, before the retirement runs: with an
+/// overlap its expiry is set already.
+fn plan_end(rotation: &Rotation) -> OldKeyEnd {
+    rotation
+        .plan()
+        .old_key_stops_at()
+        .map_or(OldKeyEnd::Active, OldKeyEnd::Until)
+}
+
+/// A failed first half: nothing was created (or what was, was deleted
+/// again); the message says what to do.
+fn create_failed(e: Error, args: &Rotate, old_id: &str, g: &Global) -> Failure {
+    match e {
+        Error::InvalidRequest { reason } => Failure::api(escape(&reason)),
+        e @ Error::Api { .. }
+            if args.user.is_none() && e.status().is_some_and(|s| s.as_u16() == 404) =>
+        {
+            Failure::api(format!(
+                "{}: the key's username is not its user's id; pass --user with that user's id. Nothing was created, and key {} is unchanged",
+                describe(&e, g.timeout),
+                escape(old_id)
+            ))
+        }
+        e @ Error::Api { .. }
+            if args.overlap.is_some() && e.status().is_some_and(|s| s.as_u16() == 400) =>
+        {
+            Failure::api(format!(
+                "{}: nothing was created, and key {} is unchanged; choose a shorter --overlap (the server caps how long a key may live)",
+                describe(&e, g.timeout),
+                escape(old_id)
+            ))
+        }
+        e => Failure::from_error(&e, g.timeout),
+    }
+}
+
+/// `--dry-run`: what the rotation would do, on stdout; nothing is changed.
+fn say_plan(plan: &RotationPlan, g: &Global) -> Result<(), Failure> {
+    let old = plan.old();
+    let request = plan.request();
+    let retire = match plan.retire() {
+        Retire::Delete => "delete",
+        Retire::After(_) => "expire",
+        _ => "deactivate",
+    };
+    let stops = plan.old_key_stops_at();
+    let summary = serde_json::json!({
+        "dry_run": true,
+        "old_key": old,
+        "create": request,
+        "retire_old": retire,
+        "old_key_stops_at": stops,
+    });
+    match g.output {
+        Output::Json => {
+            line(&serde_json::to_string_pretty(&summary).map_err(std::io::Error::from)?)?
+        }
+        Output::Ndjson => line(&summary.to_string())?,
+        Output::Table | Output::Csv => {
+            let until = match (plan.retire(), stops) {
+                (Retire::After(_), Some(at)) => format!(
+                    "let it work until {} (UTC), then expire",
+                    at.format("%Y-%m-%d %H:%M:%S")
+                ),
+                _ => retire.to_owned(),
+            };
+            line(&format!(
+                "would create a key for user {} named {:?}{}, expiring {}, deliver its secret, then {until} key {}",
+                escape(&request.user_id),
+                escape(&old.name),
+                old.collection_name
+                    .as_deref()
+                    .map_or_else(String::new, |c| format!(" in collection {}", escape(c))),
+                request
+                    .expires_in
+                    .as_deref()
+                    .map_or_else(|| "never".to_owned(), |i| format!("in {i}")),
+                escape(&old.id)
+            ))?;
+            if !g.quiet && matches!(plan.retire(), Retire::After(_)) {
+                note(
+                    "dry run: whether the server allows the overlap window is known only when it is asked",
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,212 @@
+//! Issue 18: rotation as a library composite over the six calls, against
+//! the fake server: at once or with an overlap window, never extending the
+//! old key's life, refusing a window the server would not allow before
+//! anything is created, and keeping one replacement when two race.
+
+use chrono::{TimeDelta, Utc};
+use h2ogpte_api_keys::{
+    Client, CreateKey, Error,
+    rotation::{OldKey, Retire, RotationPlan},
+};
+use h2ogpte_fake_server::{FakeServer, FakeServerBuilder};
+
+async fn start(builder: FakeServerBuilder) -> (FakeServer, Client) {
+    let server = builder
+        .user("alice", "alice")
+        .start()
+        .await
+        .expect("server starts");
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key(server.admin_key())
+        .build()
+        .expect("client builds");
+    (server, client)
+}
+
+async fn key(client: &Client, expires_in: Option<&str>) -> String {
+    let mut request = CreateKey::for_user("alice").name("ingest");
+    if let Some(interval) = expires_in {
+        request = request.expires_in(interval);
+    }
+    let created = client
+        .create_api_key_for_user(request)
+        .await
+        .expect("a key");
+    created.api_key.id
+}
+
+async fn find(client: &Client, id: &str) -> h2ogpte_api_keys::types::ApiKeyInfo {
+    client
+        .find_api_key(id)
+        .await
+        .expect("listing")
+        .expect("the key exists")
+}
+
+fn close(a: chrono::DateTime<Utc>, b: chrono::DateTime<Utc>) -> bool {
+    (a - b).abs() < TimeDelta::seconds(30)
+}
+
+#[tokio::test]
+async fn a_rotation_at_once_deactivates_the_old_key() {
+    let (_server, client) = start(FakeServer::builder()).await;
+    let old = key(&client, Some("30 days")).await;
+    let rotated = client
+        .rotate_api_key(&old, Retire::Deactivate)
+        .await
+        .expect("rotated");
+    assert!(
+        matches!(rotated.old_key, OldKey::Deactivated),
+        "{:?}",
+        rotated.old_key
+    );
+    let new = find(&client, &rotated.created.api_key.id).await;
+    assert_eq!(
+        (new.username.as_str(), new.name.as_str()),
+        ("alice", "ingest")
+    );
+    let remaining = new.expires_at.expect("the remaining expiry carries over") - Utc::now();
+    assert!(remaining > TimeDelta::days(29), "{remaining}");
+    assert!(!find(&client, &old).await.is_active);
+    // A revoked key is not rotated: that would hand its access back.
+    let err = client
+        .rotate_api_key(&old, Retire::Deactivate)
+        .await
+        .expect_err("inactive");
+    assert!(err.to_string().contains("grants no access"), "{err}");
+}
+
+#[tokio::test]
+async fn an_overlap_shortens_the_old_key_and_never_extends_it() {
+    let (_server, client) = start(FakeServer::builder()).await;
+    let old = key(&client, None).await;
+    let rotated = client
+        .rotate_api_key(&old, Retire::After(TimeDelta::days(7)))
+        .await
+        .expect("rotated");
+    let OldKey::ExpiresAt(stops) = rotated.old_key else {
+        panic!("{:?}", rotated.old_key);
+    };
+    assert!(close(stops, Utc::now() + TimeDelta::days(7)), "{stops}");
+    let old_now = find(&client, &old).await;
+    assert!(old_now.is_active, "it keeps working in the window");
+    assert!(close(old_now.expires_at.expect("an expiry now"), stops));
+    // A key that expires within the window keeps its own, earlier expiry.
+    let short = key(&client, Some("2 days")).await;
+    let before = find(&client, &short).await.expires_at;
+    let rotated = client
+        .rotate_api_key(&short, Retire::After(TimeDelta::days(30)))
+        .await
+        .expect("rotated");
+    assert!(matches!(rotated.old_key, OldKey::ExpiresAt(at) if Some(at) == before));
+    assert_eq!(
+        find(&client, &short).await.expires_at,
+        before,
+        "never extended"
+    );
+}
+
+#[tokio::test]
+async fn a_window_the_server_refuses_changes_and_creates_nothing() {
+    let (server, client) = start(FakeServer::builder().max_expiry_days(5)).await;
+    let old = key(&client, None).await;
+    let keys = server.key_count();
+    let err = client
+        .rotate_api_key(&old, Retire::After(TimeDelta::days(10)))
+        .await
+        .expect_err("beyond the server's longest expiry");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    assert_eq!(server.key_count(), keys, "nothing was created");
+    assert_eq!(find(&client, &old).await.expires_at, None, "unchanged");
+}
+
+#[tokio::test]
+async fn a_key_for_another_user_is_deleted_again_and_the_old_expiry_restored() {
+    let (server, client) = start(FakeServer::builder().user("u-bob", "bob")).await;
+    let old = key(&client, None).await;
+    let keys = server.key_count();
+    let plan = client
+        .plan_rotation(&old, Retire::After(TimeDelta::days(3)))
+        .await
+        .expect("plan")
+        .for_user("u-bob");
+    let err = plan.create(&client).await.expect_err("another user");
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(err.to_string().contains("deleted again"), "{err}");
+    assert_eq!(server.key_count(), keys);
+    assert_eq!(find(&client, &old).await.expires_at, None, "restored");
+}
+
+#[tokio::test]
+async fn two_racing_overlap_rotations_keep_one_replacement() {
+    let (_server, client) = start(FakeServer::builder()).await;
+    let old = key(&client, None).await;
+    let window = Retire::After(TimeDelta::days(7));
+    let a = client.plan_rotation(&old, window).await.expect("plan a");
+    let b = client.plan_rotation(&old, window).await.expect("plan b");
+    let a = a.create(&client).await.expect("create a");
+    let b = b.create(&client).await.expect("create b");
+    let (end_a, end_b) = (a.retire_old(&client).await, b.retire_old(&client).await);
+    let won = [&end_a, &end_b]
+        .iter()
+        .filter(|e| matches!(e, OldKey::ExpiresAt(_)))
+        .count();
+    let lost = [&end_a, &end_b]
+        .iter()
+        .filter(|e| matches!(e, OldKey::RetiredElsewhere(_)))
+        .count();
+    assert_eq!((won, lost), (1, 1), "{end_a:?} {end_b:?}");
+    let loser = if matches!(end_a, OldKey::RetiredElsewhere(_)) {
+        &a
+    } else {
+        &b
+    };
+    loser.withdraw(&client).await.expect("withdrawn");
+    assert!(
+        client
+            .find_api_key(&loser.created.api_key.id)
+            .await
+            .expect("listing")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_plan_is_pure_and_says_when_the_old_key_stops() {
+    let now = Utc::now();
+    let old = h2ogpte_api_keys::types::ApiKeyInfo {
+        id: "k-1".into(),
+        username: "svc".into(),
+        name: "ingest".into(),
+        hint: "abcd".into(),
+        created_at: now - TimeDelta::days(100),
+        expires_at: Some(now + TimeDelta::days(3)),
+        last_used_at: None,
+        inactivity_interval: Some(30),
+        total_calls: Some(1),
+        is_active: true,
+        collection_id: Some("c-1".into()),
+        collection_name: Some("Reports".into()),
+        is_global_key: false,
+    };
+    let plan =
+        RotationPlan::new(old.clone(), Retire::After(TimeDelta::days(7)), now).expect("plan");
+    assert_eq!(
+        plan.old_key_stops_at(),
+        old.expires_at,
+        "the earlier of the two"
+    );
+    assert_eq!(plan.request().collection_id.as_deref(), Some("c-1"));
+    assert_eq!(plan.request().inactivity_interval, Some(30));
+    assert_eq!(plan.request().expires_in.as_deref(), Some("259200 seconds"));
+    let plan =
+        RotationPlan::new(old.clone(), Retire::After(TimeDelta::days(1)), now).expect("plan");
+    assert_eq!(plan.old_key_stops_at(), Some(now + TimeDelta::days(1)));
+    assert!(RotationPlan::new(old.clone(), Retire::After(TimeDelta::zero()), now).is_err());
+    let expired = h2ogpte_api_keys::types::ApiKeyInfo {
+        expires_at: Some(now),
+        ..old
+    };
+    assert!(RotationPlan::new(expired, Retire::Delete, now).is_err());
+}
