@@ -152,6 +152,18 @@ pub enum Error {
         body: String,
     },
 
+    /// A rotation stopped after its replacement was made (it was for
+    /// another user, or a concurrent rotation won), and the replacement was
+    /// deleted again; when that delete failed too, `orphan` names the key,
+    /// which exists with a secret nobody holds.
+    #[error("{reason}{}", orphan_hint(orphan.as_deref()))]
+    Rotation {
+        /// Why the rotation stopped.
+        reason: String,
+        /// The id of a replacement left behind, which must be deleted by hand.
+        orphan: Option<String>,
+    },
+
     /// A stream of keys passed its bound without ending, as a server that
     /// always has another full page would make it.
     #[error(
@@ -169,6 +181,15 @@ fn hint(status: StatusCode) -> &'static str {
             " (check H2OGPTE_API_KEY: it must be an active key of an administrator)"
         }
         _ => "",
+    }
+}
+
+fn orphan_hint(orphan: Option<&str>) -> String {
+    match orphan {
+        None => "; the replacement was deleted again, and the old key is as it was".to_owned(),
+        Some(id) => format!(
+            "; deleting the replacement failed too: key {id} exists but nobody holds its secret, so delete it"
+        ),
     }
 }
 

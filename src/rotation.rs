@@ -212,17 +212,16 @@ impl RotationPlan {
         };
         let made_for = &rotation.created.api_key.username;
         if *made_for != rotation.plan.old.username {
-            let why = format!(
-                "the replacement was made for {made_for}, but key {} belongs to {}: pass the id of {}",
+            let reason = format!(
+                "the replacement was made for {made_for}, but key {} belongs to {}: make it for the id of {}",
                 rotation.plan.old.id, rotation.plan.old.username, rotation.plan.old.username
             );
-            return Err(match rotation.undo(client).await {
-                Ok(()) => Error::invalid_request(format!("{why}; it was deleted again")),
-                Err(e) => Error::invalid_request(format!(
-                    "{why}; deleting it (key {}) failed too ({e}): delete it by hand",
-                    rotation.created.api_key.id
-                )),
-            });
+            let orphan = rotation
+                .undo(client)
+                .await
+                .err()
+                .map(|_| rotation.created.api_key.id.clone());
+            return Err(Error::Rotation { reason, orphan });
         }
         Ok(rotation)
     }
@@ -378,8 +377,8 @@ impl Client {
 
     /// Rotates a key in one call: plan, create, retire. The result holds the
     /// new secret; an error means no new key is left (a lost race to a
-    /// concurrent rotation deletes the one made here), except when the
-    /// error says a delete failed too.
+    /// concurrent rotation deletes the one made here), except an
+    /// [`Error::Rotation`] whose `orphan` names a key a delete failed on.
     pub async fn rotate_api_key(&self, key_id: &str, retire: Retire) -> Result<Rotated, Error> {
         let rotation = self
             .plan_rotation(key_id, retire)
@@ -387,14 +386,13 @@ impl Client {
             .create(self)
             .await?;
         match rotation.retire_old(self).await {
-            OldKey::RetiredElsewhere(why) => Err(match rotation.withdraw(self).await {
-                Ok(()) => Error::invalid_request(format!(
-                    "{why}; the replacement made here was deleted again, so the other one is the one to use"
-                )),
-                Err(e) => Error::invalid_request(format!(
-                    "{why}; deleting the replacement made here (key {}) failed too ({e}): delete it by hand",
-                    rotation.created.api_key.id
-                )),
+            OldKey::RetiredElsewhere(why) => Err(Error::Rotation {
+                reason: format!("{why}; the other replacement is the one to use"),
+                orphan: rotation
+                    .withdraw(self)
+                    .await
+                    .err()
+                    .map(|_| rotation.created.api_key.id.clone()),
             }),
             old_key => Ok(Rotated {
                 created: rotation.created,

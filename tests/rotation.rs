@@ -132,7 +132,10 @@ async fn a_key_for_another_user_is_deleted_again_and_the_old_expiry_restored() {
         .expect("plan")
         .for_user("u-bob");
     let err = plan.create(&client).await.expect_err("another user");
-    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Rotation { orphan: None, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("deleted again"), "{err}");
     assert_eq!(server.key_count(), keys);
     assert_eq!(find(&client, &old).await.expires_at, None, "restored");

@@ -289,3 +289,192 @@ fn a_server_before_1_7_is_said_once_not_guessed() {
         r.stderr
     );
 }
+
+/// Every key but the admin's, as JSON: what a dry run must leave alone.
+fn others(server: &FakeServer) -> Vec<Value> {
+    let r = run(cli(server).args(["list", "--all", "-o", "json"]));
+    let keys: Vec<Value> = serde_json::from_str(&r.stdout).expect("JSON");
+    keys.into_iter()
+        .filter(|k| k["id"].as_str().is_some_and(|id| id.starts_with("k-")))
+        .collect()
+}
+
+fn notes(stdout: &str) -> Vec<(String, bool, String)> {
+    stdout
+        .lines()
+        .map(|line| {
+            let o: Value = serde_json::from_str(line).expect("an outcome");
+            (
+                o["id"].as_str().expect("id").to_owned(),
+                o["ok"].as_bool().expect("ok"),
+                o["note"]
+                    .as_str()
+                    .or(o["error"].as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dry_runs_say_what_would_be_done_and_change_nothing() {
+    let server = seeded();
+    let before = (others(&server), server.key_count());
+    let r = run(cli(&server).args(["create", "--user", "u-alice", "--name", "x", "--dry-run"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("would create a key for user u-alice named \"x\""),
+        "{}",
+        r.stdout
+    );
+    let r = run(cli(&server).args([
+        "deactivate",
+        "k-clean",
+        "k-dead",
+        "k-nope",
+        "--dry-run",
+        "-o",
+        "ndjson",
+    ]));
+    assert_eq!(
+        r.code, 3,
+        "one id would fail, as in a real run: {}",
+        r.stderr
+    );
+    assert_eq!(
+        notes(&r.stdout),
+        [
+            ("k-clean".to_owned(), true, "would deactivate".to_owned()),
+            ("k-dead".to_owned(), true, "already inactive".to_owned()),
+            (
+                "k-nope".to_owned(),
+                false,
+                "no key with id k-nope".to_owned()
+            ),
+        ]
+    );
+    assert!(
+        r.stderr.contains("dry run, nothing was changed"),
+        "{}",
+        r.stderr
+    );
+    // No confirmation is needed to change nothing.
+    let r = run(cli(&server).args([
+        "delete",
+        "k-clean",
+        "k-nope",
+        "--ignore-missing",
+        "--dry-run",
+        "-o",
+        "ndjson",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(notes(&r.stdout)[1].2, "already gone");
+    let r = run(cli(&server).args(["expire", "k-clean", "--in", "1 day", "--dry-run"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("would set the expiry"), "{}", r.stdout);
+    let r = run(cli(&server).args(["expire", "k-dead", "--never", "--dry-run"]));
+    assert_eq!(r.code, 1, "a deactivated key refuses it: {}", r.stdout);
+    let r = run(cli(&server).args([
+        "inactivity",
+        "k-clean",
+        "--days",
+        "3",
+        "--dry-run",
+        "-o",
+        "csv",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("k-clean,true,would set the inactivity interval"),
+        "{}",
+        r.stdout
+    );
+    let r = run(cli(&server).args([
+        "rotate",
+        "k-forever",
+        "--user",
+        "u-bob",
+        "--overlap",
+        "7 days",
+        "--dry-run",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan: Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(plan["retire_old"], "expire");
+    assert_eq!(plan["create"]["user_id"], "u-bob");
+    assert!(plan["old_key_stops_at"].is_string(), "{plan}");
+    let r = run(cli(&server).args(["rotate", "k-dead", "--dry-run"]));
+    assert_eq!(
+        r.code, 1,
+        "an inactive key is refused as in a real run: {}",
+        r.stderr
+    );
+    assert_eq!(
+        (others(&server), server.key_count()),
+        before,
+        "nothing changed"
+    );
+}
+
+#[test]
+fn rotate_with_an_overlap_keeps_the_old_key_working_then_expiring() {
+    let server = RUNTIME
+        .block_on(
+            FakeServer::builder()
+                .user("alice", "alice")
+                .max_expiry_days(30)
+                .start(),
+        )
+        .expect("server");
+    let created = common::create(&server, &["--user", "alice", "--name", "svc"]);
+    let old = common::id_of(&created);
+    let r = run(cli(&server).args(["rotate", &old, "--overlap", "7 days", "--delete-old"]));
+    assert_eq!(
+        r.code, 2,
+        "--overlap conflicts with --delete-old: {}",
+        r.stderr
+    );
+    let r = run(cli(&server).args(["rotate", &old, "--overlap", "a week"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let keys = server.key_count();
+    let r = run(cli(&server).args(["rotate", &old, "--overlap", "40 days"]));
+    assert_eq!(
+        r.code, 1,
+        "beyond the server's longest expiry: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was created"), "{}", r.stderr);
+    assert_eq!(server.key_count(), keys);
+    let r = run(cli(&server).args(["rotate", &old, "--overlap", "7 days", "-o", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: Value = serde_json::from_str(&r.stdout).expect("one JSON object");
+    assert!(
+        out["created"]["secret_key"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("sk-"))
+    );
+    assert_eq!(out["old_key"]["id"], old.as_str());
+    assert_eq!(out["old_key"]["retired"], "expires");
+    let stops: chrono::DateTime<Utc> =
+        serde_json::from_value(out["old_key"]["expires_at"].clone()).expect("a time");
+    assert!(
+        (stops - (Utc::now() + TimeDelta::days(7))).abs() < TimeDelta::seconds(60),
+        "{stops}"
+    );
+    let show = run(cli(&server).args(["show", &old, "-o", "json"]));
+    let shown: Value = serde_json::from_str(&show.stdout).expect("JSON");
+    assert_eq!(shown["is_active"], true, "it still works in the window");
+    // A week and a day later only the new key works.
+    server.advance_clock(TimeDelta::days(8));
+    let show = run(cli(&server).args(["show", &old, "-o", "json"]));
+    let shown: Value = serde_json::from_str(&show.stdout).expect("JSON");
+    assert_eq!(shown["is_active"], false);
+    let r = run(cli(&server).args(["rotate", &old, "--overlap", "1 day"]));
+    assert_eq!(r.code, 1, "an expired key is not rotated: {}", r.stderr);
+}

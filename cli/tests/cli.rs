@@ -38,6 +38,7 @@ fn help_of_every_command() {
         vec!["deactivate"],
         vec!["delete"],
         vec!["rotate"],
+        vec!["audit"],
         vec!["completions"],
     ] {
         let mut cmd = common::bare();

@@ -2,6 +2,7 @@
 //! terminal around it: the create waits out a first signal, the secret is
 //! delivered or the rotation undone, and the old key's end is said.
 
+use chrono::Utc;
 use h2ogpte_api_keys::{
     Client, Error, parse_interval,
     rotation::{OldKey, Retire, Rotation, RotationPlan},
@@ -15,9 +16,10 @@ use crate::{
             print_created, undone,
         },
         interruptible,
+        list::find,
     },
     failure::{Failure, describe},
-    output::line,
+    output::{line, status},
     signals::Signals,
     terminal::{escape, note},
 };
@@ -38,16 +40,17 @@ pub async fn rotate(
     if !args.dry_run {
         check_output_keeps_secrets(g)?;
     }
-    let planned = interruptible(signals, async {
-        client
-            .plan_rotation(&args.id, retire)
-            .await
-            .map_err(|e| match e {
-                Error::InvalidRequest { reason } => Failure::api(reason),
-                e => Failure::from_error(&e, g.timeout),
-            })
-    })
-    .await?;
+    let old = interruptible(signals, find(client, &args.id, g)).await?;
+    let now = Utc::now();
+    // A revoked key stays revoked: a rotation would hand its access back.
+    let state = status(&old, now);
+    if state != "active" {
+        return Err(Failure::api(format!(
+            "key {} is {state}, so it grants no access; rotating it would restore access that was revoked. Nothing was changed: to issue a new key on purpose, use `h2ogpte-keys create`",
+            escape(&old.id)
+        )));
+    }
+    let planned = RotationPlan::new(old, retire, now).map_err(|e| Failure::usage(e.to_string()))?;
     let plan = match &args.user {
         Some(user) => planned.for_user(user),
         None => planned,
@@ -119,7 +122,16 @@ fn plan_end(rotation: &Rotation) -> OldKeyEnd {
 /// again); the message says what to do.
 fn create_failed(e: Error, args: &Rotate, old_id: &str, g: &Global) -> Failure {
     match e {
-        Error::InvalidRequest { reason } => Failure::api(escape(&reason)),
+        Error::Rotation {
+            reason,
+            orphan: Some(orphan),
+        } => Failure::partial(format!(
+            "DANGER: {}, and deleting the replacement {} failed too: it exists but nobody holds its secret; delete it with `h2ogpte-keys delete {}`",
+            escape(&reason),
+            escape(&orphan),
+            escape(&orphan)
+        )),
+        e @ Error::Rotation { .. } => Failure::api(escape(&e.to_string())),
         e @ Error::Api { .. }
             if args.user.is_none() && e.status().is_some_and(|s| s.as_u16() == 404) =>
         {
