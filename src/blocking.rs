@@ -200,4 +200,19 @@ impl Client {
     pub fn remove_api_key_inactivity_interval(&self, key_id: &str) -> Result<(), Error> {
         self.wait(self.inner.remove_api_key_inactivity_interval(key_id))
     }
+
+    /// See [`Client::find_api_key`](crate::Client::find_api_key).
+    pub fn find_api_key(&self, key_id: &str) -> Result<Option<types::ApiKeyInfo>, Error> {
+        self.wait(self.inner.find_api_key(key_id))
+    }
+
+    /// See [`Client::rotate_api_key`](crate::Client::rotate_api_key): the
+    /// rotation in one call.
+    pub fn rotate_api_key(
+        &self,
+        key_id: &str,
+        retire: crate::rotation::Retire,
+    ) -> Result<crate::rotation::Rotated, Error> {
+        self.wait(self.inner.rotate_api_key(key_id, retire))
+    }
 }

@@ -66,6 +66,15 @@ fn a_keys_lifecycle_without_async() {
         .expect("every key");
     assert_eq!(every.len(), 251);
 
+    // A composite of the calls: a seeded key of the admin user, rotated.
+    let seeded = every.last().expect("a seeded key").id.clone();
+    let rotated = client
+        .rotate_api_key(&seeded, h2ogpte_api_keys::rotation::Retire::Deactivate)
+        .expect("rotate");
+    assert_eq!(rotated.old.id, seeded);
+    let old = client.find_api_key(&seeded).expect("find").expect("kept");
+    assert!(!old.is_active, "deactivated");
+
     client.set_api_key_expiry(&id, "30 days").expect("expire");
     client.remove_api_key_expiry(&id).expect("no expiry");
     client
