@@ -478,3 +478,38 @@ fn rotate_with_an_overlap_keeps_the_old_key_working_then_expiring() {
     let r = run(cli(&server).args(["rotate", &old, "--overlap", "1 day"]));
     assert_eq!(r.code, 1, "an expired key is not rotated: {}", r.stderr);
 }
+
+/// The table of a large audit is read back from its spill files in chunks:
+/// every finding is there, grouped in report order.
+#[test]
+fn a_large_audit_table_holds_every_finding_grouped() {
+    let server = RUNTIME
+        .block_on(FakeServer::builder().realistic_keys(3_000).seed(5).start())
+        .expect("server");
+    let rows = run(cli(&server).args(["audit", "-o", "ndjson"]));
+    assert_eq!(rows.code, 4, "{}", rows.stderr);
+    let count = rows.stdout.lines().count();
+    assert!(count > 2_000, "{count} findings, more than one chunk");
+    let table = run(cli(&server).args(["audit", "--no-headers"]));
+    let order = [
+        "no-expiry",
+        "lifetime-too-long",
+        "too-old",
+        "unused",
+        "expiring-soon",
+        "no-inactivity-interval",
+        "global-key",
+        "inactive-not-deleted",
+    ];
+    let ranks: Vec<usize> = table
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let code = l.split_whitespace().next().expect("a finding");
+            order.iter().position(|c| *c == code).expect("a known code")
+        })
+        .collect();
+    assert_eq!(ranks.len(), count);
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "grouped");
+}

@@ -5,7 +5,7 @@
 
 use std::{
     collections::BTreeMap,
-    io::{self, Read, Write},
+    io::{self, BufRead, Read, Seek, Write},
     path::Path,
 };
 
@@ -17,7 +17,7 @@ use h2ogpte_api_keys::{
     policy::{FindingCode, Policy, reports_last_use},
     types::ApiKeyInfo,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     args::{Audit, Global, Output, Rules},
@@ -208,8 +208,9 @@ impl Tally {
     }
 }
 
-/// Writes findings as they come, except a table, whose rows are kept (a
-/// finding is a few hundred bytes, not a key) to be grouped by finding.
+/// Writes findings as they come, except a table, whose rows go to one
+/// anonymous temporary file per finding (deleted when closed), to be read
+/// back grouped: memory stays flat however many keys break the policy.
 struct RowWriter<W: Write> {
     out: Option<W>,
     csv: Option<CsvWriter<W>>,
@@ -218,7 +219,16 @@ struct RowWriter<W: Write> {
     header: bool,
     written: u64,
     last_id: Option<String>,
-    table: Vec<Row>,
+    groups: BTreeMap<FindingCode, io::BufWriter<std::fs::File>>,
+}
+
+/// A table row kept in a finding's temporary file.
+#[derive(Serialize, Deserialize)]
+struct Spilled {
+    id: String,
+    username: String,
+    name: String,
+    detail: String,
 }
 
 impl<W: Write> RowWriter<W> {
@@ -234,7 +244,7 @@ impl<W: Write> RowWriter<W> {
             header,
             written: 0,
             last_id: None,
-            table: Vec::new(),
+            groups: BTreeMap::new(),
         })
     }
 
@@ -272,7 +282,31 @@ impl<W: Write> RowWriter<W> {
                     write!(out, "  {line}")?;
                 }
             }
-            Some(Output::Table) => self.table.push(row),
+            Some(Output::Table) => {
+                let file = match self.groups.entry(finding) {
+                    std::collections::btree_map::Entry::Occupied(file) => file.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(io::BufWriter::new(tempfile::tempfile()?))
+                    }
+                };
+                let Row {
+                    id,
+                    username,
+                    name,
+                    detail,
+                    ..
+                } = row;
+                serde_json::to_writer(
+                    &mut *file,
+                    &Spilled {
+                        id,
+                        username,
+                        name,
+                        detail,
+                    },
+                )?;
+                writeln!(file)?;
+            }
             Some(Output::Csv) => {}
         }
         self.written += 1;
@@ -289,8 +323,8 @@ impl<W: Write> RowWriter<W> {
         match self.format {
             Some(Output::Json) if self.written == 0 => writeln!(out, "[]")?,
             Some(Output::Json) => writeln!(out, "\n]")?,
-            Some(Output::Table) if !self.table.is_empty() => {
-                writeln!(out, "{}", findings_table(&mut self.table, self.header))?;
+            Some(Output::Table) if !self.groups.is_empty() => {
+                write_grouped(&mut out, std::mem::take(&mut self.groups), self.header)?;
                 if !g.quiet && self.header {
                     writeln!(out)?;
                     for (code, n) in &tally.by_code {
@@ -304,22 +338,62 @@ impl<W: Write> RowWriter<W> {
     }
 }
 
-/// The findings grouped by finding, in report order, then as listed.
-fn findings_table(rows: &mut [Row], header: bool) -> Table {
-    rows.sort_by_key(|r| r.finding);
-    let mut t = Table::new();
-    t.load_preset(NOTHING);
-    if header {
-        t.set_header(["FINDING", "ID", "USER", "NAME", "DETAIL"]);
+/// Rows of the findings table printed at a time.
+const TABLE_CHUNK: usize = 1000;
+
+/// The findings table, grouped by finding in report order and as listed
+/// within each, read back from the groups' files a chunk at a time; each
+/// chunk's columns are padded to the first one's widths so they line up.
+fn write_grouped(
+    out: &mut impl Write,
+    groups: BTreeMap<FindingCode, io::BufWriter<std::fs::File>>,
+    header: bool,
+) -> io::Result<()> {
+    let mut widths: Option<Vec<u16>> = None;
+    let mut chunk: Vec<[String; 5]> = Vec::with_capacity(TABLE_CHUNK);
+    let mut flush = |chunk: &mut Vec<[String; 5]>, out: &mut dyn Write| -> io::Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let mut t = Table::new();
+        t.load_preset(NOTHING);
+        match &widths {
+            None if header => {
+                t.set_header(["FINDING", "ID", "USER", "NAME", "DETAIL"]);
+            }
+            Some(widths) => {
+                for (cell, width) in chunk[0].iter_mut().zip(widths) {
+                    let short = usize::from(*width).saturating_sub(cell.chars().count());
+                    cell.extend(std::iter::repeat_n(' ', short));
+                }
+            }
+            None => {}
+        }
+        for row in chunk.drain(..) {
+            t.add_row(row);
+        }
+        writeln!(out, "{t}")?;
+        if widths.is_none() {
+            widths = Some(t.column_max_content_widths());
+        }
+        Ok(())
+    };
+    for (code, file) in groups {
+        let mut file = file.into_inner().map_err(|e| e.into_error())?;
+        file.seek(io::SeekFrom::Start(0))?;
+        for line in io::BufReader::new(file).lines() {
+            let r: Spilled = serde_json::from_str(&line?)?;
+            chunk.push([
+                code.as_str().to_owned(),
+                escape(&r.id),
+                escape(&r.username),
+                escape(&r.name),
+                escape(&r.detail),
+            ]);
+            if chunk.len() == TABLE_CHUNK {
+                flush(&mut chunk, out)?;
+            }
+        }
     }
-    for r in rows.iter() {
-        t.add_row([
-            r.finding.as_str().to_owned(),
-            escape(&r.id),
-            escape(&r.username),
-            escape(&r.name),
-            escape(&r.detail),
-        ]);
-    }
-    t
+    flush(&mut chunk, out)
 }
