@@ -51,6 +51,9 @@ pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;
 pub use query::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PREFETCH};
+/// The date and time crate whose types appear in this crate's API
+/// (`DateTime<Utc>` in keys, `TimeDelta` in rotations).
+pub use chrono;
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;
 pub use retry::RetryPolicy;

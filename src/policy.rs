@@ -12,7 +12,7 @@ use crate::types::ApiKeyInfo;
 /// name is an error. [`Policy::recommended`] is a sensible start.
 ///
 /// ```
-/// use chrono::Utc;
+/// use h2ogpte_api_keys::chrono::Utc;
 /// use h2ogpte_api_keys::policy::{FindingCode, Policy};
 /// # fn demo(key: &h2ogpte_api_keys::types::ApiKeyInfo) {
 /// let mut policy = Policy::default();

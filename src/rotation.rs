@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! # async fn demo(client: h2ogpte_api_keys::Client) -> Result<(), h2ogpte_api_keys::Error> {
-//! use chrono::TimeDelta;
+//! use h2ogpte_api_keys::chrono::TimeDelta;
 //! use h2ogpte_api_keys::rotation::{OldKey, Retire};
 //!
 //! let rotated = client
