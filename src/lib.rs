@@ -44,6 +44,9 @@ pub mod raw {
 
 pub use builder::{API_KEY_ENV, ClientBuilder, DEFAULT_MAX_STREAM_KEYS, DEFAULT_PREFETCH};
 pub use call_options::CallOptions;
+/// The date and time crate whose types appear in this crate's API
+/// (`DateTime<Utc>` in keys, `TimeDelta` in rotations).
+pub use chrono;
 pub use client::Client;
 pub use create_key::CreateKey;
 pub use error::{BODY_SNIPPET_LIMIT, Error};
@@ -51,9 +54,6 @@ pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;
 pub use query::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PREFETCH};
-/// The date and time crate whose types appear in this crate's API
-/// (`DateTime<Utc>` in keys, `TimeDelta` in rotations).
-pub use chrono;
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;
 pub use retry::RetryPolicy;

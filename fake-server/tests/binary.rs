@@ -296,3 +296,56 @@ fn shutdown_completes_while_a_client_holds_a_half_sent_request() {
     stop(server, "TERM");
     drop(stream);
 }
+
+/// Issue 18: the README's seed file example loads, and a bad seed file stops
+/// the binary before its ready lines with a message naming the record.
+#[test]
+fn a_seed_file_loads_or_names_its_bad_record() {
+    let readme = include_str!("../../README.md");
+    let example = readme
+        .split("```json\n")
+        .skip(1)
+        .find_map(|block| block.split("```").next().filter(|b| b.contains("user_id")))
+        .expect("the README shows a seed file");
+    let dir = std::env::temp_dir().join(format!("fake-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("seed.json");
+    std::fs::write(&path, example).expect("write");
+    let server = start(&["--seed-file", path.to_str().expect("utf-8")]);
+    let (status, body) = http(
+        &server.url,
+        "GET",
+        "/api/v1/admin/api_keys",
+        Some(&server.key),
+        None,
+    );
+    assert!(status.contains("200"), "{status}");
+    let keys: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        keys.as_array().map(Vec::len),
+        Some(3),
+        "two seeded and the admin key"
+    );
+    stop(server, "TERM");
+    std::fs::write(
+        &path,
+        example.replacen(
+            "\"created_at\": \"2024",
+            "\"created_at\": \"yesterday 2024",
+            1,
+        ),
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_h2ogpte-fake-server"))
+        .args(["--seed-file", path.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no ready lines");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("record 0 (id \"k-forever\")") && err.contains("created_at"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
