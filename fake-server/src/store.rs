@@ -199,8 +199,8 @@ impl Store {
 
     /// Adds a key of a seed population as it is described: its id, times,
     /// state and counts. Its user and collection must exist already
-    /// ([`users_and_collections`](crate::seed) does that); the secret is the
-    /// record's, or random.
+    /// ([`add_seed_owners`](Self::add_seed_owners) makes them); the secret
+    /// is the record's, or random.
     pub fn insert_seed(&mut self, seed: &SeedKey, now: DateTime<Utc>) -> Result<(), String> {
         seed.check_past(now)?;
         if self.by_id.contains_key(&seed.id) {
