@@ -1,9 +1,10 @@
-//! `cargo xtask check`, run by CI: the spec lints clean, is already in its
-//! normalised form, and no snapshot is pending or unreferenced.
+//! `cargo xtask check`, run by CI: the spec lints clean, is the recorded
+//! upstream plus the local adjustments and was regenerated, and no snapshot
+//! is pending or unreferenced.
 
 use std::{fs, path::Path};
 
-use crate::{import, lint, spec, workspace};
+use crate::{import, lint, spec, upstream, workspace};
 
 /// Runs every check; `references` is a file of snapshot paths that a test run
 /// wrote through `INSTA_SNAPSHOT_REFERENCES_FILE`.
@@ -17,20 +18,9 @@ pub fn run(references: Option<&Path>) -> Result<(), String> {
     let root = workspace::root();
     let text = workspace::read(spec::SPEC_PATH)?;
     let adjustments = workspace::read(spec::ADJUSTMENTS_PATH)?;
-    let committed = spec::parse(&text, spec::SPEC_PATH)?;
-    let selection = import::Selection::default();
-    let (again, _) = import::extract(&committed, &selection, &adjustments)?;
-    if spec::to_yaml(&again)? == text {
-        println!(
-            "check: {} is normalised (a fresh import changes nothing)",
-            spec::SPEC_PATH
-        );
-    } else {
-        failures.push(format!(
-            "{} is not in normalised form: run `cargo xtask import --from {}` and commit the result",
-            spec::SPEC_PATH,
-            spec::SPEC_PATH
-        ));
+    match origin(&text, &adjustments) {
+        Ok(line) => println!("check: {line}"),
+        Err(e) => failures.push(e),
     }
 
     let stale = crate::copies::stale();
@@ -89,6 +79,38 @@ pub fn run(references: Option<&Path>) -> Result<(), String> {
         }
         Err(format!("{} check(s) failed", failures.len()))
     }
+}
+
+/// Proves the committed spec is the recorded upstream plus the local
+/// adjustments, and that a regeneration finished for it.
+fn origin(text: &str, adjustments: &str) -> Result<String, String> {
+    let record = upstream::read()?;
+    let upstream = record.upstream()?;
+    let (expected, _) = import::extract(&upstream, &record.selection(), adjustments)?;
+    if spec::to_yaml(&expected)? != text {
+        return Err(format!(
+            "{} is not the recorded upstream ({}, h2oGPTe {}) plus {}: it was edited by hand. Put the change in {} (a JSON Patch with its why) and run `cargo xtask import --from {}`, or import a new upstream release; re-importing the edited spec itself would hide the edit",
+            spec::SPEC_PATH,
+            record.file,
+            record.version,
+            spec::ADJUSTMENTS_PATH,
+            spec::ADJUSTMENTS_PATH,
+            record.file
+        ));
+    }
+    let digest = upstream::sha256_hex(text.as_bytes());
+    if record.regenerated_for.as_deref() != Some(digest.as_str()) {
+        return Err(format!(
+            "the snapshots and schemas were not regenerated for the current {} (a regen stopped half-way, or none ran since the import): run `cargo xtask regen`, review and commit what it changes",
+            spec::SPEC_PATH
+        ));
+    }
+    Ok(format!(
+        "{} is the recorded upstream ({}, h2oGPTe {}) plus the local adjustments, and was regenerated",
+        spec::SPEC_PATH,
+        record.file,
+        record.version
+    ))
 }
 
 /// Every file in a `snapshots` folder of the workspace, `target/` excluded.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     spec::{self, METHODS},
-    workspace,
+    upstream, workspace,
 };
 
 /// The tag of the operations this crate covers. Selecting by tag, not by a
@@ -54,6 +54,9 @@ pub struct Report {
     pub dropped_components: Vec<String>,
     /// The reason of each local adjustment applied.
     pub adjustments: Vec<String>,
+    /// The reason of each local adjustment that changed nothing: upstream
+    /// now does the same itself.
+    pub redundant: Vec<String>,
 }
 
 /// Extracts, adjusts and normalises; returns the new spec and a report.
@@ -163,12 +166,16 @@ pub fn extract(
     copy_closure(upstream, &mut doc, &mut report)?;
 
     for adjustment in parse_adjustments(adjustments)? {
+        let before = doc.clone();
         json_patch::patch(&mut doc, std::slice::from_ref(&adjustment.operation)).map_err(|e| {
             format!(
                 "local adjustment \"{}\" does not apply: {e}",
                 adjustment.why
             )
         })?;
+        if doc == before {
+            report.redundant.push(adjustment.why.clone());
+        }
         report.adjustments.push(adjustment.why);
     }
     // An adjustment may reference a component the operations did not.
@@ -252,7 +259,8 @@ fn copy_closure(upstream: &Value, doc: &mut Value, report: &mut Report) -> Resul
 
 /// Runs the task: reads `from`, writes the committed spec, prints the report.
 pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), String> {
-    let upstream = spec::load(from)?;
+    let upstream_text = spec::load_text(from)?;
+    let upstream = spec::parse(&upstream_text, from)?;
     let adjustments = workspace::read(spec::ADJUSTMENTS_PATH)?;
     let (doc, report) = extract(&upstream, selection, &adjustments)?;
     let text = spec::to_yaml(&doc)?;
@@ -268,8 +276,24 @@ pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), Strin
     for why in &report.adjustments {
         println!("  - {why}");
     }
+    for why in &report.redundant {
+        println!(
+            "REDUNDANT adjustment (upstream now does the same itself; delete it from {}): {why}",
+            spec::ADJUSTMENTS_PATH
+        );
+    }
     let target = workspace::root().join(spec::SPEC_PATH);
     let current = fs::read_to_string(&target).unwrap_or_default();
+    if !dry_run {
+        let record = upstream::record(&upstream_text, from, &upstream, selection)?;
+        println!(
+            "recorded the upstream in {} (h2oGPTe {}, sha256 {}) and {}",
+            record.file,
+            record.version,
+            &record.sha256[..12],
+            upstream::RECORD_PATH
+        );
+    }
     if current == text {
         println!("{} is unchanged", spec::SPEC_PATH);
     } else if dry_run {

@@ -13,4 +13,5 @@ pub mod readme;
 pub mod regen;
 pub mod schema;
 pub mod spec;
+pub mod upstream;
 pub mod workspace;

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::{changelog, diff, lint, schema, workspace};
+use crate::{changelog, diff, lint, schema, upstream, workspace};
 
 fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     println!("regen: cargo {}", args.join(" "));
@@ -64,6 +64,7 @@ pub fn run(base: &str) -> Result<(), String> {
             .map_err(|e| format!("cannot run git: {e}"))?;
         print!("{}", String::from_utf8_lossy(&stat.stdout));
     }
+    upstream::note_regenerated()?;
     println!("\nregen: the spec against {base}:");
     let report = diff::run(base)?;
     if let Some(draft) = diff::changelog_draft(&report) {

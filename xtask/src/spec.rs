@@ -37,12 +37,17 @@ pub fn parse(text: &str, origin: &str) -> Result<Value, String> {
 /// Loads a spec from a file path or an `http(s)` URL; for a URL the API key in
 /// `H2OGPTE_API_KEY` is sent as a bearer token when set.
 pub fn load(source: &str) -> Result<Value, String> {
-    let text = if source.starts_with("http://") || source.starts_with("https://") {
-        fetch(source)?
+    parse(&load_text(source)?, source)
+}
+
+/// The text of a spec from a file path or an `http(s)` URL, as [`load`]
+/// reads it.
+pub fn load_text(source: &str) -> Result<String, String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        fetch(source)
     } else {
-        fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))?
-    };
-    parse(&text, source)
+        fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))
+    }
 }
 
 fn fetch(url: &str) -> Result<String, String> {

@@ -2,11 +2,20 @@
 
 use std::{fs, path::Path, process::Command};
 
-/// The workspace root (the parent of `xtask/`).
+/// Environment variable naming another workspace to work on, such as a
+/// scratch copy a test walks a release through.
+pub const ROOT_ENV: &str = "XTASK_WORKSPACE";
+
+/// The workspace root: [`ROOT_ENV`] when set, else the parent of `xtask/`.
 pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap_or(Path::new("."))
+    static ROOT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| match std::env::var_os(ROOT_ENV) {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+    })
 }
 
 /// Runs cargo (the one running this task, when known) in the workspace root.
