@@ -128,7 +128,7 @@ pub fn parse(report: &str) -> Compiled {
 
 /// What to print for the compiled verdict beside the spec-level one, and
 /// which is right when they disagree.
-pub fn explain(spec_level: &str, compiled: &Compiled) -> String {
+pub fn explain(spec_level: &str, compiled: &Compiled, changes: &[crate::diff::Change]) -> String {
     let mut s = String::from("\ncompiled API (cargo-semver-checks): ");
     match compiled {
         Compiled::NotInstalled => {
@@ -154,9 +154,24 @@ pub fn explain(spec_level: &str, compiled: &Compiled) -> String {
                 std::cmp::Ordering::Equal => {
                     "the spec-level and compiled verdicts agree\n".to_owned()
                 }
-                std::cmp::Ordering::Greater => format!(
-                    "the verdicts differ: the spec-level one ({spec_level}) is right here. The compiled API shows types only; a change of behaviour (which responses arrive as Error::Api) or on the wire leaves the types as they were\n"
-                ),
+                std::cmp::Ordering::Greater => {
+                    let mut why = format!(
+                        "the verdicts differ: the spec-level one ({spec_level}) is right here; the compiled API did not see:\n"
+                    );
+                    let unseen: Vec<_> = changes
+                        .iter()
+                        .filter_map(|c| c.unseen_by_compiled.map(|reason| (c, reason)))
+                        .collect();
+                    for (c, reason) in &unseen {
+                        why += &format!("  - {}: {reason}\n", c.what);
+                    }
+                    if unseen.is_empty() {
+                        why += &format!(
+                            "  - changes it has no lint for (it said {level}); read the table above\n"
+                        );
+                    }
+                    why
+                }
                 std::cmp::Ordering::Less => format!(
                     "the verdicts differ: the compiled one ({level}) is right here. It sees what the spec cannot: changes made by hand in src/, and what a new progenitor generates from the same spec\n"
                 ),

@@ -609,3 +609,92 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
     );
     assert!(report.contains("semver: major"), "{report}");
 }
+
+/// Issue 21, item 4: diff names what changed precisely.
+#[test]
+fn diff_says_version_renames_and_types_precisely() {
+    let version_only = classify(|s| s["info"]["version"] = json!("1.7.6"));
+    assert_eq!(version_only.len(), 1, "{version_only:#?}");
+    assert!(
+        version_only[0]
+            .what
+            .starts_with("info.version 1.7.5 → 1.7.6")
+            && version_only[0].what.contains("api-version header"),
+        "{}",
+        version_only[0].what
+    );
+    assert_eq!(
+        diff::verdict(&version_only),
+        "minor",
+        "a wire change of every request"
+    );
+
+    let retyped = classify(|s| {
+        s["components"]["schemas"]["APIKeyInfo"]["properties"]["total_calls"] =
+            json!({"type": "string", "description": "Calls."});
+    });
+    assert_eq!(retyped.len(), 1, "{retyped:#?}");
+    assert!(
+        retyped[0]
+            .what
+            .contains("APIKeyInfo (Rust types::ApiKeyInfo)")
+            && retyped[0].what.contains("from integer to string"),
+        "{}",
+        retyped[0].what
+    );
+    // cargo-semver-checks has no lint for it: the explanation says so.
+    let report = diff::report(
+        &retyped,
+        "0.1.0",
+        &Compiled::Verdict {
+            level: "patch",
+            lints: Vec::new(),
+        },
+    );
+    assert!(
+        report.contains("has no lint for a field whose type changed"),
+        "{report}"
+    );
+
+    let renamed = classify(|s| {
+        let props = s["components"]["schemas"]["APIKeyInfo"]["properties"]
+            .as_object_mut()
+            .expect("props");
+        let hint = props.remove("hint").expect("hint");
+        props.insert("last_four".to_owned(), hint);
+    });
+    assert_eq!(
+        renamed.len(),
+        1,
+        "one probable rename, not a removal and an addition: {renamed:#?}"
+    );
+    assert!(
+        renamed[0]
+            .what
+            .contains("hint probably renamed to last_four"),
+        "{}",
+        renamed[0].what
+    );
+}
+
+/// The Rust names the changelog gives are the types progenitor generates.
+#[test]
+fn schemas_are_named_by_their_rust_types() {
+    let surface = read("tests/snapshots/surface__generated_surface.snap");
+    let schemas = committed()["components"]["schemas"]
+        .as_object()
+        .expect("schemas")
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert!(!schemas.is_empty());
+    for schema in schemas {
+        let rust = diff::rust_type(&schema);
+        assert!(
+            surface.contains(&format!("\n  {rust}:\n")),
+            "{schema} → {rust} is not a generated type"
+        );
+    }
+    assert_eq!(diff::rust_type("APIKeyInfo"), "ApiKeyInfo");
+    assert_eq!(diff::rust_type("EndpointError"), "EndpointError");
+}

@@ -48,14 +48,76 @@ pub struct Change {
     pub wire: Impact,
     /// Its effect on Rust code using the generated crate.
     pub rust: Impact,
+    /// Why cargo-semver-checks may not see it, when it may not.
+    pub unseen_by_compiled: Option<&'static str>,
 }
 
 pub(crate) fn change(what: impl Into<String>, wire: Impact, rust: Impact) -> Change {
+    let unseen_by_compiled = match (wire, rust) {
+        (_, Impact::Behaviour) => Some(
+            "no type shows which responses arrive as Error::Api and which as Error::UnexpectedStatus",
+        ),
+        (Impact::Breaking, r) if r < Impact::Breaking => {
+            Some("a change on the wire leaves the Rust types as they were")
+        }
+        _ => None,
+    };
     Change {
         what: what.into(),
         wire,
         rust,
+        unseen_by_compiled,
     }
+}
+
+impl Change {
+    /// The same change, noting why cargo-semver-checks may not see it.
+    pub(crate) fn unseen(mut self, why: &'static str) -> Self {
+        self.unseen_by_compiled = Some(why);
+        self
+    }
+}
+
+/// The Rust type progenitor generates for a schema: its name in
+/// UpperCamelCase, an acronym as one word (`APIKeyInfo` is `ApiKeyInfo`).
+pub fn rust_type(schema: &str) -> String {
+    let chars: Vec<char> = schema.chars().collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1);
+        let boundary = c.is_uppercase()
+            && (prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(char::is_uppercase)
+                    && next.is_some_and(|n| n.is_lowercase())));
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        word.push(c);
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+        .iter()
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|f| {
+                    f.to_uppercase()
+                        .chain(cs.flat_map(char::to_lowercase))
+                        .collect::<String>()
+                })
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The semver bump the Rust crate needs for these changes.
@@ -74,7 +136,33 @@ pub fn classify(base: &Value, new: &Value) -> Vec<Change> {
     use Impact::*;
     let mut out = operations::compare(base, new);
     out.extend(schemas::compare(base, new));
-    if out.is_empty() && shape(base) != shape(new) {
+    let version = |s: &Value| {
+        s.pointer("/info/version")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (old_version, new_version) = (version(base), version(new));
+    if old_version != new_version {
+        let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
+        out.push(change(
+            format!(
+                "info.version {} → {}: every request sends it as its api-version header, so every request changes on the wire (all request snapshots change)",
+                shown(&old_version),
+                shown(&new_version)
+            ),
+            Additive,
+            None,
+        ));
+    }
+    let without_info = |s: &Value| {
+        let mut s = shape(s);
+        if let Some(map) = s.as_object_mut() {
+            map.remove("info");
+        }
+        s
+    };
+    let others_same = out.iter().all(|c| c.what.starts_with("info.version"));
+    if others_same && without_info(base) != without_info(new) {
         out.push(change(
             "other structural changes (servers, security, tags)",
             Additive,
@@ -151,7 +239,7 @@ pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String 
         }
         s.push_str(&format!("\nsemver (spec): {spec_level}\n"));
     }
-    s.push_str(&compiled::explain(spec_level, compiled));
+    s.push_str(&compiled::explain(spec_level, compiled, changes));
     let next = next_version(version, level);
     let range = next
         .as_ref()

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::{Change, Impact::*, change, format_only, shape};
+use super::{Change, Impact::*, change, format_only, rust_type, shape};
 use crate::spec;
 
 /// Schemas reachable from request bodies, and from responses.
@@ -78,18 +78,22 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
     let (requests, responses) = usage(new);
     for name in old_schemas.keys().filter(|n| !new_schemas.contains_key(*n)) {
         out.push(change(
-            format!("schema {name} removed (its Rust type is gone)"),
+            format!(
+                "schema {name} removed (its Rust type {} is gone)",
+                rust_type(name)
+            ),
             Breaking,
             Breaking,
         ));
     }
-    for (name, schema) in new_schemas {
-        let Some(old) = old_schemas.get(name) else {
+    for (schema_name, schema) in new_schemas {
+        let name = &format!("{schema_name} (Rust types::{})", rust_type(schema_name));
+        let Some(old) = old_schemas.get(schema_name) else {
             out.push(change(format!("schema {name} added"), Additive, Additive));
             continue;
         };
-        let in_request = requests.contains(name);
-        let in_response = responses.contains(name);
+        let in_request = requests.contains(schema_name);
+        let in_response = responses.contains(schema_name);
         let empty_props = Map::new();
         let old_props = old
             .get("properties")
@@ -129,11 +133,20 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
                     ));
                 }
                 Some(old_def) if shape(old_def) != shape(def) => {
-                    out.push(change(
-                        format!("schema {name}: field {prop} changed type"),
-                        Breaking,
-                        Breaking,
-                    ));
+                    out.push(
+                        change(
+                            format!(
+                                "schema {name}: field {prop} changed type from {} to {}",
+                                type_name(old_def),
+                                type_name(def)
+                            ),
+                            Breaking,
+                            Breaking,
+                        )
+                        .unseen(
+                            "cargo-semver-checks has no lint for a field whose type changed, so it may call this a patch",
+                        ),
+                    );
                 }
                 Some(_) => {
                     let was_required = old_req.contains(prop);
@@ -162,6 +175,29 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
             } else {
                 Additive
             };
+            // A field of the same type added at the same time is most
+            // likely this one renamed.
+            let renamed_to = new_props
+                .iter()
+                .filter(|(p, _)| !old_props.contains_key(*p))
+                .find(|(_, def)| shape(def) == shape(&old_props[prop]))
+                .map(|(p, _)| p.clone());
+            if let Some(to) = renamed_to {
+                let prefix = format!("schema {name}: ");
+                out.retain(|c| {
+                    c.what != format!("{prefix}optional field {to} added (a new field breaks Rust struct literals)")
+                        && !(c.what.starts_with(&format!("{prefix}required field {to} added")))
+                });
+                out.push(change(
+                    format!(
+                        "schema {name}: field {prop} probably renamed to {to} (one of the same type, {}, removed and one added): old clients miss {prop}, and Rust code naming it stops compiling",
+                        type_name(&old_props[prop])
+                    ),
+                    Breaking,
+                    Breaking,
+                ));
+                continue;
+            }
             out.push(change(
                 format!("schema {name}: field {prop} removed"),
                 wire,
@@ -177,4 +213,26 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
         }
     }
     out
+}
+
+/// A schema's type in words: `string (date-time)`, `integer (int64)`,
+/// `array of string`, or the name of the schema it refers to.
+fn type_name(schema: &Value) -> String {
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        return target.rsplit('/').next().unwrap_or(target).to_owned();
+    }
+    let base = match schema.get("type").and_then(Value::as_str) {
+        Some("array") => format!(
+            "array of {}",
+            schema
+                .get("items")
+                .map_or_else(|| "anything".to_owned(), type_name)
+        ),
+        Some(t) => t.to_owned(),
+        Option::None => "any type".to_owned(),
+    };
+    match schema.get("format").and_then(Value::as_str) {
+        Some(format) => format!("{base} ({format})"),
+        Option::None => base,
+    }
 }
