@@ -105,6 +105,8 @@ pub fn check(doc: &Value) -> Vec<String> {
         }
     }
 
+    enum_names(doc, "", &mut findings);
+
     let mut references = Vec::new();
     spec::refs(doc, &mut references);
     let referenced: BTreeSet<String> = references.iter().cloned().collect();
@@ -136,6 +138,95 @@ pub fn check(doc: &Value) -> Vec<String> {
         }
     }
     findings
+}
+
+/// String enums whose values progenitor cannot turn into readable Rust
+/// variant names: two values with the same name once punctuation and case
+/// are dropped (`created_at` and `-created_at` both read `CreatedAt`, so
+/// typify falls back to names like `CreatedXat` and `XcreatedXat`), or a
+/// value that does not start with a letter (it gets an `X` prefix).
+fn enum_names(value: &Value, pointer: &str, findings: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(values) = map.get("enum").and_then(Value::as_array) {
+                let texts: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+                let mut by_name: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+                for text in &texts {
+                    by_name.entry(variant(text)).or_default().push(text);
+                }
+                let clashes: Vec<String> = by_name
+                    .iter()
+                    .filter(|(_, v)| v.len() > 1)
+                    .map(|(name, v)| format!("{} all read {name}", v.join(", ")))
+                    .collect();
+                let unlettered: Vec<&str> = texts
+                    .iter()
+                    .filter(|t| {
+                        !t.chars()
+                            .find(|c| c.is_alphanumeric())
+                            .is_some_and(char::is_alphabetic)
+                    })
+                    .copied()
+                    .collect();
+                if !clashes.is_empty() || !unlettered.is_empty() {
+                    let mut why = clashes;
+                    if !unlettered.is_empty() {
+                        why.push(format!(
+                            "{} start(s) with no letter and get an X prefix",
+                            unlettered.join(", ")
+                        ));
+                    }
+                    findings.push(format!(
+                        "the enum of {} makes Rust variant names that read badly ({}; progenitor then generates names such as CreatedXat): add a local adjustment that makes it a plain string, `op: remove` at `{pointer}/enum`, and list the values in its description",
+                        place(pointer),
+                        why.join("; ")
+                    ));
+                }
+            }
+            for (key, child) in map {
+                enum_names(
+                    child,
+                    &format!("{pointer}/{}", spec::pointer_token(key)),
+                    findings,
+                );
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                enum_names(child, &format!("{pointer}/{i}"), findings);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The Rust variant name of an enum value, punctuation and case dropped.
+fn variant(text: &str) -> String {
+    crate::diff::rust_type(&text.replace(|c: char| !c.is_alphanumeric(), " "))
+}
+
+/// Where a JSON pointer is, in words: a parameter, a schema's field.
+fn place(pointer: &str) -> String {
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    match parts
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["paths", path, method, "parameters", index, ..] => {
+            format!("parameter {index} of {} {path}", method.to_uppercase())
+        }
+        ["components", "parameters", name, ..] => format!("parameter {name}"),
+        ["components", "schemas", name, "properties", prop, ..] => {
+            format!("schema {name} field {prop}")
+        }
+        _ => pointer.to_owned(),
+    }
 }
 
 /// The body schema of a response, as text to compare: its `$ref`, its inline

@@ -496,6 +496,26 @@ fn lint_catches_each_rule_with_a_fix() {
             }),
         ),
         (
+            "the enum of parameter 3 of GET /admin/api_keys makes Rust variant names that read badly (created_at, -created_at all read CreatedAt",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys"]["get"]["parameters"]
+                    .as_array_mut()
+                    .expect("params")
+                    .push(json!({"name": "sort", "in": "query", "required": false,
+                                 "schema": {"type": "string", "enum": ["created_at", "-created_at"]}}));
+            }),
+        ),
+        (
+            "7d, 30d start(s) with no letter and get an X prefix",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys"]["get"]["parameters"]
+                    .as_array_mut()
+                    .expect("params")
+                    .push(json!({"name": "window", "in": "query", "required": false,
+                                 "schema": {"type": "string", "enum": ["7d", "30d"]}}));
+            }),
+        ),
+        (
             "component schemas/Orphan is not used: remove it",
             Box::new(|s| {
                 s["components"]["schemas"]["Orphan"] = json!({"type": "object", "properties": {}});
