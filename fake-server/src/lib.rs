@@ -35,7 +35,7 @@ pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder, MAX_SEED_
 pub use model::{
     CreateRequest, Created, KeyInfo, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
 };
-pub use routes::{MAX_LIMIT, SPEC_YAML, app};
+pub use routes::{HONOURED_QUERY_PARAMETERS, IGNORED_QUERY_PARAMETERS, MAX_LIMIT, SPEC_YAML, app};
 pub use secret::{NewKey, sha256};
 pub use seed::{MAX_SEED_FILE_BYTES, SeedKey};
 pub use serve::{Timeouts, serve};

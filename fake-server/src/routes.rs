@@ -218,6 +218,20 @@ async fn api_keys_create(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// The query parameters of the spec this server honours, by operationId.
+/// Its conformance test checks that every one the spec documents is here
+/// or in [`IGNORED_QUERY_PARAMETERS`], so a parameter a new release adds
+/// cannot be silently ignored.
+pub const HONOURED_QUERY_PARAMETERS: [(&str, &str); 3] = [
+    ("list_all_api_keys", "offset"),
+    ("list_all_api_keys", "limit"),
+    ("list_all_api_keys", "filter"),
+];
+
+/// Query parameters of the spec this server accepts and ignores on
+/// purpose, by operationId, each with the reason.
+pub const IGNORED_QUERY_PARAMETERS: [(&str, &str, &str); 0] = [];
+
 /// Query of `list_all_api_keys`. Signed so that a negative value is a range
 /// error with a clear message rather than a parse error.
 #[derive(Deserialize)]

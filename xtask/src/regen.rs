@@ -74,5 +74,84 @@ pub fn run(base: &str) -> Result<(), String> {
             changelog::CHANGELOG_PATH
         );
     }
-    Ok(())
+    let places = reached()?;
+    if places.is_empty() {
+        println!(
+            "\nregen: the fake server, the front door and every crate follow the spec; next (MAINTAINING.md step 5): cargo xtask check, cargo test --workspace, commit"
+        );
+        return Ok(());
+    }
+    println!("\nregen: hand-written places this spec change reaches (MAINTAINING.md step 4):");
+    for place in &places {
+        println!("  - {place}");
+    }
+    Err(format!(
+        "{} hand-written place(s) to change before the tree is green; the generated part is done",
+        places.len()
+    ))
+}
+
+/// The hand-written places the spec change reaches: crates that stop
+/// compiling, the fake server's conformance, the front door's coverage.
+fn reached() -> Result<Vec<String>, String> {
+    let mut places = Vec::new();
+    println!("\nregen: cargo check --workspace --all-targets (what stops compiling)");
+    let (ok, out) = workspace::cargo_quiet(&["check", "--workspace", "--all-targets", "--quiet"])?;
+    if !ok {
+        let crates: std::collections::BTreeSet<&str> = out
+            .lines()
+            .filter_map(|l| l.split("could not compile `").nth(1))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        for name in crates {
+            places.push(format!(
+                "{name} no longer compiles against the new generated code: `cargo check -p {name} --all-targets` shows where"
+            ));
+        }
+        if places.is_empty() {
+            places.push(format!(
+                "the workspace does not compile: {}",
+                last_lines(&out)
+            ));
+        }
+        // The tests below would not build either.
+        return Ok(places);
+    }
+    for (package, test, place) in [
+        (
+            "h2ogpte-fake-server",
+            "conformance",
+            "the fake server (fake-server/src/routes.rs, model.rs, store.rs)",
+        ),
+        (
+            "h2ogpte-api-keys",
+            "front_door",
+            "the front door's ListQuery (src/query.rs, src/client.rs, src/paging.rs)",
+        ),
+    ] {
+        println!("regen: cargo test -p {package} --test {test}");
+        let (ok, out) =
+            workspace::cargo_quiet(&["test", "--quiet", "-p", package, "--test", test])?;
+        if !ok {
+            let why: Vec<&str> = out
+                .lines()
+                .filter(|l| l.contains("the spec documents"))
+                .collect();
+            places.push(format!(
+                "{place}: {}",
+                if why.is_empty() {
+                    last_lines(&out)
+                } else {
+                    why.join(" ")
+                }
+            ));
+        }
+    }
+    Ok(places)
+}
+
+/// The last few lines of a command's output.
+fn last_lines(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join(" / ")
 }

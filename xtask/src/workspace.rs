@@ -33,6 +33,24 @@ pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     }
 }
 
+/// Runs cargo in the workspace root quietly: whether it succeeded, and what
+/// it printed (stdout, then stderr).
+pub fn cargo_quiet(args: &[&str]) -> Result<(bool, String), String> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    Ok((
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    ))
+}
+
 /// Reads a workspace file, with an error naming it.
 pub fn read(relative: &str) -> Result<String, String> {
     fs::read_to_string(root().join(relative)).map_err(|e| format!("cannot read {relative}: {e}"))
