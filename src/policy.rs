@@ -295,21 +295,13 @@ mod tests {
     /// An active global key created `age_days` ago, never used, no expiry,
     /// on a 1.7 server.
     fn key(age_days: i64) -> ApiKeyInfo {
-        ApiKeyInfo {
-            id: "k-1".into(),
-            username: "svc".into(),
-            name: "ingest".into(),
-            hint: "abcd".into(),
-            created_at: now() - TimeDelta::days(age_days),
-            expires_at: None,
-            last_used_at: None,
-            inactivity_interval: None,
-            total_calls: Some(0),
-            is_active: true,
-            collection_id: None,
-            collection_name: None,
-            is_global_key: true,
-        }
+        // From JSON, so a field a new release adds does not break this test.
+        serde_json::from_value(serde_json::json!({
+            "id": "k-1", "username": "svc", "name": "ingest", "hint": "abcd",
+            "created_at": now() - TimeDelta::days(age_days),
+            "total_calls": 0, "is_active": true, "is_global_key": true
+        }))
+        .expect("a key")
     }
 
     fn codes(policy: &Policy, key: &ApiKeyInfo) -> Vec<FindingCode> {

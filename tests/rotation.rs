@@ -178,21 +178,15 @@ async fn two_racing_overlap_rotations_keep_one_replacement() {
 #[test]
 fn a_plan_is_pure_and_says_when_the_old_key_stops() {
     let now = Utc::now();
-    let old = h2ogpte_api_keys::types::ApiKeyInfo {
-        id: "k-1".into(),
-        username: "svc".into(),
-        name: "ingest".into(),
-        hint: "abcd".into(),
-        created_at: now - TimeDelta::days(100),
-        expires_at: Some(now + TimeDelta::days(3)),
-        last_used_at: None,
-        inactivity_interval: Some(30),
-        total_calls: Some(1),
-        is_active: true,
-        collection_id: Some("c-1".into()),
-        collection_name: Some("Reports".into()),
-        is_global_key: false,
-    };
+    // From JSON, so a field a new release adds does not break this test.
+    let old: h2ogpte_api_keys::types::ApiKeyInfo = serde_json::from_value(serde_json::json!({
+        "id": "k-1", "username": "svc", "name": "ingest", "hint": "abcd",
+        "created_at": now - TimeDelta::days(100),
+        "expires_at": now + TimeDelta::days(3),
+        "inactivity_interval": 30, "total_calls": 1, "is_active": true,
+        "collection_id": "c-1", "collection_name": "Reports", "is_global_key": false
+    }))
+    .expect("a key");
     let plan =
         RotationPlan::new(old.clone(), Retire::After(TimeDelta::days(7)), now).expect("plan");
     assert_eq!(
