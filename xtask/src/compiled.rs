@@ -102,13 +102,35 @@ pub fn check(base: &str) -> Compiled {
 /// ("requires new major version", "no semver update required"), and each
 /// `--- failure NAME: DESCRIPTION ---` line a lint.
 pub fn parse(report: &str) -> Compiled {
-    let lints: Vec<String> = report
-        .lines()
-        .filter_map(|line| {
-            let rest = line.trim().strip_prefix("--- failure ")?;
-            Some(rest.trim_end_matches('-').trim().to_owned())
-        })
-        .collect();
+    // Each failure, with the items its "Failed in:" lines name (where in
+    // the generated file they are is left out: it is a build directory).
+    let mut lints: Vec<String> = Vec::new();
+    let mut items: Vec<String> = Vec::new();
+    let mut in_items = false;
+    let flush = |lints: &mut Vec<String>, items: &mut Vec<String>| {
+        if let (Some(last), false) = (lints.last_mut(), items.is_empty()) {
+            *last = format!("{last}: {}", items.join(", "));
+        }
+        items.clear();
+    };
+    for line in report.lines() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("--- failure ") {
+            flush(&mut lints, &mut items);
+            lints.push(rest.trim_end_matches('-').trim().to_owned());
+            in_items = false;
+        } else if trimmed == "Failed in:" {
+            in_items = true;
+        } else if in_items && !trimmed.is_empty() && line.starts_with(' ') {
+            let item = trimmed
+                .rsplit_once(" in ")
+                .map_or(trimmed, |(item, _)| item);
+            items.push(item.to_owned());
+        } else if in_items {
+            in_items = false;
+        }
+    }
+    flush(&mut lints, &mut items);
     let summary = report
         .lines()
         .map(str::trim)

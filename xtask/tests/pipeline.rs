@@ -558,7 +558,7 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
         Compiled::Verdict {
             level: "major",
             lints: vec![
-                "constructible_struct_adds_field: externally-constructible struct adds field"
+                "constructible_struct_adds_field: externally-constructible struct adds field: field ApiKeyInfo.rotated_from"
                     .to_owned()
             ],
         }
