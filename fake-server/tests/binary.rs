@@ -86,15 +86,7 @@ fn prints_url_and_key_then_serves_until_sigterm() {
         "--seed-keys",
         "3",
     ]);
-    let (status, body) = http(
-        &server.url,
-        "GET",
-        "/api/v1/admin/api_keys",
-        Some(&server.key),
-        None,
-    );
-    assert!(status.contains("200"), "{status}");
-    let keys: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let keys = list_keys(&server);
     assert_eq!(
         keys.as_array().expect("array").len(),
         4,
@@ -312,15 +304,7 @@ fn a_seed_file_loads_or_names_its_bad_record() {
     let path = dir.join("seed.json");
     std::fs::write(&path, example).expect("write");
     let server = start(&["--seed-file", path.to_str().expect("utf-8")]);
-    let (status, body) = http(
-        &server.url,
-        "GET",
-        "/api/v1/admin/api_keys",
-        Some(&server.key),
-        None,
-    );
-    assert!(status.contains("200"), "{status}");
-    let keys: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let keys = list_keys(&server);
     assert_eq!(
         keys.as_array().map(Vec::len),
         Some(3),
@@ -348,4 +332,17 @@ fn a_seed_file_loads_or_names_its_bad_record() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The first page of keys the running binary lists.
+fn list_keys(server: &Running) -> serde_json::Value {
+    let (status, body) = http(
+        &server.url,
+        "GET",
+        "/api/v1/admin/api_keys",
+        Some(&server.key),
+        None,
+    );
+    assert!(status.contains("200"), "{status}");
+    serde_json::from_str(&body).expect("JSON")
 }

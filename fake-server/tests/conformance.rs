@@ -149,39 +149,40 @@ async fn every_documented_response_field_is_produced_somewhere() {
             .unwrap_or(Value::Null)
     };
     let mut seen = BTreeMap::new();
-    // The richest key: a collection, an expiry, an inactivity interval, used.
-    let (status, created) = send(
-        "POST",
-        "/api/v1/admin/api_keys",
-        Some(
-            json!({"user_id": "u-1", "name": "svc", "collection_id": "c-1",
-                    "expires_in": "30 days", "inactivity_interval": 14}),
+    // The richest key (a collection, an expiry, an inactivity interval), a
+    // page with the admin key just used, and an error.
+    let calls = [
+        (
+            "POST",
+            "/api/v1/admin/api_keys",
+            "/admin/api_keys",
+            Some(
+                json!({"user_id": "u-1", "name": "svc", "collection_id": "c-1",
+                        "expires_in": "30 days", "inactivity_interval": 14}),
+            ),
+            StatusCode::CREATED,
         ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    visit(
-        &spec,
-        &schema_of("/admin/api_keys", "post", status),
-        &created,
-        &mut seen,
-    );
-    let (status, page) = send("GET", "/api/v1/admin/api_keys", None).await;
-    assert_eq!(status, StatusCode::OK);
-    visit(
-        &spec,
-        &schema_of("/admin/api_keys", "get", status),
-        &page,
-        &mut seen,
-    );
-    let (status, error) = send("DELETE", "/api/v1/admin/api_keys/no-such-key", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    visit(
-        &spec,
-        &schema_of("/admin/api_keys/{key_id}", "delete", status),
-        &error,
-        &mut seen,
-    );
+        (
+            "GET",
+            "/api/v1/admin/api_keys",
+            "/admin/api_keys",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "DELETE",
+            "/api/v1/admin/api_keys/no-such-key",
+            "/admin/api_keys/{key_id}",
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (method, uri, template, body, expected) in calls {
+        let (status, answer) = send(method, uri, body).await;
+        assert_eq!(status, expected, "{method} {uri}: {answer}");
+        let schema = schema_of(template, &method.to_lowercase(), status);
+        visit(&spec, &schema, &answer, &mut seen);
+    }
 
     let mut missing = Vec::new();
     for (schema, fields) in documented(&spec) {
