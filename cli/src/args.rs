@@ -9,7 +9,8 @@ use h2ogpte_api_keys::{API_KEY_ENV, DEFAULT_MAX_STREAM_KEYS, MAX_PREFETCH, SERVE
 pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 
 /// Administer h2oGPTe API keys: create, list, expire, set inactivity,
-/// deactivate, delete and rotate them, one at a time or in batches.
+/// deactivate, delete and rotate them, one at a time or in batches; audit
+/// them against your rules; check any change first with --dry-run.
 ///
 /// Exit codes: 0 success, 1 API or transport error, 2 usage or configuration
 /// error, 3 partial failure (some ids of a batch failed, every result still
