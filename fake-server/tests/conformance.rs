@@ -109,6 +109,33 @@ fn documented(spec: &Value) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
+/// One request to the app as the administrator: its status and JSON body
+/// (null when it has none).
+async fn call(
+    router: axum::Router,
+    admin: &str,
+    method: String,
+    uri: String,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method.as_str())
+        .uri(uri)
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", "application/json")
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let response = router.oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 #[tokio::test]
 async fn every_documented_response_field_is_produced_somewhere() {
     let (state, admin) = FakeServer::builder()
@@ -118,25 +145,13 @@ async fn every_documented_response_field_is_produced_somewhere() {
         .expect("state");
     let router = app(state);
     let send = |method: &str, uri: &str, body: Option<Value>| {
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {admin}"))
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .expect("request");
-        let router = router.clone();
-        async move {
-            let response = router.oneshot(request).await.expect("response");
-            let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-                .await
-                .expect("body");
-            (
-                status,
-                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-            )
-        }
+        call(
+            router.clone(),
+            &admin,
+            method.to_owned(),
+            uri.to_owned(),
+            body,
+        )
     };
     let spec = spec();
     let schema_of = |path: &str, method: &str, status: StatusCode| {
@@ -249,23 +264,8 @@ async fn the_honoured_parameters_act() {
         .expect("state");
     let router = app(state);
     let get = |query: &str| {
-        let request = Request::builder()
-            .uri(format!("/api/v1/admin/api_keys?{query}"))
-            .header("authorization", format!("Bearer {admin}"))
-            .body(Body::empty())
-            .expect("request");
-        let router = router.clone();
-        async move {
-            let response = router.oneshot(request).await.expect("response");
-            let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-                .await
-                .expect("body");
-            (
-                status,
-                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-            )
-        }
+        let uri = format!("/api/v1/admin/api_keys?{query}");
+        call(router.clone(), &admin, "GET".to_owned(), uri, None)
     };
     assert_eq!(get("offset=-1").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(get("limit=0").await.0, StatusCode::BAD_REQUEST);
