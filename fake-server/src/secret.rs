@@ -42,3 +42,9 @@ impl NewKey {
 pub fn new_secret() -> String {
     format!("sk-{}", Alphanumeric.sample_string(&mut rand::rng(), 43))
 }
+
+/// The hint the server keeps of a secret: its last four characters.
+pub fn hint(secret: &str) -> &str {
+    let start = secret.char_indices().rev().nth(3).map_or(0, |(at, _)| at);
+    &secret[start..]
+}

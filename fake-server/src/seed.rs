@@ -66,8 +66,12 @@ pub struct SeedKey {
 /// Reads a seed file: a JSON array of [`SeedKey`] objects. Every error names
 /// the record (its position and id) and the field.
 pub fn parse(text: &str, name: &str) -> Result<Vec<SeedKey>, String> {
-    let records: Vec<serde_json::Value> = serde_json::from_str(text)
-        .map_err(|e| format!("{name}: not a JSON array of key records: {e}"))?;
+    let records: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{name}: not a JSON array of key records: {}",
+            e.to_string().escape_debug()
+        )
+    })?;
     let mut seen = HashSet::new();
     let mut keys = Vec::with_capacity(records.len());
     for (i, record) in records.into_iter().enumerate() {
@@ -83,7 +87,8 @@ pub fn parse(text: &str, name: &str) -> Result<Vec<SeedKey>, String> {
             } else {
                 format!("{path}: ")
             };
-            at(format!("{field}{}", e.inner()))
+            // The path and the message may quote the file: escaped.
+            at(format!("{field}{}", e.inner()).escape_debug().to_string())
         })?;
         key.check().map_err(at)?;
         if !seen.insert(key.id.clone()) {
@@ -141,7 +146,7 @@ impl SeedKey {
             if secret.trim().is_empty() || secret.chars().any(char::is_whitespace) {
                 return Err("secret_key must be non-empty and hold no whitespace".to_owned());
             }
-            let tail = &secret[secret.len().saturating_sub(4)..];
+            let tail = crate::secret::hint(secret);
             if self.hint.as_deref().is_some_and(|hint| hint != tail) {
                 return Err("hint must be the last four characters of secret_key".to_owned());
             }
@@ -270,6 +275,14 @@ mod tests {
                         {"id": "k-1", "user_id": "u", "username": "a", "name": "", "created_at": "2025-01-01T00:00:00Z", "is_active": true}]"#;
         let e = parse(twice, "f").expect_err("duplicate id");
         assert!(e.contains("record 1") && e.contains("unique"), "{e}");
+    }
+
+    #[test]
+    fn a_value_quoted_in_an_error_is_escaped() {
+        let text = r#"[{"id": "k-1", "user_id": "u", "username": "a", "name": "",
+                       "created_at": "2025-01-01T00:00:00Z", "is_active": true, "\u001b[31m": 1}]"#;
+        let e = parse(text, "f").expect_err("an unknown field");
+        assert!(!e.contains('\u{1b}') && e.contains("\\u{1b}"), "{e}");
     }
 
     #[test]

@@ -122,13 +122,12 @@ impl KeyRecord {
     /// A new, unused key on these terms, keeping only the secret's hash and
     /// its last four characters as the hint.
     fn new(key: &NewKey, terms: KeyTerms<'_>, now: DateTime<Utc>) -> Self {
-        let hint_start = key.secret.len().saturating_sub(4);
         KeyRecord {
             id: key.id.clone(),
             user_id: terms.user_id.to_owned(),
             name: terms.name.to_owned(),
             secret_sha256: key.sha256,
-            hint: key.secret.get(hint_start..).unwrap_or_default().to_owned(),
+            hint: crate::secret::hint(&key.secret).to_owned(),
             created_at: now,
             expires_at: terms.expires_at,
             last_used_at: None,
