@@ -212,15 +212,21 @@ impl RotationPlan {
         };
         let made_for = &rotation.created.api_key.username;
         if *made_for != rotation.plan.old.username {
-            let reason = format!(
+            let mut reason = format!(
                 "the replacement was made for {made_for}, but key {} belongs to {}: make it for the id of {}",
                 rotation.plan.old.id, rotation.plan.old.username, rotation.plan.old.username
             );
             let orphan = rotation
-                .undo(client)
+                .withdraw(client)
                 .await
                 .err()
                 .map(|_| rotation.created.api_key.id.clone());
+            if let Err(e) = rotation.restore_old_expiry(client).await {
+                reason += &format!(
+                    "; putting key {}'s expiry back as it was failed too ({e}): set it again",
+                    rotation.plan.old.id
+                );
+            }
             return Err(Error::Rotation { reason, orphan });
         }
         Ok(rotation)
@@ -310,12 +316,22 @@ impl Rotation {
 
     /// Deletes the replacement and puts the old key's expiry back as it
     /// was: for a secret that could not be delivered.
+    /// Both are tried whatever the other does (the old key must keep
+    /// working when nobody got the new secret); the first error is returned.
     pub async fn undo(&self, client: &Client) -> Result<(), Error> {
-        self.withdraw(client).await?;
+        let withdrawn = self.withdraw(client).await;
+        let restored = self.restore_old_expiry(client).await;
+        withdrawn.and(restored)
+    }
+
+    /// Puts the old key's expiry back as it was, if the overlap window
+    /// brought it forward; nothing otherwise.
+    pub async fn restore_old_expiry(&self, client: &Client) -> Result<(), Error> {
         if self.shortened {
-            restore_expiry(client, &self.plan.old).await?;
+            restore_expiry(client, &self.plan.old).await
+        } else {
+            Ok(())
         }
-        Ok(())
     }
 
     /// Deletes the replacement only, leaving the old key as the winner of a

@@ -131,6 +131,31 @@ fn rotate_whose_secret_cannot_be_written_keeps_the_old_key() {
     assert_eq!(alice[0]["is_active"], true, "the old key still works");
 }
 
+/// With an overlap the old key's expiry comes forward before the create: a
+/// secret that cannot be delivered puts it back as it was.
+#[test]
+fn an_undelivered_overlap_rotation_puts_the_old_expiry_back() {
+    let server = server();
+    let old = id_of(&create(&server, &["--user", "u-alice", "--name", "svc"]));
+    for sink in SINKS {
+        let (code, stderr) = run_into(
+            sink,
+            &server.url(),
+            server.admin_key(),
+            &["rotate", &old, "--user", "u-alice", "--overlap", "7 days"],
+        );
+        assert!(matches!(code, 1 | 2), "{sink:?}: {stderr}");
+    }
+    let all = keys(&server);
+    let alice: Vec<&Value> = all.iter().filter(|k| k["username"] == "alice").collect();
+    assert_eq!(alice.len(), 1, "only the old key: {alice:?}");
+    assert!(
+        alice[0].get("expires_at").is_none(),
+        "no expiry again: {alice:?}"
+    );
+    assert_eq!(alice[0]["is_active"], true);
+}
+
 #[test]
 fn a_failed_undo_names_the_orphan_and_exits_3() {
     let server = Scripted::start(vec![

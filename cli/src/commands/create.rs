@@ -29,8 +29,14 @@ pub async fn create(
     }
     check_output_keeps_secrets(g)?;
     let user = request.user_id.clone();
-    let (result, deferred) =
-        create_key(client.create_api_key_for_user(request), &user, g, signals).await?;
+    let (result, deferred) = create_key(
+        client.create_api_key_for_user(request),
+        &user,
+        "",
+        g,
+        signals,
+    )
+    .await?;
     let created = result.map_err(|e| Failure::from_error(&e, g.timeout))?;
     deliver_or_undo(client, &created, g, Framing::Alone).await?;
     match deferred.or_else(|| signals.pending()) {

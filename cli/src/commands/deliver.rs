@@ -35,13 +35,15 @@ pub fn check_output_keeps_secrets(g: &Global) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Sends a create (`call`, which makes a key for `user`). A first SIGINT or
+/// Sends a create (`call`, which makes a key for `user`; `also` ends the
+/// message of a second signal with what else may be left). A first SIGINT or
 /// SIGTERM is deferred while it is in flight (each call is bounded by
 /// `--timeout`) and returned beside the result; a second one stops waiting
 /// at once, the only failure here.
 pub async fn create_key<T>(
     call: impl Future<Output = Result<T, Error>>,
     user: &str,
+    also: &str,
     g: &Global,
     signals: &mut Signals,
 ) -> Result<Created<T>, Failure> {
@@ -63,7 +65,7 @@ pub async fn create_key<T>(
                 return Err(Failure::signalled(
                     signal,
                     format!(
-                        "DANGER: stopped waiting for the create of a key for user {user}: if the server made it, nobody has its secret; find it with `h2ogpte-keys list --all` (the newest key of that user) and delete it"
+                        "DANGER: stopped waiting for the create of a key for user {user}: if the server made it, nobody has its secret; find it with `h2ogpte-keys list --all` (the newest key of that user) and delete it{also}"
                     ),
                 ));
             }

@@ -18,7 +18,7 @@ use crate::{
         interruptible,
         list::find,
     },
-    failure::{Failure, describe},
+    failure::{EXIT_PARTIAL, Failure, describe},
     output::{line, status},
     signals::Signals,
     terminal::{escape, note},
@@ -60,13 +60,32 @@ pub async fn rotate(
     }
     let old_id = plan.old().id.clone();
     let user = plan.request().user_id.clone();
-    let (result, deferred) = create_key(plan.create(client), &user, g, signals).await?;
+    // A second signal stops waiting: the old key's expiry may have come
+    // forward already, and the message must say so.
+    let also = match plan.old_key_stops_at() {
+        Some(_) => format!(
+            "; the old key {}'s expiry may have been brought forward for the overlap: check it with `h2ogpte-keys show {}`",
+            escape(&old_id),
+            escape(&old_id)
+        ),
+        None => String::new(),
+    };
+    let (result, deferred) = create_key(plan.create(client), &user, &also, g, signals).await?;
     let rotation = result.map_err(|e| create_failed(e, args, &old_id, g))?;
     let created = &rotation.created;
     // The old key is retired only once the new secret is in safe hands.
     if let Err(e) = print_created(created, g, Framing::Rotation) {
         let why = format!("the secret could not be written to standard output ({e})");
-        return Err(undone(rotation.undo(client).await, created, &why, g));
+        let mut failure = undone(rotation.withdraw(client).await, created, &why, g);
+        if let Err(e) = rotation.restore_old_expiry(client).await {
+            let old = escape(&old_id);
+            failure.message += &format!(
+                "; and the old key {old}'s expiry, brought forward for the overlap, could not be put back ({}): set it again with `h2ogpte-keys expire {old}`",
+                describe(&e, g.timeout)
+            );
+            failure.code = failure.code.max(EXIT_PARTIAL);
+        }
+        return Err(failure);
     }
     let (old, new) = (escape(&old_id), escape(&created.api_key.id));
     if let Some(signal) = deferred.or_else(|| signals.pending()) {
