@@ -201,17 +201,7 @@ impl<W: Write> KeyWriter<W> {
                 serde_json::to_writer(&mut *out, &key)?;
                 writeln!(out)?;
             }
-            Output::Json => {
-                let text = serde_json::to_string_pretty(&key)?;
-                let separator = if self.written == 0 { "[\n" } else { ",\n" };
-                out.write_all(separator.as_bytes())?;
-                for (i, line) in text.lines().enumerate() {
-                    if i > 0 {
-                        writeln!(out)?;
-                    }
-                    write!(out, "  {line}")?;
-                }
-            }
+            Output::Json => write_json_element(out, &key, self.written == 0)?,
             Output::Table => {
                 self.chunk.push(key);
                 if self.chunk.len() == TABLE_CHUNK {
@@ -248,10 +238,8 @@ impl<W: Write> KeyWriter<W> {
         match self.out {
             Sink::Csv(csv) => csv.finish(),
             Sink::Plain(mut out) => {
-                match self.format {
-                    Output::Json if self.written == 0 => writeln!(out, "[]")?,
-                    Output::Json => writeln!(out, "\n]")?,
-                    _ => {}
+                if self.format == Output::Json {
+                    end_json_array(&mut out, self.written)?;
                 }
                 out.flush()
             }
@@ -263,6 +251,33 @@ impl<W: Write> KeyWriter<W> {
 enum Sink<W: Write> {
     Plain(W),
     Csv(Box<CsvWriter<W>>),
+}
+
+/// Writes one element of a JSON array written as its elements come,
+/// indented as `to_writer_pretty` would; `first` opens the array.
+pub fn write_json_element(
+    out: &mut impl Write,
+    item: &impl Serialize,
+    first: bool,
+) -> io::Result<()> {
+    out.write_all(if first { b"[\n" } else { b",\n" })?;
+    let text = serde_json::to_string_pretty(item)?;
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        write!(out, "  {line}")?;
+    }
+    Ok(())
+}
+
+/// Closes an array [`write_json_element`] wrote `written` elements of.
+pub fn end_json_array(out: &mut impl Write, written: u64) -> io::Result<()> {
+    if written == 0 {
+        writeln!(out, "[]")
+    } else {
+        writeln!(out, "\n]")
+    }
 }
 
 /// Prints a list of serialisable items in the chosen format.

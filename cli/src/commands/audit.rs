@@ -24,7 +24,7 @@ use crate::{
     commands::PAGE_SIZE,
     csv_out::CsvWriter,
     failure::Failure,
-    output::write_ndjson,
+    output::{end_json_array, write_json_element, write_ndjson},
     terminal::{escape, note},
 };
 
@@ -271,17 +271,7 @@ impl<W: Write> RowWriter<W> {
                 }
             }
             Some(Output::Ndjson) => write_ndjson(out, &row)?,
-            Some(Output::Json) => {
-                let separator = if self.written == 0 { "[\n" } else { ",\n" };
-                out.write_all(separator.as_bytes())?;
-                let text = serde_json::to_string_pretty(&row)?;
-                for (i, line) in text.lines().enumerate() {
-                    if i > 0 {
-                        writeln!(out)?;
-                    }
-                    write!(out, "  {line}")?;
-                }
-            }
+            Some(Output::Json) => write_json_element(out, &row, self.written == 0)?,
             Some(Output::Table) => {
                 let file = match self.groups.entry(finding) {
                     std::collections::btree_map::Entry::Occupied(file) => file.into_mut(),
@@ -321,8 +311,7 @@ impl<W: Write> RowWriter<W> {
             return Ok(());
         };
         match self.format {
-            Some(Output::Json) if self.written == 0 => writeln!(out, "[]")?,
-            Some(Output::Json) => writeln!(out, "\n]")?,
+            Some(Output::Json) => end_json_array(&mut out, self.written)?,
             Some(Output::Table) if !self.groups.is_empty() => {
                 write_grouped(&mut out, std::mem::take(&mut self.groups), self.header)?;
                 if !g.quiet && self.header {
