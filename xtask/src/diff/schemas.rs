@@ -104,9 +104,34 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
             .and_then(Value::as_object)
             .unwrap_or(&empty_props);
         let (old_req, new_req) = (required(old), required(schema));
+        // A field removed while one of the same type is added is most
+        // likely renamed: one row for the pair, none for each half.
+        let mut renamed: Vec<(&String, &String)> = Vec::new();
+        for (gone, def) in old_props
+            .iter()
+            .filter(|(p, _)| !new_props.contains_key(*p))
+        {
+            let to = new_props.iter().find(|(p, d)| {
+                !old_props.contains_key(*p)
+                    && shape(d) == shape(def)
+                    && !renamed.iter().any(|(_, taken)| taken == p)
+            });
+            if let Some((to, _)) = to {
+                renamed.push((gone, to));
+                out.push(change(
+                    format!(
+                        "schema {name}: field {gone} probably renamed to {to} (one of the same type, {}, removed and one added): old clients miss {gone}, and Rust code naming it stops compiling",
+                        type_name(def)
+                    ),
+                    Breaking,
+                    Breaking,
+                ));
+            }
+        }
         for (prop, def) in new_props {
             let is_required = new_req.contains(prop);
             match old_props.get(prop) {
+                Option::None if renamed.iter().any(|(_, to)| *to == prop) => {}
                 Option::None => {
                     let wire = if in_request && is_required {
                         Breaking
@@ -175,27 +200,7 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
             } else {
                 Additive
             };
-            // A field of the same type added at the same time is most
-            // likely this one renamed.
-            let renamed_to = new_props
-                .iter()
-                .filter(|(p, _)| !old_props.contains_key(*p))
-                .find(|(_, def)| shape(def) == shape(&old_props[prop]))
-                .map(|(p, _)| p.clone());
-            if let Some(to) = renamed_to {
-                let prefix = format!("schema {name}: ");
-                out.retain(|c| {
-                    c.what != format!("{prefix}optional field {to} added (a new field breaks Rust struct literals)")
-                        && !(c.what.starts_with(&format!("{prefix}required field {to} added")))
-                });
-                out.push(change(
-                    format!(
-                        "schema {name}: field {prop} probably renamed to {to} (one of the same type, {}, removed and one added): old clients miss {prop}, and Rust code naming it stops compiling",
-                        type_name(&old_props[prop])
-                    ),
-                    Breaking,
-                    Breaking,
-                ));
+            if renamed.iter().any(|(gone, _)| *gone == prop) {
                 continue;
             }
             out.push(change(
