@@ -207,12 +207,15 @@ impl Client {
     }
 
     /// See [`Client::rotate_api_key`](crate::Client::rotate_api_key): the
-    /// rotation in one call.
+    /// rotation in one call, for the key's user given by id (the API lists
+    /// usernames; a wrong id fails with nothing created and the old key's
+    /// expiry put back).
     pub fn rotate_api_key(
         &self,
         key_id: &str,
+        user_id: &str,
         retire: crate::rotation::Retire,
     ) -> Result<crate::rotation::Rotated, Error> {
-        self.wait(self.inner.rotate_api_key(key_id, retire))
+        self.wait(self.inner.rotate_api_key(key_id, user_id, retire))
     }
 }

@@ -1,7 +1,7 @@
 //! The front door: the API's operations under their operationIds, with typed
 //! errors and retries, over the generated client, which stays reachable.
 
-use std::{fmt, sync::Arc};
+use std::{fmt, future::Future};
 
 use progenitor_client::ClientInfo;
 
@@ -9,8 +9,10 @@ use reqwest::StatusCode;
 use url::Url;
 
 use crate::{
-    CallOptions, Error, ListQuery, RetryPolicy, hooks::CallReport, paging::StreamLimits, raw,
-    response::Reading, retry::Repeatable, types,
+    CallOptions, Error, ListQuery, RetryPolicy,
+    call::{self, Call, Failure},
+    paging::StreamLimits,
+    raw, types,
 };
 
 /// A configured client for the API-key administration endpoints.
@@ -37,49 +39,6 @@ impl fmt::Debug for Client {
             .field("base_url", &self.base_url.as_str())
             .field("retry", &self.retry)
             .finish_non_exhaustive()
-    }
-}
-
-/// What the retry loop and the error conversion need to know of an operation.
-struct Call {
-    repeatable: Repeatable,
-    /// Its success body holds a new secret, which no error may quote.
-    secret_in_response: bool,
-}
-
-impl Call {
-    /// Create: never re-sent once it may have reached the server.
-    const CREATE: Call = Call {
-        repeatable: Repeatable::OnlyIfUnsent,
-        secret_in_response: true,
-    };
-    /// Everything else: sending it twice has the effect of sending it once.
-    const IDEMPOTENT: Call = Call {
-        repeatable: Repeatable::Yes,
-        secret_in_response: false,
-    };
-}
-
-/// A call that failed for good.
-struct Failure {
-    error: Error,
-    /// An earlier attempt may have reached the server and done the job (see
-    /// [`Error::may_have_been_applied`]).
-    maybe_applied: bool,
-}
-
-impl Failure {
-    /// For operations whose repeat answers an error once the first attempt
-    /// worked (deactivate: 409, delete: 404): success, when an earlier
-    /// attempt may have done it.
-    fn done_earlier(self, status: StatusCode) -> Result<(), Error> {
-        match self.error {
-            Error::Api { status: s, .. } if self.maybe_applied && s == status => {
-                tracing::debug!(%status, "an earlier attempt already did it");
-                Ok(())
-            }
-            error => Err(error),
-        }
     }
 }
 
@@ -144,11 +103,9 @@ impl Client {
         let body = body
             .try_into()
             .map_err(|e| Error::invalid_request(format!("create request: {e}")))?;
-        self.run(Call::CREATE, async |raw| {
-            raw.create_api_key_for_user()
-                .body(body.clone())
-                .send()
-                .await
+        self.run(Call::create("create_api_key_for_user"), |raw| {
+            let body = body.clone();
+            async move { raw.create_api_key_for_user().body(body).send().await }
         })
         .await
         .map_err(|f| f.error)
@@ -166,7 +123,7 @@ impl Client {
     ) -> Result<Vec<types::ApiKeyInfo>, Error> {
         let limit = query.limit_checked()?;
         let page = self
-            .run(Call::IDEMPOTENT, async |raw| {
+            .run(Call::idempotent("list_all_api_keys"), |raw| async move {
                 let mut builder = raw.list_all_api_keys().offset(query.offset()).limit(limit);
                 if let Some(filter) = query.filter() {
                     builder = builder.filter(filter);
@@ -192,7 +149,7 @@ impl Client {
     /// Retried like the other idempotent calls; a 409 "already inactive" on a
     /// retry after an attempt that may have worked counts as success.
     pub async fn deactivate_api_key(&self, key_id: &str) -> Result<(), Error> {
-        self.run(Call::IDEMPOTENT, async |raw| {
+        self.run(Call::idempotent("deactivate_api_key"), |raw| async move {
             raw.deactivate_api_key().key_id(key_id).send().await
         })
         .await
@@ -203,7 +160,7 @@ impl Client {
     ///
     /// A 404 on a retry after an attempt that may have worked counts as success.
     pub async fn delete_api_key(&self, key_id: &str) -> Result<(), Error> {
-        self.run(Call::IDEMPOTENT, async |raw| {
+        self.run(Call::idempotent("delete_api_key"), |raw| async move {
             raw.delete_api_key().key_id(key_id).send().await
         })
         .await
@@ -223,12 +180,15 @@ impl Client {
         let body = body
             .try_into()
             .map_err(|e| Error::invalid_request(format!("update-expiry request: {e}")))?;
-        self.run(Call::IDEMPOTENT, async |raw| {
-            raw.update_api_key_expiry()
-                .key_id(key_id)
-                .body(body.clone())
-                .send()
-                .await
+        self.run(Call::idempotent("update_api_key_expiry"), |raw| {
+            let body = body.clone();
+            async move {
+                raw.update_api_key_expiry()
+                    .key_id(key_id)
+                    .body(body)
+                    .send()
+                    .await
+            }
         })
         .await
         .map_err(|f| f.error)
@@ -266,18 +226,19 @@ impl Client {
         let body = body.try_into().map_err(|e| {
             Error::invalid_request(format!("update-inactivity-interval request: {e}"))
         })?;
-        self.run(Call::IDEMPOTENT, async |raw| {
-            raw.update_api_key_inactivity_interval()
-                .key_id(key_id)
-                .body(body.clone())
-                .send()
-                .await
+        let call = Call::idempotent("update_api_key_inactivity_interval").added_in("1.7.0");
+        self.run(call, |raw| {
+            let body = body.clone();
+            async move {
+                raw.update_api_key_inactivity_interval()
+                    .key_id(key_id)
+                    .body(body)
+                    .send()
+                    .await
+            }
         })
         .await
-        .map_err(|f| {
-            f.error
-                .unsupported_if_missing("update_api_key_inactivity_interval", "1.7.0")
-        })
+        .map_err(|f| f.error)
     }
 
     /// Makes a key invalid after `days` days without use.
@@ -300,60 +261,13 @@ impl Client {
         self.update_api_key_inactivity_interval(key_id, body).await
     }
 
-    /// Sends with retries. `send` gets a copy of the generated client whose
-    /// hooks report to this call: the attempt number for the span, and the
-    /// response status for the error.
-    async fn run<T, F>(&self, call: Call, mut send: F) -> Result<T, Failure>
+    /// Sends `call` with this client's retries ([`call::run`]).
+    async fn run<T, F, Fut>(&self, call: Call, send: F) -> Result<T, Failure>
     where
         T: serde::de::DeserializeOwned,
-        F: AsyncFnMut(
-            &raw::Client,
-        ) -> Result<raw::ResponseValue<T>, raw::Error<types::EndpointError>>,
+        F: FnMut(raw::Client) -> Fut,
+        Fut: Future<Output = call::Attempt<T>> + Send,
     {
-        let report = Arc::new(CallReport::default());
-        let raw = raw::Client::new_with_client(
-            self.raw.baseurl(),
-            self.raw.client().clone(),
-            self.raw.inner().reporting_to(report.clone()),
-        );
-        // Made at the first retry: most calls never need it.
-        let mut backoff = None;
-        let mut attempt = 1;
-        let mut maybe_applied = false;
-        loop {
-            report.begin(attempt);
-            let result = send(&raw).await;
-            let status = report.status();
-            let err = match result {
-                Ok(value) => return Ok(value.into_inner()),
-                Err(e) => {
-                    let reading = Reading {
-                        max_response_bytes: self.max_response_bytes,
-                        holds_secret: call.secret_in_response,
-                    };
-                    Error::from_raw::<T>(e, status, &reading)
-                        .await
-                        .or_wrong_url(report.not_found_url())
-                }
-            };
-            let backoff = backoff.get_or_insert_with(|| self.retry.backoff());
-            match self
-                .retry
-                .next_delay(call.repeatable, attempt, &err, backoff)
-            {
-                Some(delay) => {
-                    tracing::debug!(attempt, ?delay, error = %err, "retrying");
-                    maybe_applied |= err.may_have_been_applied();
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                None => {
-                    return Err(Failure {
-                        error: err,
-                        maybe_applied,
-                    });
-                }
-            }
-        }
+        call::run(&self.raw, &self.retry, self.max_response_bytes, call, send).await
     }
 }

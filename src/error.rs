@@ -1,9 +1,12 @@
 //! The crate's one error type, the one a user matches on: what went wrong
-//! and what to do about it, with accessors for the usual questions. Reading
+//! and what to do about it, its kind whatever the spec documents, the causes
+//! of a composite's failure as data, and accessors for the usual questions. Reading
 //! a failed response into it is in `response.rs`, retry decisions in
 //! `retry.rs`, redaction in `secret.rs`.
 
 use std::{error::Error as StdError, time::Duration};
+
+use chrono::{DateTime, Utc};
 
 use reqwest::StatusCode;
 
@@ -47,6 +50,8 @@ pub enum Error {
         status: StatusCode,
         /// The decoded error body.
         error: EndpointError,
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
     },
 
     /// The server answered with a status the API does not document for this
@@ -74,6 +79,8 @@ pub enum Error {
         source: serde_json::Error,
         /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
         body: String,
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
     },
 
     /// No response came in time.
@@ -152,17 +159,12 @@ pub enum Error {
         body: String,
     },
 
-    /// A rotation stopped after its replacement was made (it was for
-    /// another user, or a concurrent rotation won), and the replacement was
-    /// deleted again; when that delete failed too, `orphan` names the key,
-    /// which exists with a secret nobody holds.
-    #[error("{reason}{}", orphan_hint(orphan.as_deref()))]
-    Rotation {
-        /// Why the rotation stopped.
-        reason: String,
-        /// The id of a replacement left behind, which must be deleted by hand.
-        orphan: Option<String>,
-    },
+    /// A rotation ([`rotation`](crate::rotation)) stopped: the
+    /// [`RotationFailure`] says at which step and why, what became of the
+    /// old key's expiry, and names a replacement left behind. Its source is
+    /// the call that failed, when one did.
+    #[error(transparent)]
+    Rotation(Box<RotationFailure>),
 
     /// A stream of keys passed its bound without ending, as a server that
     /// always has another full page would make it.
@@ -175,6 +177,64 @@ pub enum Error {
     },
 }
 
+/// What kind of failure an [`Error`] is ([`Error::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// 400 or 422: the server refused the request's content.
+    BadRequest,
+    /// 401: the API key is missing, wrong, expired or not an administrator's.
+    Unauthorized,
+    /// 403: the key may not do this.
+    Forbidden,
+    /// 404 with an API error: no such key or user.
+    NotFound,
+    /// 409: the key is already in that state.
+    Conflict,
+    /// 429: too many requests; see [`Error::retry_after`].
+    RateLimited,
+    /// 502, 503 or 504: the server or a gateway is unavailable for now;
+    /// see [`Error::retry_after`].
+    Unavailable,
+    /// Another 5xx: the server failed.
+    ServerError,
+    /// Any other status (a redirect, an unexpected success).
+    OtherStatus,
+    /// No response came in time.
+    Timeout,
+    /// The connection could not be established.
+    Connect,
+    /// The connection failed during the exchange.
+    Transport,
+    /// A response broke the API's contract: undecodable, too large, or a
+    /// listing that does not page as documented.
+    ResponseInvalid,
+    /// The server lacks the operation (it predates it).
+    Unsupported,
+    /// The client refused the request before sending anything (a bad
+    /// argument, a revoked key to rotate).
+    RefusedBeforeSending,
+    /// The client's configuration is wrong (no key, a URL that is not the
+    /// API, plain http to another host).
+    Configuration,
+}
+
+impl ErrorKind {
+    fn of_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 | 422 => ErrorKind::BadRequest,
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            429 => ErrorKind::RateLimited,
+            502..=504 => ErrorKind::Unavailable,
+            500..=599 => ErrorKind::ServerError,
+            _ => ErrorKind::OtherStatus,
+        }
+    }
+}
+
 fn hint(status: StatusCode) -> &'static str {
     match status {
         StatusCode::UNAUTHORIZED => {
@@ -184,12 +244,220 @@ fn hint(status: StatusCode) -> &'static str {
     }
 }
 
-fn orphan_hint(orphan: Option<&str>) -> String {
-    match orphan {
-        None => "; the replacement was deleted again, and the old key is as it was".to_owned(),
-        Some(id) => format!(
-            "; deleting the replacement failed too: key {id} exists but nobody holds its secret, so delete it"
+/// A rotation that stopped ([`Error::Rotation`]): its causes as data.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", rotation_message(self))]
+#[non_exhaustive]
+pub struct RotationFailure {
+    /// The key being rotated.
+    pub key_id: String,
+    /// The user id its replacement was, or was to be, made for; `None`
+    /// when it stopped before one was settled (no such key).
+    pub user_id: Option<String>,
+    /// Where the rotation stopped, and why.
+    pub stop: RotationStop,
+    /// The call that failed, when one did.
+    #[source]
+    pub source: Option<Error>,
+    /// What became of the old key's expiry.
+    pub old_expiry: OldExpiry,
+    /// The id of a replacement that was made and could not be deleted
+    /// again: it exists, nobody holds its secret, and it must be deleted by
+    /// hand.
+    pub orphan: Option<String>,
+}
+
+impl RotationFailure {
+    /// A rotation of `key_id` for `user_id` that stopped at `stop`, with
+    /// nothing changed; the other causes are set with the `with_*` methods.
+    pub(crate) fn new(
+        key_id: impl Into<String>,
+        user_id: Option<String>,
+        stop: RotationStop,
+    ) -> Self {
+        Self {
+            key_id: key_id.into(),
+            user_id,
+            stop,
+            source: None,
+            old_expiry: OldExpiry::Unchanged,
+            orphan: None,
+        }
+    }
+}
+
+impl From<RotationFailure> for Error {
+    fn from(failure: RotationFailure) -> Self {
+        Error::Rotation(Box::new(failure))
+    }
+}
+
+/// Where a rotation stopped, and why: the cause of an [`Error::Rotation`],
+/// as data to match on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotationStop {
+    /// No key has this id.
+    NoSuchKey,
+    /// The key is deactivated: a replacement would restore revoked access.
+    Deactivated,
+    /// The key expired then: a replacement would restore revoked access.
+    Expired {
+        /// When it expired.
+        at: DateTime<Utc>,
+    },
+    /// The overlap window is not positive, or ends past any date this
+    /// crate can represent.
+    Window,
+    /// The server refused to bring the old key's expiry forward to the end
+    /// of the overlap window (most often: the window is longer than the
+    /// longest expiry it allows). Nothing was created.
+    Shorten,
+    /// Creating the replacement failed; an unknown user id answers 404.
+    Create,
+    /// The replacement was made for another user than the old key's, and
+    /// deleted again.
+    WrongUser {
+        /// The username the server made it for.
+        made_for: String,
+        /// The username of the old key's user.
+        owner: String,
+    },
+    /// A concurrent rotation of the same key made its replacement first,
+    /// which is the one to use, or someone retired the key meanwhile; this
+    /// rotation's replacement was deleted again.
+    LostRace {
+        /// The id of the winning replacement; `None` when the key was
+        /// deactivated or deleted by someone else.
+        winner: Option<String>,
+    },
+}
+
+/// What became of the old key's expiry when a rotation stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OldExpiry {
+    /// It was never changed.
+    Unchanged,
+    /// The overlap window had brought it forward; it was put back as it was.
+    PutBack,
+    /// It stays brought forward, as a concurrent rotation that won set it
+    /// too: the key stops working at `until`.
+    Kept {
+        /// When the old key stops working.
+        until: DateTime<Utc>,
+    },
+    /// The overlap window brought it forward and putting it back failed:
+    /// the key now stops working at `until`, unless its expiry is set again.
+    Shortened {
+        /// When the old key now stops working.
+        until: DateTime<Utc>,
+        /// Why putting it back failed.
+        error: Box<Error>,
+    },
+}
+
+fn rotation_message(failure: &RotationFailure) -> String {
+    let RotationFailure {
+        key_id,
+        user_id,
+        stop,
+        source,
+        old_expiry,
+        orphan,
+    } = failure;
+    let failed = source
+        .as_ref()
+        .map_or_else(String::new, |e| format!(" ({e})"));
+    let (what, made) = match stop {
+        RotationStop::NoSuchKey => (
+            format!("no key with id {key_id}: check the id in the list of keys"),
+            false,
         ),
+        RotationStop::Deactivated | RotationStop::Expired { .. } => {
+            let state = if *stop == RotationStop::Deactivated {
+                "deactivated"
+            } else {
+                "expired"
+            };
+            (
+                format!(
+                    "key {key_id} is {state}, so it grants no access; rotating it would restore access that was revoked: to issue a new key on purpose, create one"
+                ),
+                false,
+            )
+        }
+        RotationStop::Window => (
+            "the overlap window must be positive and end within this crate's dates, such as 7 days"
+                .to_owned(),
+            false,
+        ),
+        RotationStop::Shorten => (
+            format!(
+                "rotating key {key_id}: the server refused to bring its expiry forward to the end of the overlap window{failed}: choose a shorter window (the server caps how long a key may live)"
+            ),
+            false,
+        ),
+        RotationStop::Create => {
+            let user_id = user_id.as_deref().unwrap_or_default();
+            let hint = if source
+                .as_ref()
+                .is_some_and(|e| e.kind() == ErrorKind::NotFound)
+            {
+                format!(
+                    ": check that {user_id} is the id of the key's user (the API lists usernames; a create takes the user's id)"
+                )
+            } else {
+                String::new()
+            };
+            (
+                format!(
+                    "rotating key {key_id}: creating its replacement for user id {user_id} failed{failed}{hint}"
+                ),
+                false,
+            )
+        }
+        RotationStop::WrongUser { made_for, owner } => (
+            format!(
+                "rotating key {key_id}: the replacement was made for {made_for}, but the key belongs to {owner}: make it for the id of {owner}"
+            ),
+            true,
+        ),
+        RotationStop::LostRace {
+            winner: Some(winner),
+        } => (
+            format!(
+                "rotating key {key_id}: a concurrent rotation replaced it first with key {winner}, which is the one to use"
+            ),
+            true,
+        ),
+        RotationStop::LostRace { winner: None } => (
+            format!("rotating key {key_id}: someone else retired it meanwhile"),
+            true,
+        ),
+    };
+    let replacement = match (made, orphan.as_deref()) {
+        (false, _) => "nothing was created".to_owned(),
+        (true, None) => "this rotation's replacement was deleted again".to_owned(),
+        (true, Some(id)) => format!(
+            "deleting this rotation's replacement failed: key {id} exists but nobody holds its secret, so delete it"
+        ),
+    };
+    let expiry = match old_expiry {
+        OldExpiry::Unchanged => format!("key {key_id} is unchanged"),
+        OldExpiry::PutBack => format!("key {key_id}'s expiry was put back as it was"),
+        OldExpiry::Kept { until } => format!(
+            "key {key_id} stops working at {}, as the winning rotation set it",
+            until.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        OldExpiry::Shortened { until, error } => format!(
+            "putting key {key_id}'s expiry back failed ({error}): it now stops working at {}, unless its expiry is set again",
+            until.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+    };
+    match stop {
+        RotationStop::NoSuchKey | RotationStop::Window => format!("{what}; nothing was changed"),
+        _ => format!("{what}; {replacement}, and {expiry}"),
     }
 }
 
@@ -258,33 +526,30 @@ fn root_cause(e: &(dyn StdError + 'static)) -> String {
 }
 
 impl Error {
-    /// This error, or [`Error::Unsupported`] when it is a 404 or 405 without
-    /// an `EndpointError`: the answer of a server that lacks `operation`.
-    pub(crate) fn unsupported_if_missing(
-        self,
-        operation: &'static str,
-        since: &'static str,
-    ) -> Self {
+    /// The status of a failed response that held no API error (an
+    /// undocumented status, or a body that is not the API's), if this is one.
+    pub(crate) fn status_without_api_error(&self) -> Option<StatusCode> {
         match self {
             Error::Decode {
                 status: Some(status),
                 ..
             }
             | Error::UnexpectedStatus { status, .. }
-                if matches!(status.as_u16(), 404 | 405) =>
+                if status.is_client_error() || status.is_server_error() =>
             {
-                Error::Unsupported {
-                    operation,
-                    since,
-                    status,
-                }
+                Some(*status)
             }
-            Error::WrongUrl { .. } => Error::Unsupported {
-                operation,
-                since,
-                status: StatusCode::NOT_FOUND,
-            },
-            other => other,
+            _ => None,
+        }
+    }
+
+    /// The body snippet this error keeps, if any.
+    pub(crate) fn into_body_snippet(self) -> String {
+        match self {
+            Error::Decode { body, .. }
+            | Error::UnexpectedStatus { body, .. }
+            | Error::WrongUrl { body, .. } => body,
+            _ => String::new(),
         }
     }
 
@@ -300,7 +565,9 @@ impl Error {
         }
     }
 
-    /// The HTTP status of the response that caused this error, if there was one.
+    /// The HTTP status of the response that caused this error, if there was
+    /// one, whether the spec documents it or not; for a composite's failure,
+    /// the status of the call that failed.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api { status, .. }
@@ -308,7 +575,55 @@ impl Error {
             | Error::Unsupported { status, .. } => Some(*status),
             Error::Decode { status, .. } => *status,
             Error::WrongUrl { .. } => Some(StatusCode::NOT_FOUND),
+            Error::Rotation(failure) => failure.source.as_ref().and_then(Error::status),
             _ => None,
+        }
+    }
+
+    /// What kind of failure this is, the same for a status the spec
+    /// documents (an [`Error::Api`]) and one it does not
+    /// ([`Error::UnexpectedStatus`]): the question a caller asks before
+    /// deciding what to do.
+    ///
+    /// ```
+    /// use h2ogpte_api_keys::{Error, ErrorKind};
+    ///
+    /// fn answer(e: &Error) -> u16 {
+    ///     match e.kind() {
+    ///         ErrorKind::NotFound => 404,
+    ///         ErrorKind::Conflict => 409,
+    ///         ErrorKind::RateLimited | ErrorKind::Unavailable => 503,
+    ///         _ => 500,
+    ///     }
+    /// }
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config { .. } | Error::InsecureUrl { .. } | Error::WrongUrl { .. } => {
+                ErrorKind::Configuration
+            }
+            Error::InvalidRequest { .. } => ErrorKind::RefusedBeforeSending,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Connect { .. } => ErrorKind::Connect,
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::ResponseTooLarge { .. } | Error::Paging { .. } | Error::TooManyKeys { .. } => {
+                ErrorKind::ResponseInvalid
+            }
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
+                ErrorKind::of_status(*status)
+            }
+            Error::Decode { status, .. } => match status {
+                Some(s) if s.is_client_error() || s.is_server_error() => ErrorKind::of_status(*s),
+                _ => ErrorKind::ResponseInvalid,
+            },
+            Error::Rotation(failure) => match (&failure.stop, &failure.source) {
+                (RotationStop::NoSuchKey, _) => ErrorKind::NotFound,
+                (RotationStop::LostRace { .. }, _) => ErrorKind::Conflict,
+                (RotationStop::WrongUser { .. }, _) => ErrorKind::BadRequest,
+                (_, Some(source)) => source.kind(),
+                (_, None) => ErrorKind::RefusedBeforeSending,
+            },
         }
     }
 
@@ -358,6 +673,7 @@ mod tests {
                 message: "invalid API key".into(),
                 error_type: None,
             },
+            retry_after: None,
         };
         assert_eq!(
             e.to_string(),
@@ -371,5 +687,64 @@ mod tests {
         };
         assert!(e.to_string().contains("without a trailing slash"), "{e}");
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn the_kind_is_the_same_whether_the_spec_documents_the_status_or_not() {
+        let wait = Some(Duration::from_secs(7));
+        for status in [409, 429, 503, 404, 400, 401, 500] {
+            let status = StatusCode::from_u16(status).expect("a status");
+            let documented = Error::Api {
+                status,
+                error: EndpointError {
+                    code: status.as_u16().into(),
+                    message: "m".into(),
+                    error_type: None,
+                },
+                retry_after: wait,
+            };
+            let undocumented = Error::UnexpectedStatus {
+                status,
+                body: String::new(),
+                location: None,
+                retry_after: wait,
+            };
+            assert_eq!(documented.kind(), undocumented.kind(), "{status}");
+            assert_eq!(documented.status(), undocumented.status());
+            assert_eq!(documented.retry_after(), wait);
+            assert_eq!(undocumented.retry_after(), wait);
+        }
+        let unavailable = Error::UnexpectedStatus {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: String::new(),
+            location: None,
+            retry_after: None,
+        };
+        assert_eq!(unavailable.kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn a_rotation_error_has_the_kind_and_status_of_its_failed_call() {
+        let not_found = Error::Api {
+            status: StatusCode::NOT_FOUND,
+            error: EndpointError {
+                code: 404,
+                message: "user not found".into(),
+                error_type: None,
+            },
+            retry_after: None,
+        };
+        let e = Error::from(RotationFailure {
+            source: Some(not_found),
+            old_expiry: OldExpiry::PutBack,
+            ..RotationFailure::new("k-1", Some("carol".into()), RotationStop::Create)
+        });
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
+        assert!(e.source().is_some(), "the failed call is its source");
+        let message = e.to_string();
+        assert!(message.contains("user id carol"), "{message}");
+        assert!(message.contains("nothing was created"), "{message}");
+        assert!(message.contains("put back"), "{message}");
     }
 }

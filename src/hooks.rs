@@ -2,24 +2,18 @@
 //! the wire rules, one tracing span per HTTP attempt, and the response body
 //! limit, applied to every operation however it is called.
 
-use std::{
-    fmt,
-    sync::{
-        Arc,
-        atomic::{AtomicU16, AtomicU32, Ordering},
-    },
-    time::Instant,
-};
+use std::{fmt, sync::Arc, time::Instant};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
-    Request, Response, ResponseBuilderExt, StatusCode,
+    Request, Response, ResponseBuilderExt,
     header::{AUTHORIZATION, HeaderValue},
 };
 use tracing::Instrument;
 
 use crate::{
     CallOptions,
+    call::CallReport,
     generated::{Client, Error},
     wire,
 };
@@ -104,39 +98,6 @@ impl Hooks {
     }
 }
 
-/// One front-door call, shared with the hooks of the generated client that
-/// sends it: the attempt number goes in (for the span), the status of the
-/// last response comes out (the generated error may not keep it).
-#[derive(Debug, Default)]
-pub(crate) struct CallReport {
-    attempt: AtomicU32,
-    status: AtomicU16,
-    /// The URL of a 404, shown without user info or query: kept only then,
-    /// to say which URL was not the API.
-    not_found_url: std::sync::Mutex<Option<String>>,
-}
-
-impl CallReport {
-    /// Starts attempt `attempt`: no status yet.
-    pub(crate) fn begin(&self, attempt: u32) {
-        self.attempt.store(attempt, Ordering::Relaxed);
-        self.status.store(0, Ordering::Relaxed);
-    }
-
-    /// The status of this attempt's response, if one came.
-    pub(crate) fn status(&self) -> Option<StatusCode> {
-        StatusCode::from_u16(self.status.load(Ordering::Relaxed)).ok()
-    }
-
-    /// The URL that answered 404, if one did.
-    pub(crate) fn not_found_url(&self) -> Option<String> {
-        self.not_found_url
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-}
-
 impl ClientHooks<Hooks> for Client {
     async fn pre<E>(&self, request: &mut Request, info: &OperationInfo) -> Result<(), Error<E>> {
         if let Some(auth) = &self.inner().authorization {
@@ -156,7 +117,7 @@ impl ClientHooks<Hooks> for Client {
 
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         let call = self.inner().call.as_deref();
-        let attempt = call.map_or(1, |c| c.attempt.load(Ordering::Relaxed));
+        let attempt = call.map_or(1, CallReport::attempt);
         // The operation id and short names, plus the attribute names of
         // OpenTelemetry's HTTP client conventions, so a collector shows them
         // without mapping. Field values are computed only when the span is on.
@@ -198,14 +159,7 @@ impl ClientHooks<Hooks> for Client {
                     span.record("error.type", status.as_str());
                 }
                 if let Some(call) = call {
-                    call.status.store(status.as_u16(), Ordering::Relaxed);
-                    if status == StatusCode::NOT_FOUND {
-                        *call
-                            .not_found_url
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                            Some(crate::server_url::shown_url(response.url()));
-                    }
+                    call.saw(response);
                 }
                 tracing::debug!(parent: &span, status = status.as_u16(), elapsed_ms, "response");
             }

@@ -13,10 +13,12 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 }
 
+mod audit;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 mod builder;
+mod call;
 mod call_options;
 mod client;
 mod create_key;
@@ -49,7 +51,7 @@ pub use call_options::CallOptions;
 pub use chrono;
 pub use client::Client;
 pub use create_key::CreateKey;
-pub use error::{BODY_SNIPPET_LIMIT, Error};
+pub use error::{BODY_SNIPPET_LIMIT, Error, ErrorKind};
 pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;

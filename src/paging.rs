@@ -92,7 +92,7 @@ impl Client {
     pub fn stream_all_api_keys<'a>(
         &'a self,
         query: &ListQuery,
-    ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + 'a {
+    ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'a {
         let limit = query.limit();
         let prefetch = query.prefetch().unwrap_or(self.stream_limits.prefetch);
         let start = query.offset();

@@ -11,13 +11,15 @@ use crate::types::ApiKeyInfo;
 /// from a file (TOML, JSON, …) names only the rules it wants, and an unknown
 /// name is an error. [`Policy::recommended`] is a sensible start.
 ///
+/// The struct is `#[non_exhaustive]`, so a new rule is not a breaking
+/// change: build one from [`Policy::recommended`] or [`Policy::default`]
+/// with the `with_*` methods.
+///
 /// ```
 /// use h2ogpte_api_keys::chrono::Utc;
 /// use h2ogpte_api_keys::policy::{FindingCode, Policy};
 /// # fn demo(key: &h2ogpte_api_keys::types::ApiKeyInfo) {
-/// let mut policy = Policy::default();
-/// policy.require_expiry = true;
-/// policy.max_age_days = Some(90);
+/// let policy = Policy::recommended().with_max_age_days(Some(30));
 /// for finding in policy.evaluate(key, Utc::now()) {
 ///     if finding.code == FindingCode::TooOld {
 ///         println!("{}: {}", key.id, finding.detail);
@@ -71,6 +73,55 @@ impl Policy {
             forbid_global_keys: false,
             inactive_for_days: Some(30),
         }
+    }
+
+    /// This policy with [`require_expiry`](Self::require_expiry) set.
+    pub fn with_require_expiry(mut self, on: bool) -> Self {
+        self.require_expiry = on;
+        self
+    }
+
+    /// This policy with [`max_lifetime_days`](Self::max_lifetime_days) set.
+    pub fn with_max_lifetime_days(mut self, days: Option<u32>) -> Self {
+        self.max_lifetime_days = days;
+        self
+    }
+
+    /// This policy with [`max_age_days`](Self::max_age_days) set.
+    pub fn with_max_age_days(mut self, days: Option<u32>) -> Self {
+        self.max_age_days = days;
+        self
+    }
+
+    /// This policy with [`unused_for_days`](Self::unused_for_days) set.
+    pub fn with_unused_for_days(mut self, days: Option<u32>) -> Self {
+        self.unused_for_days = days;
+        self
+    }
+
+    /// This policy with [`expiring_within_days`](Self::expiring_within_days) set.
+    pub fn with_expiring_within_days(mut self, days: Option<u32>) -> Self {
+        self.expiring_within_days = days;
+        self
+    }
+
+    /// This policy with
+    /// [`require_inactivity_interval`](Self::require_inactivity_interval) set.
+    pub fn with_require_inactivity_interval(mut self, on: bool) -> Self {
+        self.require_inactivity_interval = on;
+        self
+    }
+
+    /// This policy with [`forbid_global_keys`](Self::forbid_global_keys) set.
+    pub fn with_forbid_global_keys(mut self, on: bool) -> Self {
+        self.forbid_global_keys = on;
+        self
+    }
+
+    /// This policy with [`inactive_for_days`](Self::inactive_for_days) set.
+    pub fn with_inactive_for_days(mut self, days: Option<u32>) -> Self {
+        self.inactive_for_days = days;
+        self
     }
 
     /// Whether no rule is set, so no key can break it.
@@ -212,6 +263,24 @@ fn days_text(span: TimeDelta) -> String {
         },
         1 => "1 day".to_owned(),
         d => format!("{d} days"),
+    }
+}
+
+/// A key and every rule it breaks: an item of [`Client::audit`](crate::Client::audit).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyAudit {
+    /// The key, as listed.
+    pub key: ApiKeyInfo,
+    /// The rules it breaks, in the order of [`FindingCode::ALL`]; empty when
+    /// it breaks none.
+    pub findings: Vec<Finding>,
+}
+
+impl KeyAudit {
+    /// Whether the key breaks no rule.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
     }
 }
 

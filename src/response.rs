@@ -1,14 +1,16 @@
 //! Reading a failed response: the generated client's error turned into the
-//! crate's [`Error`], with the status the hooks saw, a bounded and redacted
-//! snippet of the body, and the JSON path where decoding failed.
+//! crate's [`Error`], with the status and `Retry-After` the hooks saw, a
+//! bounded and redacted snippet of the body, and the JSON path where
+//! decoding failed. What a 404 without an API error means is decided once,
+//! in `call.rs`.
 
 use std::error::Error as StdError;
 
-use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::{
     Error,
+    call::Seen,
     error::BODY_SNIPPET_LIMIT,
     raw,
     retry::retry_after,
@@ -24,17 +26,23 @@ impl Error {
     /// decoded again with the field path tracked, to say where it failed.
     pub(crate) async fn from_raw<T: DeserializeOwned>(
         err: raw::Error<EndpointError>,
-        status: Option<StatusCode>,
+        seen: Option<Seen>,
         reading: &Reading,
     ) -> Self {
+        let status = seen.as_ref().map(|s| s.status);
         match err {
             raw::Error::InvalidRequest(reason) => Error::invalid_request(reason),
             raw::Error::Custom(reason) => Error::invalid_request(reason),
             raw::Error::ErrorResponse(response) => {
                 let status = response.status();
+                let retry_after = retry_after(response.headers());
                 let error = response.into_inner();
                 tracing::debug!(status = status.as_u16(), message = %snippet(error.message.as_bytes()), "API error");
-                Error::Api { status, error }
+                Error::Api {
+                    status,
+                    error,
+                    retry_after,
+                }
             }
             raw::Error::InvalidResponsePayload(bytes, source) => {
                 let is_error = status.is_some_and(|s| s.is_client_error() || s.is_server_error());
@@ -57,6 +65,7 @@ impl Error {
                     path,
                     source,
                     body,
+                    retry_after: seen.and_then(|s| s.retry_after),
                 }
             }
             raw::Error::UnexpectedResponse(response) => Self::unexpected(response, reading).await,
@@ -112,29 +121,6 @@ impl Error {
             body,
             location,
             retry_after: retry_after(&headers),
-        }
-    }
-}
-
-impl Error {
-    /// A 404 whose body is not the API's error, said as such with the URL
-    /// that answered it; any other error as it is.
-    pub(crate) fn or_wrong_url(self, not_found_url: Option<String>) -> Self {
-        match (self, not_found_url) {
-            (
-                Error::Decode {
-                    status: Some(StatusCode::NOT_FOUND),
-                    body,
-                    ..
-                }
-                | Error::UnexpectedStatus {
-                    status: StatusCode::NOT_FOUND,
-                    body,
-                    ..
-                },
-                Some(url),
-            ) => Error::WrongUrl { url, body },
-            (other, _) => other,
         }
     }
 }

@@ -41,10 +41,15 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 impl Error {
-    /// How long the server asked to wait before retrying.
+    /// How long the server asked to wait before retrying (its
+    /// `Retry-After`), whatever the status and whether the spec documents
+    /// it; for a composite's failure, what its failed call was told.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::UnexpectedStatus { retry_after, .. } => *retry_after,
+            Error::Api { retry_after, .. }
+            | Error::UnexpectedStatus { retry_after, .. }
+            | Error::Decode { retry_after, .. } => *retry_after,
+            Error::Rotation(failure) => failure.source.as_ref().and_then(Error::retry_after),
             _ => None,
         }
     }

@@ -12,8 +12,10 @@
 //! use h2ogpte_api_keys::chrono::TimeDelta;
 //! use h2ogpte_api_keys::rotation::{OldKey, Retire};
 //!
+//! // The key's id, and the id of its user: the API lists keys by username,
+//! // and a create takes the user's id (on a real server, a UUID).
 //! let rotated = client
-//!     .rotate_api_key("5f0c…", Retire::After(TimeDelta::days(7)))
+//!     .rotate_api_key("5f0c…", "6f3c1f0e-…", Retire::After(TimeDelta::days(7)))
 //!     .await?;
 //! // Hand the new secret to the service now: it is shown only once.
 //! let secret = rotated.created.secret_key.expose();
@@ -24,9 +26,23 @@
 //! ```
 //!
 //! In steps, to put the secret somewhere safe before the old key is
-//! retired: [`Client::plan_rotation`], [`RotationPlan::create`], then
-//! [`Rotation::retire_old`] (or [`Rotation::undo`] when the secret could
-//! not be delivered).
+//! retired: [`Client::plan_rotation`], [`RotationPlan::for_user`],
+//! [`RotationPlan::create`], then [`Rotation::retire_old`] (or
+//! [`Rotation::undo`] when the secret could not be delivered).
+//!
+//! **The user id.** The API lists a key's *username*, and a create takes the
+//! user's *id*; on a real server the two differ (ids are UUIDs). Give the
+//! id: to [`Client::rotate_api_key`], or to [`RotationPlan::for_user`]. A
+//! wrong id fails the create (404) with an [`Error::Rotation`] whose `stop`
+//! is [`RotationStop::Create`]: nothing was created and the old key's expiry
+//! was put back, as its `old_expiry` says. A replacement the server made for
+//! another user is deleted again ([`RotationStop::WrongUser`]).
+//!
+//! Every failure of a composite is an [`Error::Rotation`], whose
+//! [`RotationFailure`] says at which
+//! step it stopped ([`RotationStop`]), the call that failed (its `source`),
+//! what became of the old key's expiry ([`OldExpiry`]) and any replacement
+//! left behind (`orphan`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::TryStreamExt;
@@ -37,6 +53,8 @@ use crate::{
     policy::is_active,
     types::{ApiKeyCreateRequest, ApiKeyInfo, ApiKeyResult},
 };
+
+pub use crate::error::{OldExpiry, RotationFailure, RotationStop};
 
 /// How the old key is retired once its replacement exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +83,11 @@ pub enum OldKey {
     /// Someone else retired or replaced it meanwhile, most likely a
     /// concurrent rotation: the replacement made here is the one to drop
     /// ([`Rotation::withdraw`]).
-    RetiredElsewhere(String),
+    RetiredElsewhere {
+        /// The concurrent rotation's replacement, when one was found; `None`
+        /// when the key was deactivated or deleted by someone else.
+        replaced_by: Option<String>,
+    },
     /// Retiring it failed: it is still active, and the new key exists too.
     StillActive(Error),
 }
@@ -77,34 +99,43 @@ pub struct RotationPlan {
     request: ApiKeyCreateRequest,
     retire: Retire,
     planned_at: DateTime<Utc>,
+    /// The overlap window's end (now plus the window), checked when planned.
+    window_ends: Option<DateTime<Utc>>,
 }
 
 impl RotationPlan {
     /// Plans replacing `old` at `now`, without any call. Refuses a key that
-    /// grants no access (inactive or expired: a replacement would hand
-    /// revoked access back) and an overlap that is not positive.
+    /// grants no access (deactivated or expired: a replacement would hand
+    /// revoked access back) and an overlap window that is not positive or
+    /// ends past the dates this crate represents, each an
+    /// [`Error::Rotation`] whose [`RotationStop`] says which.
     ///
-    /// The key is made for the old key's username as `user_id`; use
-    /// [`for_user`](Self::for_user) when the user's id differs.
+    /// The key is made for the old key's username as `user_id`, which is
+    /// right only where usernames are ids: give the user's id with
+    /// [`for_user`](Self::for_user).
     pub fn new(old: ApiKeyInfo, retire: Retire, now: DateTime<Utc>) -> Result<Self, Error> {
+        let refused = |stop| {
+            Error::from(RotationFailure::new(
+                &old.id,
+                Some(old.username.clone()),
+                stop,
+            ))
+        };
         if !is_active(&old, now) {
-            let state = if old.expires_at.is_some_and(|at| at <= now) {
-                "expired"
-            } else {
-                "inactive"
-            };
-            return Err(Error::invalid_request(format!(
-                "key {} is {state}, so it grants no access; rotating it would restore access that was revoked. Nothing was changed: to issue a new key on purpose, create one",
-                old.id
-            )));
+            return Err(refused(match old.expires_at {
+                Some(at) if at <= now => RotationStop::Expired { at },
+                _ => RotationStop::Deactivated,
+            }));
         }
-        if let Retire::After(window) = retire
-            && window <= TimeDelta::zero()
-        {
-            return Err(Error::invalid_request(
-                "the overlap window must be positive, such as 7 days",
-            ));
-        }
+        let window_ends = match retire {
+            Retire::After(window) => Some(
+                Some(window)
+                    .filter(|w| *w > TimeDelta::zero())
+                    .and_then(|w| now.checked_add_signed(w))
+                    .ok_or_else(|| refused(RotationStop::Window))?,
+            ),
+            _ => None,
+        };
         let expires_in = old
             .expires_at
             .map(|at| format!("{} seconds", (at - now).num_seconds().max(1)));
@@ -120,6 +151,7 @@ impl RotationPlan {
             request,
             retire,
             planned_at: now,
+            window_ends,
         })
     }
 
@@ -150,59 +182,80 @@ impl RotationPlan {
     /// of its own expiry and the window's end; `None` for an immediate
     /// retirement.
     pub fn old_key_stops_at(&self) -> Option<DateTime<Utc>> {
-        match self.retire {
-            Retire::After(window) => {
-                let end = self.planned_at + window;
-                Some(self.old.expires_at.map_or(end, |at| at.min(end)))
-            }
-            _ => None,
-        }
+        let end = self.window_ends?;
+        Some(self.old.expires_at.map_or(end, |at| at.min(end)))
     }
 
     /// The window in whole seconds when the old key's expiry must come
     /// forward to it; `None` when it already expires within the window.
     fn shortened_expiry(&self) -> Option<i64> {
-        let Retire::After(window) = self.retire else {
-            return None;
-        };
-        let end = self.planned_at + window;
+        let end = self.window_ends?;
         match self.old.expires_at {
             Some(at) if at <= end => None,
-            _ => Some(window.num_seconds().max(1)),
+            _ => Some((end - self.planned_at).num_seconds().max(1)),
+        }
+    }
+
+    /// The error of a rotation of this plan that stopped at `stop`.
+    fn stopped(
+        &self,
+        stop: RotationStop,
+        source: Option<Error>,
+        old_expiry: OldExpiry,
+        orphan: Option<String>,
+    ) -> Error {
+        Error::from(RotationFailure {
+            source,
+            old_expiry,
+            orphan,
+            ..RotationFailure::new(&self.old.id, Some(self.request.user_id.clone()), stop)
+        })
+    }
+
+    /// Puts the old key's expiry back, if `shortened`: what became of it.
+    async fn put_back(&self, client: &Client, shortened: bool) -> OldExpiry {
+        if !shortened {
+            return OldExpiry::Unchanged;
+        }
+        match restore_expiry(client, &self.old).await {
+            Ok(()) => OldExpiry::PutBack,
+            Err(error) => OldExpiry::Shortened {
+                until: self.old_key_stops_at().unwrap_or(self.planned_at),
+                error: Box::new(error),
+            },
         }
     }
 
     /// Runs the first half: with an overlap window, the old key's expiry
     /// comes forward first (the server alone knows its longest allowed
     /// expiry, and this asks it before anything is created: a window it
-    /// refuses fails here, with nothing changed); then the replacement is
-    /// created and checked to belong to the old key's user.
+    /// refuses fails here, [`RotationStop::Shorten`], with nothing changed);
+    /// then the replacement is created and checked to belong to the old
+    /// key's user.
     ///
-    /// A failed create puts the old key's expiry back. A replacement for
-    /// another user is deleted again, and the old key's expiry put back;
-    /// if that delete fails, the error says so, and names the key.
+    /// A failed create ([`RotationStop::Create`]; a wrong user id answers
+    /// 404) puts the old key's expiry back. A replacement for another user
+    /// ([`RotationStop::WrongUser`]) is deleted again, and the old key's
+    /// expiry put back; if that delete fails, the error names the key
+    /// (`orphan`). The error's `old_expiry` says whether putting the expiry
+    /// back worked.
     pub async fn create(self, client: &Client) -> Result<Rotation, Error> {
         let shortened = self.shortened_expiry();
-        if let Some(seconds) = shortened {
-            client
+        if let Some(seconds) = shortened
+            && let Err(e) = client
                 .set_api_key_expiry(&self.old.id, &format!("{seconds} seconds"))
-                .await?;
+                .await
+        {
+            let unchanged = OldExpiry::Unchanged;
+            return Err(self.stopped(RotationStop::Shorten, Some(e), unchanged, None));
         }
         let created = match client.create_api_key_for_user(self.request.clone()).await {
             Ok(created) => created,
             Err(e) => {
                 // No replacement to hand over: the old key's expiry goes
                 // back to what it was.
-                if shortened.is_some()
-                    && let Err(restore) = restore_expiry(client, &self.old).await
-                {
-                    tracing::warn!(
-                        key = %self.old.id,
-                        error = %restore,
-                        "the create failed, and putting the old key's expiry back failed too"
-                    );
-                }
-                return Err(e);
+                let old_expiry = self.put_back(client, shortened.is_some()).await;
+                return Err(self.stopped(RotationStop::Create, Some(e), old_expiry, None));
             }
         };
         let rotation = Rotation {
@@ -212,22 +265,17 @@ impl RotationPlan {
         };
         let made_for = &rotation.created.api_key.username;
         if *made_for != rotation.plan.old.username {
-            let mut reason = format!(
-                "the replacement was made for {made_for}, but key {} belongs to {}: make it for the id of {}",
-                rotation.plan.old.id, rotation.plan.old.username, rotation.plan.old.username
-            );
             let orphan = rotation
                 .withdraw(client)
                 .await
                 .err()
                 .map(|_| rotation.created.api_key.id.clone());
-            if let Err(e) = rotation.restore_old_expiry(client).await {
-                reason += &format!(
-                    "; putting key {}'s expiry back as it was failed too ({e}): set it again",
-                    rotation.plan.old.id
-                );
-            }
-            return Err(Error::Rotation { reason, orphan });
+            let old_expiry = rotation.plan.put_back(client, rotation.shortened).await;
+            let stop = RotationStop::WrongUser {
+                made_for: made_for.clone(),
+                owner: rotation.plan.old.username.clone(),
+            };
+            return Err(rotation.plan.stopped(stop, None, old_expiry, orphan));
         }
         Ok(rotation)
     }
@@ -271,9 +319,8 @@ impl Rotation {
         match result {
             Ok(()) => done,
             Err(e) if e.status() == Some(already) && e.endpoint_error().is_some() => {
-                OldKey::RetiredElsewhere(format!(
-                    "key {old} was retired by someone else meanwhile ({e})"
-                ))
+                tracing::debug!(key = %old, error = %e, "retired by someone else meanwhile");
+                OldKey::RetiredElsewhere { replaced_by: None }
             }
             Err(e) => OldKey::StillActive(e),
         }
@@ -302,10 +349,9 @@ impl Rotation {
                         && k.is_active
                         && (k.created_at, &k.id) < (mine.created_at, &mine.id);
                     if rival {
-                        return OldKey::RetiredElsewhere(format!(
-                            "key {} was replaced by {} meanwhile, before this rotation's key",
-                            old.id, k.id
-                        ));
+                        return OldKey::RetiredElsewhere {
+                            replaced_by: Some(k.id),
+                        };
                     }
                 }
                 Ok(None) => return OldKey::ExpiresAt(stops),
@@ -381,35 +427,57 @@ impl Client {
     }
 
     /// Reads the key and plans its rotation ([`RotationPlan::new`]); nothing
-    /// is changed.
+    /// is changed. The plan makes the replacement for the key's username:
+    /// give the user's id with [`RotationPlan::for_user`] where the two
+    /// differ (see [the rotation module](crate::rotation)).
     pub async fn plan_rotation(&self, key_id: &str, retire: Retire) -> Result<RotationPlan, Error> {
-        let old = self.find_api_key(key_id).await?.ok_or_else(|| {
-            Error::invalid_request(format!(
-                "no key with id {key_id}: check the id in the list of keys"
-            ))
-        })?;
+        let old = self
+            .find_api_key(key_id)
+            .await?
+            .ok_or_else(|| RotationFailure::new(key_id, None, RotationStop::NoSuchKey))?;
         RotationPlan::new(old, retire, Utc::now())
     }
 
-    /// Rotates a key in one call: plan, create, retire. The result holds the
-    /// new secret; an error means no new key is left (a lost race to a
-    /// concurrent rotation deletes the one made here), except an
-    /// [`Error::Rotation`] whose `orphan` names a key a delete failed on.
-    pub async fn rotate_api_key(&self, key_id: &str, retire: Retire) -> Result<Rotated, Error> {
+    /// Rotates a key in one call: plan, create for `user_id`, retire.
+    ///
+    /// `user_id` is the id of the key's user, which the API does not list
+    /// (it lists the username; on a real server ids are UUIDs). A wrong id
+    /// fails with an [`Error::Rotation`] whose `stop` is
+    /// [`RotationStop::Create`] (its `source` the create's 404), with
+    /// nothing created and the old key's expiry put back; the id of another
+    /// user makes a key that is deleted again ([`RotationStop::WrongUser`]).
+    ///
+    /// The result holds the new secret. An error means no new key is left
+    /// (a lost race to a concurrent rotation deletes the one made here),
+    /// except where the error's `orphan` names a key a delete failed on.
+    pub async fn rotate_api_key(
+        &self,
+        key_id: &str,
+        user_id: &str,
+        retire: Retire,
+    ) -> Result<Rotated, Error> {
         let rotation = self
             .plan_rotation(key_id, retire)
             .await?
+            .for_user(user_id)
             .create(self)
             .await?;
         match rotation.retire_old(self).await {
-            OldKey::RetiredElsewhere(why) => Err(Error::Rotation {
-                reason: format!("{why}; the other replacement is the one to use"),
-                orphan: rotation
+            OldKey::RetiredElsewhere { replaced_by } => {
+                let orphan = rotation
                     .withdraw(self)
                     .await
                     .err()
-                    .map(|_| rotation.created.api_key.id.clone()),
-            }),
+                    .map(|_| rotation.created.api_key.id.clone());
+                let old_expiry = match rotation.plan.old_key_stops_at() {
+                    Some(until) => OldExpiry::Kept { until },
+                    None => OldExpiry::Unchanged,
+                };
+                let stop = RotationStop::LostRace {
+                    winner: replaced_by,
+                };
+                Err(rotation.plan.stopped(stop, None, old_expiry, orphan))
+            }
             old_key => Ok(Rotated {
                 created: rotation.created,
                 old: rotation.plan.old,

@@ -69,7 +69,11 @@ fn a_keys_lifecycle_without_async() {
     // A composite of the calls: a seeded key of the admin user, rotated.
     let seeded = every.last().expect("a seeded key").id.clone();
     let rotated = client
-        .rotate_api_key(&seeded, h2ogpte_api_keys::rotation::Retire::Deactivate)
+        .rotate_api_key(
+            &seeded,
+            h2ogpte_fake_server::DEFAULT_ADMIN_ID,
+            h2ogpte_api_keys::rotation::Retire::Deactivate,
+        )
         .expect("rotate");
     assert_eq!(rotated.old.id, seeded);
     let old = client.find_api_key(&seeded).expect("find").expect("kept");

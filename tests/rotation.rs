@@ -5,8 +5,8 @@
 
 use chrono::{TimeDelta, Utc};
 use h2ogpte_api_keys::{
-    Client, CreateKey, Error,
-    rotation::{OldKey, Retire, RotationPlan},
+    Client, CreateKey, Error, ErrorKind,
+    rotation::{OldExpiry, OldKey, Retire, RotationPlan, RotationStop},
 };
 use h2ogpte_fake_server::{FakeServer, FakeServerBuilder};
 
@@ -53,7 +53,7 @@ async fn a_rotation_at_once_deactivates_the_old_key() {
     let (_server, client) = start(FakeServer::builder()).await;
     let old = key(&client, Some("30 days")).await;
     let rotated = client
-        .rotate_api_key(&old, Retire::Deactivate)
+        .rotate_api_key(&old, "alice", Retire::Deactivate)
         .await
         .expect("rotated");
     assert!(
@@ -71,10 +71,69 @@ async fn a_rotation_at_once_deactivates_the_old_key() {
     assert!(!find(&client, &old).await.is_active);
     // A revoked key is not rotated: that would hand its access back.
     let err = client
-        .rotate_api_key(&old, Retire::Deactivate)
+        .rotate_api_key(&old, "alice", Retire::Deactivate)
         .await
         .expect_err("inactive");
     assert!(err.to_string().contains("grants no access"), "{err}");
+    assert!(
+        matches!(&err, Error::Rotation(f) if f.stop == RotationStop::Deactivated),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::RefusedBeforeSending);
+}
+
+#[tokio::test]
+async fn one_call_rotates_for_a_user_whose_id_is_not_the_username() {
+    let (server, client) = start(FakeServer::builder().user("6f3c1f0e-uuid", "carol")).await;
+    let old = client
+        .create_api_key_for_user(
+            CreateKey::for_user("6f3c1f0e-uuid")
+                .name("grafana")
+                .expires_in("30 days"),
+        )
+        .await
+        .expect("a key")
+        .api_key;
+    let window = Retire::After(TimeDelta::days(7));
+    // The username is not the id: the create fails, and nothing changed.
+    let keys = server.key_count();
+    let err = client
+        .rotate_api_key(&old.id, &old.username, window)
+        .await
+        .expect_err("carol is a username, not an id");
+    let Error::Rotation(failure) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(failure.stop, RotationStop::Create);
+    assert!(
+        matches!(failure.old_expiry, OldExpiry::PutBack),
+        "{failure:?}"
+    );
+    assert_eq!(failure.orphan, None);
+    assert_eq!(failure.user_id.as_deref(), Some("carol"));
+    assert_eq!(err.kind(), ErrorKind::NotFound, "the create's 404");
+    let message = err.to_string();
+    for part in [
+        "rotating key",
+        "user id carol",
+        "nothing was created",
+        "put back",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
+    assert_eq!(server.key_count(), keys);
+    let unchanged = find(&client, &old.id).await;
+    assert!(close(
+        unchanged.expires_at.expect("an expiry"),
+        old.expires_at.expect("an expiry")
+    ));
+    // With the id, one call does it.
+    let rotated = client
+        .rotate_api_key(&old.id, "6f3c1f0e-uuid", window)
+        .await
+        .expect("rotated");
+    assert_eq!(rotated.created.api_key.username, "carol");
+    assert!(matches!(rotated.old_key, OldKey::ExpiresAt(_)));
 }
 
 #[tokio::test]
@@ -82,7 +141,7 @@ async fn an_overlap_shortens_the_old_key_and_never_extends_it() {
     let (_server, client) = start(FakeServer::builder()).await;
     let old = key(&client, None).await;
     let rotated = client
-        .rotate_api_key(&old, Retire::After(TimeDelta::days(7)))
+        .rotate_api_key(&old, "alice", Retire::After(TimeDelta::days(7)))
         .await
         .expect("rotated");
     let OldKey::ExpiresAt(stops) = rotated.old_key else {
@@ -96,7 +155,7 @@ async fn an_overlap_shortens_the_old_key_and_never_extends_it() {
     let short = key(&client, Some("2 days")).await;
     let before = find(&client, &short).await.expires_at;
     let rotated = client
-        .rotate_api_key(&short, Retire::After(TimeDelta::days(30)))
+        .rotate_api_key(&short, "alice", Retire::After(TimeDelta::days(30)))
         .await
         .expect("rotated");
     assert!(matches!(rotated.old_key, OldKey::ExpiresAt(at) if Some(at) == before));
@@ -113,10 +172,16 @@ async fn a_window_the_server_refuses_changes_and_creates_nothing() {
     let old = key(&client, None).await;
     let keys = server.key_count();
     let err = client
-        .rotate_api_key(&old, Retire::After(TimeDelta::days(10)))
+        .rotate_api_key(&old, "alice", Retire::After(TimeDelta::days(10)))
         .await
         .expect_err("beyond the server's longest expiry");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    assert!(
+        matches!(&err, Error::Rotation(f)
+            if f.stop == RotationStop::Shorten && matches!(f.old_expiry, OldExpiry::Unchanged)),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::BadRequest);
     assert_eq!(server.key_count(), keys, "nothing was created");
     assert_eq!(find(&client, &old).await.expires_at, None, "unchanged");
 }
@@ -133,7 +198,10 @@ async fn a_key_for_another_user_is_deleted_again_and_the_old_expiry_restored() {
         .for_user("u-bob");
     let err = plan.create(&client).await.expect_err("another user");
     assert!(
-        matches!(err, Error::Rotation { orphan: None, .. }),
+        matches!(&err, Error::Rotation(f)
+            if matches!(f.stop, RotationStop::WrongUser { .. })
+                && matches!(f.old_expiry, OldExpiry::PutBack)
+                && f.orphan.is_none()),
         "{err:?}"
     );
     assert!(err.to_string().contains("deleted again"), "{err}");
@@ -157,10 +225,10 @@ async fn two_racing_overlap_rotations_keep_one_replacement() {
         .count();
     let lost = [&end_a, &end_b]
         .iter()
-        .filter(|e| matches!(e, OldKey::RetiredElsewhere(_)))
+        .filter(|e| matches!(e, OldKey::RetiredElsewhere { .. }))
         .count();
     assert_eq!((won, lost), (1, 1), "{end_a:?} {end_b:?}");
-    let loser = if matches!(end_a, OldKey::RetiredElsewhere(_)) {
+    let loser = if matches!(end_a, OldKey::RetiredElsewhere { .. }) {
         &a
     } else {
         &b
@@ -206,4 +274,28 @@ fn a_plan_is_pure_and_says_when_the_old_key_stops() {
         ..old
     };
     assert!(RotationPlan::new(expired, Retire::Delete, now).is_err());
+}
+
+#[test]
+fn a_window_past_any_date_is_refused_not_a_panic() {
+    let now = Utc::now();
+    let old: h2ogpte_api_keys::types::ApiKeyInfo = serde_json::from_value(serde_json::json!({
+        "id": "k-1", "username": "svc", "name": "ingest", "hint": "abcd",
+        "created_at": now - TimeDelta::days(1), "expires_at": null,
+        "inactivity_interval": null, "total_calls": 0, "is_active": true,
+        "collection_id": null, "collection_name": null, "is_global_key": false
+    }))
+    .expect("a key");
+    for window in [
+        TimeDelta::MAX,
+        TimeDelta::MIN,
+        TimeDelta::days(300_000 * 366),
+    ] {
+        let err = RotationPlan::new(old.clone(), Retire::After(window), now)
+            .expect_err("no date that far");
+        assert!(
+            matches!(&err, Error::Rotation(f) if f.stop == RotationStop::Window),
+            "{err:?}"
+        );
+    }
 }

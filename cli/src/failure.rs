@@ -82,7 +82,7 @@ impl Failure {
 /// A server's message is cut at [`MESSAGE_LIMIT`] characters.
 pub fn describe(e: &Error, timeout: Duration) -> String {
     match e {
-        Error::Api { status, error } => {
+        Error::Api { status, error, .. } => {
             let hint = if status.as_u16() == 401 {
                 format!(
                     " (check {API_KEY_ENV} or --api-key: it must be an active key of an administrator)"

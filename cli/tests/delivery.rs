@@ -223,7 +223,11 @@ fn the_loser_of_two_rotations_undoes_its_own_key() {
     let (r, requests) =
         lose_a_rotation_race("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned());
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("concurrent rotation won"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("retired by someone else meanwhile"),
+        "{}",
+        r.stderr
+    );
     assert!(
         r.stderr.contains("k-mine was deleted again"),
         "{}",

@@ -4,8 +4,8 @@
 
 use chrono::Utc;
 use h2ogpte_api_keys::{
-    Client, Error, parse_interval,
-    rotation::{OldKey, Retire, Rotation, RotationPlan},
+    Client, Error, ErrorKind, parse_interval,
+    rotation::{OldExpiry, OldKey, Retire, Rotation, RotationFailure, RotationPlan, RotationStop},
 };
 
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
         list::find,
     },
     failure::{EXIT_PARTIAL, Failure, describe},
-    output::{line, status},
+    output::line,
     signals::Signals,
     terminal::{escape, note},
 };
@@ -41,16 +41,8 @@ pub async fn rotate(
         check_output_keeps_secrets(g)?;
     }
     let old = interruptible(signals, find(client, &args.id, g)).await?;
-    let now = Utc::now();
-    // A revoked key stays revoked: a rotation would hand its access back.
-    let state = status(&old, now);
-    if state != "active" {
-        return Err(Failure::api(format!(
-            "key {} is {state}, so it grants no access; rotating it would restore access that was revoked. Nothing was changed: to issue a new key on purpose, use `h2ogpte-keys create`",
-            escape(&old.id)
-        )));
-    }
-    let planned = RotationPlan::new(old, retire, now).map_err(|e| Failure::usage(e.to_string()))?;
+    let planned =
+        RotationPlan::new(old, retire, Utc::now()).map_err(|e| refused(e, &args.id, g))?;
     let plan = match &args.user {
         Some(user) => planned.for_user(user),
         None => planned,
@@ -71,7 +63,7 @@ pub async fn rotate(
         None => String::new(),
     };
     let (result, deferred) = create_key(plan.create(client), &user, &also, g, signals).await?;
-    let rotation = result.map_err(|e| create_failed(e, args, &old_id, g))?;
+    let rotation = result.map_err(|e| create_failed(e, args, g))?;
     let created = &rotation.created;
     // The old key is retired only once the new secret is in safe hands.
     if let Err(e) = print_created(created, g, Framing::Rotation) {
@@ -113,11 +105,14 @@ pub async fn rotate(
     };
     let _ = finish_rotation(g, &old_id, end);
     match outcome {
-        OldKey::RetiredElsewhere(why) => {
-            let why = format!(
-                "a concurrent rotation won: {}, so the replacement it made is the one to use",
-                escape(&why)
-            );
+        OldKey::RetiredElsewhere { replaced_by } => {
+            let why = match replaced_by {
+                Some(winner) => format!(
+                    "a concurrent rotation won: key {old} was replaced by {} meanwhile, so the replacement it made is the one to use",
+                    escape(&winner)
+                ),
+                None => format!("key {old} was retired by someone else meanwhile"),
+            };
             Err(undone(rotation.withdraw(client).await, created, &why, g))
         }
         OldKey::StillActive(e) => Err(Failure::partial(format!(
@@ -137,39 +132,88 @@ fn plan_end(rotation: &Rotation) -> OldKeyEnd {
         .map_or(OldKeyEnd::Active, OldKeyEnd::Until)
 }
 
+/// A plan the library refused: a revoked key stays revoked (a rotation
+/// would hand its access back), and a window must be a date.
+fn refused(e: Error, id: &str, g: &Global) -> Failure {
+    let id = escape(id);
+    let stop = match &e {
+        Error::Rotation(failure) => &failure.stop,
+        _ => return Failure::from_error(&e, g.timeout),
+    };
+    match stop {
+        RotationStop::Deactivated | RotationStop::Expired { .. } => {
+            let state = match stop {
+                RotationStop::Expired { .. } => "expired",
+                _ => "inactive",
+            };
+            Failure::api(format!(
+                "key {id} is {state}, so it grants no access; rotating it would restore access that was revoked. Nothing was changed: to issue a new key on purpose, use `h2ogpte-keys create`"
+            ))
+        }
+        RotationStop::Window => Failure::usage(
+            "--overlap: the window must be positive and end before the year 262000, such as \"7 days\"",
+        ),
+        _ => Failure::from_error(&e, g.timeout),
+    }
+}
+
 /// A failed first half: nothing was created (or what was, was deleted
-/// again); the message says what to do.
-fn create_failed(e: Error, args: &Rotate, old_id: &str, g: &Global) -> Failure {
-    match e {
-        Error::Rotation {
-            reason,
-            orphan: Some(orphan),
-        } => Failure::partial(format!(
-            "DANGER: {}, and deleting the replacement {} failed too: it exists but nobody holds its secret; delete it with `h2ogpte-keys delete {}`",
-            escape(&reason),
-            escape(&orphan),
-            escape(&orphan)
+/// again); the message says what to do, from the causes the error carries.
+fn create_failed(e: Error, args: &Rotate, g: &Global) -> Failure {
+    let Error::Rotation(failure) = &e else {
+        return Failure::from_error(&e, g.timeout);
+    };
+    let RotationFailure {
+        key_id,
+        stop,
+        source,
+        old_expiry,
+        orphan,
+        ..
+    } = failure.as_ref();
+    let old = escape(key_id);
+    let cause = source
+        .as_ref()
+        .map_or_else(String::new, |s| format!("{}: ", describe(s, g.timeout)));
+    let expiry = match old_expiry {
+        OldExpiry::Shortened { until, error } => Some(format!(
+            "putting key {old}'s expiry back failed ({}): it now stops working at {} (UTC); set it again with `h2ogpte-keys expire {old}`",
+            describe(error, g.timeout),
+            until.format("%Y-%m-%d %H:%M:%S")
         )),
-        e @ Error::Rotation { .. } => Failure::api(escape(&e.to_string())),
-        e @ Error::Api { .. }
-            if args.user.is_none() && e.status().is_some_and(|s| s.as_u16() == 404) =>
+        _ => None,
+    };
+    let failure = match (stop, orphan) {
+        (_, Some(orphan)) => {
+            let orphan = escape(orphan);
+            return Failure::partial(format!(
+                "DANGER: {}; key {orphan} exists but nobody holds its secret: delete it with `h2ogpte-keys delete {orphan}`",
+                escape(&e.to_string()),
+            ));
+        }
+        (RotationStop::Shorten, None) => Failure::api(format!(
+            "{cause}nothing was created, and key {old} is unchanged; choose a shorter --overlap (the server caps how long a key may live)"
+        )),
+        (RotationStop::Create, None)
+            if args.user.is_none()
+                && source
+                    .as_ref()
+                    .is_some_and(|s| s.kind() == ErrorKind::NotFound) =>
         {
             Failure::api(format!(
-                "{}: the key's username is not its user's id; pass --user with that user's id. Nothing was created, and key {} is unchanged",
-                describe(&e, g.timeout),
-                escape(old_id)
+                "{cause}the key's username is not its user's id; pass --user with that user's id. Nothing was created{}",
+                if expiry.is_some() {
+                    String::new()
+                } else {
+                    format!(", and key {old} is unchanged")
+                }
             ))
         }
-        e @ Error::Api { .. }
-            if args.overlap.is_some() && e.status().is_some_and(|s| s.as_u16() == 400) =>
-        {
-            Failure::api(format!(
-                "{}: nothing was created, and key {} is unchanged; choose a shorter --overlap (the server caps how long a key may live)",
-                describe(&e, g.timeout),
-                escape(old_id)
-            ))
-        }
-        e => Failure::from_error(&e, g.timeout),
+        _ => Failure::api(escape(&e.to_string())),
+    };
+    match expiry {
+        Some(expiry) => Failure::partial(format!("{}; {expiry}", failure.message)),
+        None => failure,
     }
 }
 

@@ -1,0 +1,182 @@
+//! What an async service relies on: every future and stream of the async
+//! client is `Send`, so it can be awaited in an axum handler or passed to
+//! `tokio::spawn`. The first half fails to compile when one stops being
+//! `Send`; the second runs each through `tokio::spawn` on a multi-thread
+//! runtime against the fake server.
+
+use chrono::{TimeDelta, Utc};
+use futures::TryStreamExt;
+use h2ogpte_api_keys::{
+    CallOptions, Client, CreateKey, ListQuery,
+    policy::{FindingCode, Policy},
+    rotation::Retire,
+    types,
+};
+use h2ogpte_fake_server::FakeServer;
+
+fn send<T: Send>(value: T) -> T {
+    value
+}
+
+fn shared<T: Clone + Send + Sync + 'static>() {}
+
+fn sendable<T: Send + Sync + 'static>() {}
+
+/// Never run: it only has to compile. Every public future and stream of
+/// the async client, and of a view with per-call options.
+#[allow(dead_code, clippy::let_underscore_future)]
+fn every_future_is_send(client: &Client, plan: h2ogpte_api_keys::rotation::RotationPlan) {
+    shared::<Client>();
+    sendable::<h2ogpte_api_keys::Error>();
+    sendable::<h2ogpte_api_keys::rotation::Rotation>();
+    let view = client.with_options(CallOptions::new());
+    for c in [client, &view] {
+        let query = ListQuery::new();
+        let _ = send(c.create_api_key_for_user(CreateKey::for_user("u")));
+        let _ = send(c.create_api_key_for_user(types::ApiKeyCreateRequest::builder().user_id("u")));
+        let _ = send(c.list_all_api_keys(&query));
+        let _ = send(c.stream_all_api_keys(&query));
+        let _ = send(c.collect_all_api_keys(&query));
+        let _ = send(c.deactivate_api_key("k"));
+        let _ = send(c.delete_api_key("k"));
+        let _ = send(c.update_api_key_expiry("k", types::ApiKeyUpdateExpiryRequest::builder()));
+        let _ = send(c.set_api_key_expiry("k", "1 day"));
+        let _ = send(c.remove_api_key_expiry("k"));
+        let _ = send(c.update_api_key_inactivity_interval(
+            "k",
+            types::ApiKeyUpdateInactivityIntervalRequest::builder(),
+        ));
+        let _ = send(c.set_api_key_inactivity_interval("k", 30));
+        let _ = send(c.remove_api_key_inactivity_interval("k"));
+        let _ = send(c.find_api_key("k"));
+        let _ = send(c.plan_rotation("k", Retire::Deactivate));
+        let _ = send(c.rotate_api_key("k", "u", Retire::Deactivate));
+        let _ = send(c.audit(&query, &Policy::recommended(), Utc::now()));
+    }
+    let _ = send(plan.clone().create(client));
+    let _ = send(async move {
+        let rotation = plan.create(client).await?;
+        let _ = send(rotation.retire_old(client)).await;
+        let _ = send(rotation.undo(client));
+        let _ = send(rotation.restore_old_expiry(client));
+        send(rotation.withdraw(client)).await
+    });
+}
+
+#[test]
+fn the_assertions_are_compiled() {
+    // The function above is the test; naming it here keeps it from being
+    // removed as dead code without anyone noticing.
+    let _ = every_future_is_send as fn(&Client, _);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_call_runs_in_a_spawned_task() {
+    let server = FakeServer::builder()
+        .user("u-1", "alice")
+        .start()
+        .await
+        .expect("server starts");
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key(server.admin_key())
+        .build()
+        .expect("client builds");
+    let c = client.clone();
+    let created = tokio::spawn(async move {
+        c.create_api_key_for_user(CreateKey::for_user("u-1").name("ingest"))
+            .await
+    })
+    .await
+    .expect("the task ends")
+    .expect("created");
+    let id = created.api_key.id.clone();
+
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let (c, id) = (client.clone(), id.clone());
+        tasks.spawn(async move { c.set_api_key_expiry(&id, "30 days").await.map(|_| "expiry") });
+    }
+    {
+        let (c, id) = (client.clone(), id.clone());
+        tasks.spawn(async move {
+            c.set_api_key_inactivity_interval(&id, 30)
+                .await
+                .map(|_| "interval")
+        });
+    }
+    {
+        let c = client.clone();
+        tasks.spawn(async move {
+            let query = ListQuery::new().with_filter("alice");
+            let page = c.list_all_api_keys(&query).await?;
+            let streamed: Vec<_> = c.stream_all_api_keys(&query).try_collect().await?;
+            assert_eq!(page.len(), streamed.len());
+            Ok("list")
+        });
+    }
+    {
+        let c =
+            client.with_options(CallOptions::new().with_timeout(std::time::Duration::from_secs(5)));
+        let id = id.clone();
+        tasks.spawn(async move {
+            c.find_api_key(&id)
+                .await
+                .map(|k| k.map_or("none", |_| "find"))
+        });
+    }
+    let mut done: Vec<&str> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        done.push(joined.expect("the task ends").expect("the call succeeds"));
+    }
+    done.sort_unstable();
+    assert_eq!(done, ["expiry", "find", "interval", "list"]);
+
+    // The composites and the audit stream, each in a task of its own.
+    let c = client.clone();
+    let rotated = tokio::spawn(async move {
+        c.rotate_api_key(&id, "u-1", Retire::After(TimeDelta::days(7)))
+            .await
+    })
+    .await
+    .expect("the task ends")
+    .expect("rotated");
+    let c = client.clone();
+    let audited = tokio::spawn(async move {
+        let query = ListQuery::new().with_filter("alice");
+        let policy = Policy::recommended();
+        let audit = c.audit(&query, &policy, Utc::now());
+        audit
+            .map_ok(|judged| {
+                let codes: Vec<_> = judged.findings.iter().map(|f| f.code).collect();
+                (judged.key.id, codes)
+            })
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await
+    .expect("the task ends")
+    .expect("audited");
+    // The old key expires at the end of its 7-day overlap; the new one is clean.
+    let old_findings = audited.iter().find(|(k, _)| *k == rotated.old.id);
+    assert_eq!(
+        old_findings.map(|(_, codes)| codes.as_slice()),
+        Some([FindingCode::ExpiringSoon].as_slice()),
+        "{audited:?}"
+    );
+    let new_findings = audited
+        .iter()
+        .find(|(k, _)| *k == rotated.created.api_key.id);
+    assert_eq!(new_findings.map(|(_, c)| c.len()), Some(0), "{audited:?}");
+    let c = client.clone();
+    let new = rotated.created.api_key.id.clone();
+    tokio::spawn(async move {
+        c.deactivate_api_key(&new).await?;
+        c.delete_api_key(&new).await?;
+        c.remove_api_key_expiry(&rotated.old.id).await?;
+        c.remove_api_key_inactivity_interval(&rotated.old.id).await
+    })
+    .await
+    .expect("the task ends")
+    .expect("cleaned up");
+}
