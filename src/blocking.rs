@@ -72,7 +72,12 @@ impl ClientBuilder {
             .thread_name("h2ogpte-api-keys-blocking")
             .enable_all()
             .build()
-            .map_err(|e| Error::config(format!("cannot start the client's runtime: {e}")))?;
+            .map_err(|e| {
+                Error::config(
+                    crate::Setting::Runtime,
+                    format!("cannot start the client's runtime: {e}"),
+                )
+            })?;
         Ok(Client {
             async_view: self.clone().build()?,
             inner: self.build()?,

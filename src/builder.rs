@@ -8,12 +8,21 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::{
-    Client, Error, RetryPolicy,
+    Client, Error, RetryPolicy, Setting,
     hooks::{DEFAULT_MAX_RESPONSE_BYTES, Hooks},
     raw,
     server_url::{SERVER_URL_ENV, api_base_url, is_loopback, shown_server_url},
     transport::Transport,
 };
+
+/// The setting an environment variable configures.
+fn setting_of(name: &str) -> Setting {
+    if name == API_KEY_ENV {
+        Setting::ApiKey
+    } else {
+        Setting::ServerUrl
+    }
+}
 
 /// Environment variable holding an administrator's API key.
 pub const API_KEY_ENV: &str = "H2OGPTE_API_KEY";
@@ -127,9 +136,10 @@ impl ClientBuilder {
             Ok(value) if value.trim().is_empty() => Ok(None),
             Ok(value) => Ok(Some(value)),
             Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(format!(
-                "{name} is not valid Unicode: set it to plain text"
-            ))),
+            Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(
+                setting_of(name),
+                format!("{name} is not valid Unicode: set it to plain text"),
+            )),
         };
         let mut builder = Self::new();
         if let Some(url) = read(SERVER_URL_ENV)? {
@@ -273,7 +283,7 @@ impl ClientBuilder {
     /// The API base URL this builder would use: the server root with `/api/v1`.
     pub fn base_url(&self) -> Result<Url, Error> {
         let url = self.server_url.as_deref().ok_or_else(|| {
-            Error::config(format!(
+            Error::missing(Setting::ServerUrl, format!(
                 "no server URL: set {SERVER_URL_ENV} to your h2oGPTe server's root, or call with_server_url; for the hosted h2oGPTe, call with_server_url(DEFAULT_SERVER_URL) on purpose"
             ))
         })?;
@@ -297,16 +307,22 @@ impl ClientBuilder {
                 },
             });
         }
-        let api_key = self.api_key.as_ref().ok_or_else(|| {
-            Error::config(format!(
-                "no API key: set {API_KEY_ENV} or call with_api_key"
-            ))
-        })?;
+        let api_key = self
+            .api_key
+            .as_ref()
+            .filter(|key| !key.expose_secret().trim().is_empty())
+            .ok_or_else(|| {
+                Error::missing(
+                    Setting::ApiKey,
+                    format!("no API key: set {API_KEY_ENV} or call with_api_key"),
+                )
+            })?;
         let hooks = Hooks::with_api_key(api_key.expose_secret())?
             .with_max_response_bytes(self.max_response_bytes);
         let http = match self.transport.http_client.clone() {
             Some(_) if self.transport.is_customised() => {
                 return Err(Error::config(
+                    Setting::HttpClient,
                     "with_http_client takes the client as it is: set TLS, proxy and pool options on it, not on this builder",
                 ));
             }

@@ -201,10 +201,13 @@ where
     }
 }
 
+/// What httpmock answers, with a 404, to a request no mock matches.
+const NO_MOCK_MATCHED: &str = "did not match any route or mock";
+
 /// The error of a failed attempt, built once: the generated error read with
 /// what the hooks saw, then a 404 or 405 without an API error said as what
-/// it most likely is (a server that lacks the operation, or a URL that is
-/// not the API).
+/// it most likely is (a server that lacks the operation, a mock server that
+/// matched no mock, or a URL that is not the API).
 async fn failed<T: DeserializeOwned>(
     call: &Call,
     err: raw::Error<EndpointError>,
@@ -222,10 +225,14 @@ async fn failed<T: DeserializeOwned>(
             since,
             status,
         },
-        (None, 404, Some(url)) => Error::WrongUrl {
-            url,
-            body: error.into_body_snippet(),
-        },
+        (None, 404, Some(url)) => {
+            let body = error.into_body_snippet();
+            if body.contains(NO_MOCK_MATCHED) {
+                Error::NoMockMatched { url }
+            } else {
+                Error::WrongUrl { url, body }
+            }
+        }
         _ => error,
     }
 }

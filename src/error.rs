@@ -22,6 +22,10 @@ pub enum Error {
     /// The client configuration is missing something or holds a bad value.
     #[error("invalid configuration: {reason}")]
     Config {
+        /// Which setting.
+        setting: Setting,
+        /// Whether it was not given at all (or blank), rather than wrong.
+        missing: bool,
         /// What is wrong and how to fix it.
         reason: String,
     },
@@ -159,6 +163,18 @@ pub enum Error {
         body: String,
     },
 
+    /// A mock server (httpmock, which `h2ogpte-api-keys-mock` scripts)
+    /// answered 404 because no mock matched the request: in a test, a
+    /// mock's conditions (path, query, headers, body) differ from what the
+    /// client sent.
+    #[error(
+        "the mock server matched no mock to {url}: check the mock's conditions (path, query, headers, body) against the request; if no path matches, point the client at the mock with with_base_url, which takes the API base as it is (with_server_url appends /api/v1)"
+    )]
+    NoMockMatched {
+        /// The URL requested, without user info or query.
+        url: String,
+    },
+
     /// A rotation ([`rotation`](crate::rotation)) stopped: the
     /// [`RotationFailure`] says at which step and why, what became of the
     /// old key's expiry, and names a replacement left behind. Its source is
@@ -175,6 +191,21 @@ pub enum Error {
         /// The bound, in keys.
         limit: u64,
     },
+}
+
+/// The setting an [`Error::Config`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Setting {
+    /// The server URL (`H2OGPTE_SERVER_URL`, `with_server_url`,
+    /// `with_base_url`).
+    ServerUrl,
+    /// The API key (`H2OGPTE_API_KEY`, `with_api_key`, a view's key).
+    ApiKey,
+    /// The HTTP client: TLS, proxy, pool, or a caller's own client.
+    HttpClient,
+    /// The blocking client's runtime.
+    Runtime,
 }
 
 /// What kind of failure an [`Error`] is ([`Error::kind`]).
@@ -553,8 +584,19 @@ impl Error {
         }
     }
 
-    pub(crate) fn config(reason: impl Into<String>) -> Self {
+    pub(crate) fn config(setting: Setting, reason: impl Into<String>) -> Self {
         Error::Config {
+            setting,
+            missing: false,
+            reason: reason.into(),
+        }
+    }
+
+    /// A setting that was not given, or blank.
+    pub(crate) fn missing(setting: Setting, reason: impl Into<String>) -> Self {
+        Error::Config {
+            setting,
+            missing: true,
             reason: reason.into(),
         }
     }
@@ -574,7 +616,7 @@ impl Error {
             | Error::UnexpectedStatus { status, .. }
             | Error::Unsupported { status, .. } => Some(*status),
             Error::Decode { status, .. } => *status,
-            Error::WrongUrl { .. } => Some(StatusCode::NOT_FOUND),
+            Error::WrongUrl { .. } | Error::NoMockMatched { .. } => Some(StatusCode::NOT_FOUND),
             Error::Rotation(failure) => failure.source.as_ref().and_then(Error::status),
             _ => None,
         }
@@ -599,9 +641,10 @@ impl Error {
     /// ```
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config { .. } | Error::InsecureUrl { .. } | Error::WrongUrl { .. } => {
-                ErrorKind::Configuration
-            }
+            Error::Config { .. }
+            | Error::InsecureUrl { .. }
+            | Error::WrongUrl { .. }
+            | Error::NoMockMatched { .. } => ErrorKind::Configuration,
             Error::InvalidRequest { .. } => ErrorKind::RefusedBeforeSending,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Connect { .. } => ErrorKind::Connect,

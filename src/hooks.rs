@@ -63,6 +63,7 @@ impl Hooks {
     pub fn with_api_key(api_key: &str) -> Result<Self, crate::Error> {
         let mut value = HeaderValue::try_from(format!("Bearer {api_key}")).map_err(|_| {
             crate::Error::config(
+                crate::Setting::ApiKey,
                 "the API key holds characters that cannot be sent in an HTTP header; check for a stray newline",
             )
         })?;

@@ -1,4 +1,6 @@
-#![doc = include_str!("../README.md")]
+//! A Rust client for the API-key administration endpoints of h2oGPTe.
+//!
+#![doc = include_str!("lib.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// The client and types progenitor generates from the spec at build time.
@@ -51,7 +53,7 @@ pub use call_options::CallOptions;
 pub use chrono;
 pub use client::Client;
 pub use create_key::CreateKey;
-pub use error::{BODY_SNIPPET_LIMIT, Error, ErrorKind};
+pub use error::{BODY_SNIPPET_LIMIT, Error, ErrorKind, Setting};
 pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;

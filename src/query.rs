@@ -55,7 +55,26 @@ impl ListQuery {
         self
     }
 
-    /// Only keys of usernames matching this.
+    /// Only keys of usernames matching this (the `filter` parameter).
+    ///
+    /// The API documents it only as "keys for usernames matching this
+    /// filter": treat it as a search, not an equality. The fake server
+    /// matches it as a case-insensitive part of the username, so `"ann"`
+    /// also finds `joanna`'s keys. For one user's keys, keep those whose
+    /// `username` is that user's:
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: h2ogpte_api_keys::Client) -> Result<(), h2ogpte_api_keys::Error> {
+    /// use h2ogpte_api_keys::ListQuery;
+    /// let query = ListQuery::new().with_filter("ann");
+    /// let anns: Vec<_> = client
+    ///     .stream_all_api_keys(&query)
+    ///     .try_filter(|key| std::future::ready(key.username == "ann"))
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn with_filter(mut self, filter: impl Into<String>) -> Self {
         self.filter = Some(filter.into());
         self

@@ -4,11 +4,13 @@
 
 use url::{Host, Url};
 
-use crate::{API_KEY_ENV, Error};
+use crate::{API_KEY_ENV, Error, Setting};
 
 /// Environment variable holding the server root, such as `https://h2ogpte.example.com`.
 pub const SERVER_URL_ENV: &str = "H2OGPTE_SERVER_URL";
-/// The hosted h2oGPTe service, used when no server URL is configured.
+/// The hosted h2oGPTe service. Never used unless named: a client without a
+/// server URL is a configuration error, so pass this to `with_server_url`
+/// on purpose.
 pub const DEFAULT_SERVER_URL: &str = "https://h2ogpte.genai.h2o.ai";
 /// Path of the REST API below the server root.
 pub const API_PATH: &str = "/api/v1";
@@ -76,35 +78,48 @@ pub(crate) fn shown_server_url(text: &str) -> String {
 pub(crate) fn api_base_url(server_url: &str, append_api_path: bool) -> Result<Url, Error> {
     let trimmed = server_url.trim();
     if trimmed.is_empty() {
-        return Err(Error::config(format!(
-            "the server URL is empty: set {SERVER_URL_ENV} to the server root, such as {DEFAULT_SERVER_URL}"
-        )));
+        return Err(Error::missing(
+            Setting::ServerUrl,
+            format!(
+                "the server URL is empty: set {SERVER_URL_ENV} to the server root, such as {DEFAULT_SERVER_URL}"
+            ),
+        ));
     }
     let shown = shown_server_url(trimmed);
     let mut url = Url::parse(trimmed).map_err(|e| {
-        Error::config(format!(
+        Error::config(Setting::ServerUrl, format!(
             "the server URL {shown:?} is not a URL ({e}): use the server root, such as {DEFAULT_SERVER_URL}"
         ))
     })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(format!(
-            "the server URL {shown:?} holds a user name or password: remove it; the API key goes in {API_KEY_ENV} (or with_api_key), and is sent as a bearer token"
-        )));
+        return Err(Error::config(
+            Setting::ServerUrl,
+            format!(
+                "the server URL {shown:?} holds a user name or password: remove it; the API key goes in {API_KEY_ENV} (or with_api_key), and is sent as a bearer token"
+            ),
+        ));
     }
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::config(format!(
-            "the server URL {shown:?} must start with http:// or https://"
-        )));
+        return Err(Error::config(
+            Setting::ServerUrl,
+            format!("the server URL {shown:?} must start with http:// or https://"),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config(format!(
-            "the server URL {shown:?} must not have a query or fragment: use the server root"
-        )));
+        return Err(Error::config(
+            Setting::ServerUrl,
+            format!(
+                "the server URL {shown:?} must not have a query or fragment: use the server root"
+            ),
+        ));
     }
     if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::config(format!(
-            "the server URL {shown:?} has no host: use the server root, such as {DEFAULT_SERVER_URL}"
-        )));
+        return Err(Error::config(
+            Setting::ServerUrl,
+            format!(
+                "the server URL {shown:?} has no host: use the server root, such as {DEFAULT_SERVER_URL}"
+            ),
+        ));
     }
     // A trailing slash would give `//api/v1`, which the real ingress redirects.
     let root = url.path().trim_end_matches('/');

@@ -71,8 +71,12 @@ impl Transport {
         if let Some(timeout) = t.pool_idle_timeout {
             b = b.pool_idle_timeout(timeout);
         }
-        b.build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+        b.build().map_err(|e| {
+            Error::config(
+                crate::Setting::HttpClient,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })
     }
 }
 

@@ -1,29 +1,27 @@
 //! Building the client from the global options: server URL (never guessed),
 //! API key, timeout, extra CA certificates and the insecure-http opt-in.
 
-use h2ogpte_api_keys::{API_KEY_ENV, Client, ClientBuilder, SERVER_URL_ENV, reqwest};
+use h2ogpte_api_keys::{
+    API_KEY_ENV, Client, ClientBuilder, Error, SERVER_URL_ENV, Setting, reqwest,
+};
 
 use crate::{args::Global, failure::Failure};
 
 /// Largest CA file read for `--ca-cert`.
 const MAX_CA_FILE_BYTES: u64 = 1 << 20;
 
-/// A client for the configured server. A missing server URL is an error:
-/// an administrator's key is never sent to a server nobody named.
+/// A client for the configured server. A missing server URL is an error
+/// (the library's, worded here for the command line): an administrator's
+/// key is never sent to a server nobody named.
 pub fn client(global: &Global) -> Result<Client, Failure> {
-    let Some(url) = non_blank(global.server_url.as_deref()) else {
-        return Err(Failure::usage(format!(
-            "no server: set {SERVER_URL_ENV} to your h2oGPTe server's root, such as https://h2ogpte.example.com, or pass --server-url"
-        )));
-    };
-    let Some(key) = non_blank(global.api_key.as_deref()) else {
-        return Err(Failure::usage(format!(
-            "no API key: set {API_KEY_ENV} or pass --api-key"
-        )));
-    };
-    let mut builder = ClientBuilder::new()
-        .with_server_url(url)
-        .with_api_key(key)
+    let mut builder = ClientBuilder::new();
+    if let Some(url) = &global.server_url {
+        builder = builder.with_server_url(url);
+    }
+    if let Some(key) = &global.api_key {
+        builder = builder.with_api_key(key);
+    }
+    builder = builder
         .with_timeout(global.timeout)
         .with_allow_insecure_http(global.allow_insecure_http)
         .with_prefetch(global.prefetch.into())
@@ -34,13 +32,21 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
             builder = builder.with_root_certificate(certificate);
         }
     }
-    builder
-        .build()
-        .map_err(|e| Failure::from_error(&e, global.timeout))
-}
-
-fn non_blank(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
+    builder.build().map_err(|e| match e {
+        Error::Config {
+            setting: Setting::ServerUrl,
+            missing: true,
+            ..
+        } => Failure::usage(format!(
+            "no server: set {SERVER_URL_ENV} to your h2oGPTe server's root, such as https://h2ogpte.example.com, or pass --server-url"
+        )),
+        Error::Config {
+            setting: Setting::ApiKey,
+            missing: true,
+            ..
+        } => Failure::usage(format!("no API key: set {API_KEY_ENV} or pass --api-key")),
+        e => Failure::from_error(&e, global.timeout),
+    })
 }
 
 fn ca_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Failure> {

@@ -1,6 +1,6 @@
 //! The generated mocks script exact responses for the client, typed by the spec.
 
-use h2ogpte_api_keys::{Client, raw, reqwest::StatusCode, types};
+use h2ogpte_api_keys::{Client, Error, ErrorKind, RetryPolicy, raw, reqwest::StatusCode, types};
 use h2ogpte_api_keys_mock::{MockServerExt, httpmock::MockServer};
 
 fn client(server: &MockServer) -> Client {
@@ -73,6 +73,13 @@ async fn unmatched_requests_do_not_hit_the_mock() {
     let client = client(&server);
     let other = client.raw().delete_api_key().key_id("k-2").send().await;
     assert!(other.is_err(), "k-2 is not scripted: {other:?}");
+    // Through the front door, the miss is said as that, not as a wrong URL.
+    let err = client
+        .delete_api_key("k-2")
+        .await
+        .expect_err("not scripted");
+    assert!(matches!(err, Error::NoMockMatched { .. }), "{err:?}");
+    assert!(err.to_string().contains("matched no mock"), "{err}");
     client
         .raw()
         .delete_api_key()
@@ -113,4 +120,41 @@ async fn a_server_url_where_the_api_is_not_says_so() {
         .await
         .expect("with_base_url reaches the mock");
     deactivate.assert();
+}
+
+/// The README's answers: an error body, a raw status and header through
+/// `then.into_inner()`, and a condition on a header through
+/// `when.into_inner()`.
+#[tokio::test]
+async fn errors_raw_statuses_and_headers_are_scripted() {
+    let server = MockServer::start_async().await;
+    let unavailable = server.delete_api_key(|when, then| {
+        let when = when.key_id("k-1").into_inner();
+        when.header("x-request-id", "cleanup-1");
+        then.into_inner()
+            .status(503)
+            .header("retry-after", "7")
+            .body("maintenance");
+    });
+    let client = Client::builder()
+        .with_base_url(server.base_url())
+        .with_api_key("sk-test")
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .expect("client builds");
+    let tagged = client.with_options(
+        h2ogpte_api_keys::CallOptions::new()
+            .with_header("x-request-id", "cleanup-1")
+            .expect("a header"),
+    );
+    let err = tagged
+        .delete_api_key("k-1")
+        .await
+        .expect_err("scripted 503");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(7)));
+    unavailable.assert_async().await;
+    // Without the header the mock does not match.
+    let err = client.delete_api_key("k-1").await.expect_err("no header");
+    assert!(matches!(err, Error::NoMockMatched { .. }), "{err:?}");
 }

@@ -14,7 +14,7 @@ use comfy_table::{Table, presets::NOTHING};
 use futures::TryStreamExt;
 use h2ogpte_api_keys::{
     Client, ListQuery,
-    policy::{FindingCode, Policy, reports_last_use},
+    policy::{FindingCode, KeyAudit, Policy, reports_last_use},
     types::ApiKeyInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -61,11 +61,11 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
         if args.ids { None } else { Some(g.output) },
         !g.no_headers,
     )?;
-    let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
+    let mut judged = std::pin::pin!(client.audit(&query, &policy, now));
     let mut tally = Tally::default();
     loop {
-        let key = match keys.try_next().await {
-            Ok(Some(key)) => key,
+        let KeyAudit { key, findings, .. } = match judged.try_next().await {
+            Ok(Some(judged)) => judged,
             Ok(None) => break,
             Err(e) => {
                 // The findings so far are still written.
@@ -75,11 +75,10 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
         };
         tally.keys += 1;
         tally.unreported_use |= !reports_last_use(&key);
-        let found = policy.evaluate(&key, now);
-        if !found.is_empty() {
+        if !findings.is_empty() {
             tally.flagged += 1;
         }
-        for finding in found {
+        for finding in findings {
             *tally.by_code.entry(finding.code).or_default() += 1;
             rows.push(&key, finding.code, finding.detail)?;
         }
