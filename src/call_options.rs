@@ -61,19 +61,23 @@ impl CallOptions {
         self
     }
 
-    /// An extra header on every request of this view. `Authorization` is
-    /// refused (use [`with_api_key`](Self::with_api_key)), and so are names
-    /// and values HTTP cannot carry.
+    /// An extra header on every request of this view, such as a request id.
+    /// Refused: `Authorization` (use [`with_api_key`](Self::with_api_key)),
+    /// the headers that frame or route a request or carry credentials
+    /// (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`,
+    /// `Upgrade`, `TE`, `Trailer`, `Expect`, `Proxy-Authorization`,
+    /// `Cookie` and the other hop-by-hop headers), and names and values HTTP
+    /// cannot carry.
     pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
         let header = HeaderName::try_from(name).map_err(|_| {
             Error::invalid_request(format!(
                 "{name:?} is not a valid HTTP header name: use letters, digits and -"
             ))
         })?;
-        if header == AUTHORIZATION {
-            return Err(Error::invalid_request(
-                "the Authorization header is set from the API key: call with_api_key to act with another key",
-            ));
+        if let Some(why) = crate::wire::refused_header(header.as_str()) {
+            return Err(Error::invalid_request(format!(
+                "header {header} cannot be set per call: {why}"
+            )));
         }
         let value = HeaderValue::try_from(value).map_err(|_| {
             Error::invalid_request(format!(
@@ -128,6 +132,29 @@ mod tests {
             .with_header("Authorization", "Bearer x")
             .expect_err("refused");
         assert!(err.to_string().contains("with_api_key"), "{err}");
+        for name in [
+            "Host",
+            "content-length",
+            "Transfer-Encoding",
+            "Connection",
+            "Upgrade",
+            "TE",
+            "Trailer",
+            "Proxy-Authorization",
+            "Cookie",
+            "Keep-Alive",
+            "Proxy-Connection",
+        ] {
+            let err = CallOptions::new()
+                .with_header(name, "x")
+                .expect_err("framing, routing or credentials");
+            assert!(err.to_string().contains("cannot be set per call"), "{err}");
+        }
+        assert!(
+            CallOptions::new()
+                .with_header("x-request-id", "r-1")
+                .is_ok()
+        );
         assert!(CallOptions::new().with_header("bad name", "x").is_err());
         assert!(CallOptions::new().with_header("x-ok", "a\nb").is_err());
         let debug = format!("{:?}", CallOptions::new().with_api_key("sk-secret-key"));

@@ -135,7 +135,7 @@ impl ClientHooks<Hooks> for Client {
             http.request.method = %request.method(),
             server.address = url.host_str().unwrap_or_default(),
             server.port = url.port_or_known_default().unwrap_or_default(),
-            url.full = %crate::server_url::shown_url_keeping_query(url),
+            url.full = %crate::server_url::shown_url_for_span(url),
             http.request.resend_count = tracing::field::Empty,
             http.response.status_code = tracing::field::Empty,
             error.type = tracing::field::Empty,

@@ -36,15 +36,28 @@ pub(crate) fn shown_url(url: &Url) -> String {
     shown.to_string()
 }
 
-/// A request's URL for a span's `url.full`: without user info (the query
-/// of this API holds no secret, and says which page was asked for).
-pub(crate) fn shown_url_keeping_query(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.to_string();
-    }
+/// A request's URL for a span's `url.full`: without user info, and with the
+/// value of every query parameter redacted (as OpenTelemetry's conventions
+/// allow) but the paging numbers the client makes itself (`offset`,
+/// `limit`), which say which page was asked for. A `filter` is the caller's
+/// text, and a pasted secret must not reach a trace.
+pub(crate) fn shown_url_for_span(url: &Url) -> String {
     let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
+    if !shown.username().is_empty() || shown.password().is_some() {
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+    }
+    if let Some(query) = url.query() {
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name @ ("offset" | "limit"), value)) => format!("{name}={value}"),
+                Some((name, _)) => format!("{name}=REDACTED"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        shown.set_query(Some(&redacted.join("&")));
+    }
     shown.to_string()
 }
 

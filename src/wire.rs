@@ -1,8 +1,9 @@
 //! What this crate puts on the wire, as the official client does: path
 //! parameters percent-encoded once with its rules, query parameters in the
 //! spec's order with the same encoding, `Content-Length: 0` on a body-less
-//! write, and no path that leaves its operation's route. The rules hold
-//! for every operation, through the front door and `raw()` alike.
+//! write, no path that leaves its operation's route, and no caller's header
+//! that frames, routes or authenticates a request. The rules hold for every
+//! operation, through the front door and `raw()` alike.
 //!
 //! Data flows one way: the generated code encodes a key id with
 //! [`encode_path`] and builds the query with [`with_query`] (the build
@@ -25,6 +26,31 @@ const ENCODED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
+
+/// Why a caller may not set header `name` (lower-case, as `HeaderName`
+/// holds it), or `None` when it may: the headers that frame a request
+/// (its length, its encoding, the connection's fate), route it (`Host`),
+/// or carry credentials, which the client sets itself. A caller's value
+/// there would reframe the request, send it elsewhere, or authenticate it
+/// as someone else beside the bearer.
+pub(crate) fn refused_header(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "authorization" => {
+            "the Authorization header is set from the API key: call with_api_key to act with another key"
+        }
+        "proxy-authorization" | "cookie" => {
+            "it carries credentials, and the client authenticates with the bearer token alone"
+        }
+        "host" => "it routes the request: the host comes from the server URL",
+        "content-length" | "transfer-encoding" | "te" | "trailer" | "expect" => {
+            "it frames the request's body, which the HTTP layer sets"
+        }
+        "connection" | "keep-alive" | "proxy-connection" | "upgrade" | "proxy-authenticate" => {
+            "it is a hop-by-hop header, which the HTTP layer sets"
+        }
+        _ => return None,
+    })
+}
 
 /// Encodes a path parameter as the official client does, so it stays one
 /// path segment whatever it holds (`/` is `%2F`, `\` `%5C`, `é` `%C3%A9`).

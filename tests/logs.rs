@@ -145,3 +145,29 @@ async fn spans_carry_opentelemetry_http_client_attributes() {
         );
     }
 }
+
+/// Issue 27, item 8: a list's `filter` is the caller's text (a pasted
+/// secret, at worst): the span's `url.full` keeps the path and the paging
+/// numbers, and redacts it.
+#[tokio::test]
+async fn a_filter_never_reaches_a_span() {
+    let (port, logs) = logged(async {
+        let server = FakeServer::builder().start().await.expect("server");
+        let client = Client::builder()
+            .with_server_url(server.url())
+            .with_api_key(server.admin_key())
+            .build()
+            .expect("client");
+        let query = ListQuery::new()
+            .with_filter("sk-FILTER-PASTED-SECRET")
+            .with_limit(50);
+        client.list_all_api_keys(&query).await.expect("a page");
+        server.addr().port()
+    })
+    .await;
+    assert!(!logs.contains("sk-FILTER"), "{logs}");
+    let expected = format!(
+        "url.full=http://127.0.0.1:{port}/api/v1/admin/api_keys?offset=0&limit=50&filter=REDACTED"
+    );
+    assert!(logs.contains(&expected), "{expected} missing from:\n{logs}");
+}

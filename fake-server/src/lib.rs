@@ -39,5 +39,5 @@ pub use routes::{HONOURED_QUERY_PARAMETERS, IGNORED_QUERY_PARAMETERS, MAX_LIMIT,
 pub use secret::{NewKey, sha256};
 pub use seed::{MAX_SEED_FILE_BYTES, SeedKey};
 pub use serve::{Timeouts, serve};
-pub use state::AppState;
+pub use state::{AppState, MAX_CLOCK_OFFSET};
 pub use store::{ApiVersion, Collection, MAX_INACTIVITY_DAYS, Settings, Store, User};

@@ -11,6 +11,10 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::store::Store;
 
+/// The furthest [`AppState::advance_clock`] moves the server's clock from
+/// the real one: a thousand years, far past any expiry the API allows.
+pub const MAX_CLOCK_OFFSET: TimeDelta = TimeDelta::days(365_250);
+
 /// Shared state: the store behind a lock, and the server's clock.
 #[derive(Clone)]
 pub struct AppState {
@@ -58,7 +62,14 @@ impl AppState {
             .clock_offset
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        (Utc::now() + offset).trunc_subsecs(6)
+        let now = Utc::now();
+        now.checked_add_signed(offset)
+            .unwrap_or(if offset > TimeDelta::zero() {
+                DateTime::<Utc>::MAX_UTC
+            } else {
+                DateTime::<Utc>::MIN_UTC
+            })
+            .trunc_subsecs(6)
     }
 
     /// How long every response is delayed.
@@ -66,14 +77,23 @@ impl AppState {
         self.inner.latency
     }
 
-    /// Moves the server's clock forward, to let keys expire in tests.
+    /// Moves the server's clock forward, to let keys expire in tests. The
+    /// offset saturates at [`MAX_CLOCK_OFFSET`] either way, so no step
+    /// overflows the clock.
     pub fn advance_clock(&self, by: TimeDelta) {
         let mut offset = self
             .inner
             .clock_offset
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        *offset += by;
+        let moved = offset
+            .checked_add(&by)
+            .unwrap_or(if by > TimeDelta::zero() {
+                MAX_CLOCK_OFFSET
+            } else {
+                -MAX_CLOCK_OFFSET
+            });
+        *offset = moved.clamp(-MAX_CLOCK_OFFSET, MAX_CLOCK_OFFSET);
     }
 }
 
