@@ -190,7 +190,8 @@ const BATCH_EXIT_CODES: &str = "Exit codes: 0 when every id is done, 1 when ever
 failed (every result is still printed), 2 for a usage error, 130 or 143 after SIGINT or SIGTERM.";
 
 /// The audit's policy file, finding codes and exit codes, in its help.
-const AUDIT_HELP: &str = "Finding codes (stable; scripts may match on them): no-expiry, lifetime-too-long, \
+const AUDIT_HELP: &str =
+    "Finding codes (stable; scripts may match on them): no-expiry, lifetime-too-long, \
 too-old, unused, expiring-soon, no-inactivity-interval, global-key, inactive-not-deleted.
 
 A policy file (--policy) is TOML with any of: require_expiry, max_lifetime_days, max_age_days, \
@@ -199,9 +200,10 @@ inactive_for_days; flags override it. With neither a file nor a rule flag, the r
 applies: require_expiry = true, max_lifetime_days = 365, max_age_days = 90, unused_for_days = 90, \
 expiring_within_days = 7, inactive_for_days = 30.
 
-Exit codes: 0 when no key breaks the policy, 4 when some do (every finding is printed), 1 for an \
-API or transport error, 2 for a usage error (such as a bad policy file), 130 or 143 after SIGINT or \
-SIGTERM.";
+Exit codes: 0 when no key breaks the policy, 4 when some do (every finding is printed, and the \
+code stands when the reader closes the output early, as `| head` does), 5 when nothing was checked \
+(no key matched), 1 for an API or transport error, 2 for a usage error (such as a bad policy \
+file), 130 or 143 after SIGINT or SIGTERM.";
 
 /// How to install a completion script, shown in the help of `completions`.
 const COMPLETIONS_HELP: &str = "Install the script where your shell looks for completions:

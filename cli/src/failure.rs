@@ -20,6 +20,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_PARTIAL: u8 = 3;
 /// Exit code of an audit that found keys breaking the policy.
 pub const EXIT_FINDINGS: u8 = 4;
+/// Exit code of an audit that checked nothing: no key matched, or no rule
+/// asked for could be checked on the server's keys.
+pub const EXIT_NOTHING_CHECKED: u8 = 5;
 /// Exit code after Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code after SIGTERM (128 + SIGTERM).
@@ -51,6 +54,11 @@ impl Failure {
     /// An audit found keys that break the policy: exit code 4.
     pub fn findings(message: impl Into<String>) -> Self {
         Self::new(EXIT_FINDINGS, message)
+    }
+
+    /// An audit that checked nothing: exit code 5.
+    pub fn nothing_checked(message: impl Into<String>) -> Self {
+        Self::new(EXIT_NOTHING_CHECKED, message)
     }
 
     /// Stopped by a signal: exit code 130 (SIGINT) or 143 (SIGTERM).

@@ -3,8 +3,8 @@
 //! Exit codes: 0 success, 1 API or transport error, 2 usage or configuration
 //! error, 3 partial failure (some ids of a batch failed, or a rotation
 //! created the new key but could not retire the old one, or could not undo
-//! a key whose secret it could not deliver), 130 after SIGINT, 143 after
-//! SIGTERM.
+//! a key whose secret it could not deliver), 4 audit findings, 5 an audit
+//! that checked nothing, 130 after SIGINT, 143 after SIGTERM.
 
 mod args;
 mod batch;

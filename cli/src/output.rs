@@ -407,6 +407,17 @@ pub fn outcomes_table(outcomes: &[Outcome], header: bool) -> String {
     t.to_string()
 }
 
+/// A write's result with a closed output (`| head`) taken as the end of
+/// the output, not of the command: `Ok(false)` then, so the command goes on
+/// to the exit code of what it did or found.
+pub fn unless_closed(result: io::Result<()>) -> io::Result<bool> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes one line to stdout; a closed reader is an error, not a panic.
 pub fn line(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();

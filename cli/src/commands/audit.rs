@@ -24,7 +24,7 @@ use crate::{
     commands::PAGE_SIZE,
     csv_out::CsvWriter,
     failure::Failure,
-    output::{end_json_array, write_json_element, write_ndjson},
+    output::{end_json_array, unless_closed, write_json_element, write_ndjson},
     terminal::{escape, note},
 };
 
@@ -83,7 +83,23 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
             rows.push(&key, finding.code, finding.detail)?;
         }
     }
-    rows.finish(&tally, g)?;
+    // A reader that went away (`| head`) ends the output, not the audit:
+    // the exit code still says what was found.
+    let cut_short = rows.finish(&tally, g)?;
+    let cut = if cut_short {
+        "; the output was cut short when its reader closed it"
+    } else {
+        ""
+    };
+    if tally.keys == 0 {
+        let matched = args
+            .filter
+            .as_deref()
+            .map_or_else(String::new, |f| format!(" for --filter {}", escape(f)));
+        return Err(Failure::nothing_checked(format!(
+            "0 keys checked: the server listed no key{matched}, so nothing was audited"
+        )));
+    }
     if !g.quiet {
         say_what_was_not_checked(&policy, &tally);
     }
@@ -98,7 +114,7 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
             Ok(())
         }
         flagged => Err(Failure::findings(format!(
-            "{} finding(s) in {flagged} of {} key(s): {}",
+            "{} finding(s) in {flagged} of {} key(s): {}{cut}",
             tally.by_code.values().sum::<u64>(),
             tally.keys,
             tally.summary()
@@ -219,6 +235,8 @@ struct RowWriter<W: Write> {
     written: u64,
     last_id: Option<String>,
     groups: BTreeMap<FindingCode, io::BufWriter<std::fs::File>>,
+    /// The reader closed the output: nothing more is written.
+    closed: bool,
 }
 
 /// A table row kept in a finding's temporary file.
@@ -244,10 +262,26 @@ impl<W: Write> RowWriter<W> {
             written: 0,
             last_id: None,
             groups: BTreeMap::new(),
+            closed: false,
         })
     }
 
+    /// Writes a finding's row, unless the reader closed the output.
     fn push(&mut self, key: &ApiKeyInfo, finding: FindingCode, detail: String) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let written = self.write_row(key, finding, detail);
+        self.closed = !unless_closed(written)?;
+        Ok(())
+    }
+
+    fn write_row(
+        &mut self,
+        key: &ApiKeyInfo,
+        finding: FindingCode,
+        detail: String,
+    ) -> io::Result<()> {
         let row = Row {
             id: key.id.clone(),
             username: key.username.clone(),
@@ -302,7 +336,16 @@ impl<W: Write> RowWriter<W> {
         Ok(())
     }
 
-    fn finish(mut self, tally: &Tally, g: &Global) -> io::Result<()> {
+    /// Ends the output; `Ok(true)` when its reader closed it before the end.
+    fn finish(mut self, tally: &Tally, g: &Global) -> io::Result<bool> {
+        if self.closed {
+            return Ok(true);
+        }
+        let ended = self.end(tally, g);
+        Ok(!unless_closed(ended)?)
+    }
+
+    fn end(&mut self, tally: &Tally, g: &Global) -> io::Result<()> {
         if let Some(csv) = self.csv.take() {
             return csv.finish();
         }

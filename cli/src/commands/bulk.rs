@@ -11,7 +11,7 @@ use crate::{
     batch::{self, Summary},
     commands::PAGE_SIZE,
     failure::{Failure, describe},
-    output::{OUTCOME_COLUMNS, Outcome, outcomes_table, print_items, write_ndjson},
+    output::{OUTCOME_COLUMNS, Outcome, outcomes_table, print_items, unless_closed, write_ndjson},
     signals::Signals,
     terminal::{escape, note},
 };
@@ -248,9 +248,14 @@ fn report(summary: &Summary, g: &Global, act: &Act) -> Result<(), Failure> {
 fn report_as(summary: &Summary, g: &Global, done_word: &str, prefix: &str) -> Result<(), Failure> {
     let outcomes = &summary.outcomes;
     if g.output != Output::Ndjson {
-        print_items(outcomes, g.output, &OUTCOME_COLUMNS, !g.no_headers, |o| {
-            outcomes_table(o, !g.no_headers)
-        })?;
+        // A reader that went away ends the output, not the exit code.
+        unless_closed(print_items(
+            outcomes,
+            g.output,
+            &OUTCOME_COLUMNS,
+            !g.no_headers,
+            |o| outcomes_table(o, !g.no_headers),
+        ))?;
     }
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     let done = outcomes.len() - failed;
