@@ -1,13 +1,18 @@
-//! CSV output: a header row of the API's field names, RFC 4180 quoting by
-//! the `csv` crate, and cells a spreadsheet would run as a formula (those
-//! that begin with `=`, `+`, `-`, `@`, tab or carriage return) prefixed
-//! with `'`, as OWASP advises against CSV injection.
+//! CSV output: a header row of the API's field names, every cell quoted
+//! (RFC 4180, by the `csv` crate), and cells a spreadsheet would run as a
+//! formula prefixed with `'`, as OWASP advises against CSV injection; on a
+//! terminal, cells escaped as table cells are.
 
-use std::{io, sync::LazyLock};
+use std::{
+    io::{self, IsTerminal},
+    sync::LazyLock,
+};
 
 use h2ogpte_api_keys::types::ApiKeyInfo;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::terminal::escape;
 
 /// The columns of a key, in the order people read them; fields of the type
 /// that this list does not name (a field a new release added) follow, so
@@ -50,11 +55,56 @@ pub static KEY_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| {
 });
 
 /// A cell a spreadsheet shows as text: one that would start a formula gets
-/// a leading `'`.
+/// a leading `'`. A spreadsheet skips what it does not show before a
+/// formula, so the first character that counts is the first past any
+/// whitespace (a space, NBSP, a line break), control or invisible format
+/// character (ZWSP, a BOM); it starts a formula or a DDE call when it is
+/// `=`, `+`, `-`, `@`, `|` or `%`, or their full-width forms. A cell that
+/// begins with a tab or carriage return is defused too, as OWASP lists
+/// them. Every cell is also quoted ([`CsvWriter`]), so a `;` or `|` in it
+/// cannot start a new cell in a locale that splits on them.
 pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    let first = cell
+        .chars()
+        .find(|c| !(c.is_whitespace() || c.is_control() || is_invisible(*c)));
+    let risky = matches!(
+        first,
+        Some('=' | '+' | '-' | '@' | '|' | '%' | '＝' | '＋' | '－' | '＠' | '｜' | '％')
+    ) || cell.starts_with(['\t', '\r']);
+    if risky {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Characters that show as nothing: zero-width spaces and joiners, word
+/// joiners, the BOM, the soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}'
+    )
+}
+
+/// How cells reach the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    /// Exact, for a file or a pipe.
+    Exact,
+    /// Escaped as table cells are ([`escape`]), for a terminal, which would
+    /// run control sequences in them.
+    Escaped,
+}
+
+impl Cells {
+    /// Escaped when standard output is a terminal, exact otherwise.
+    pub fn for_stdout() -> Self {
+        if io::stdout().is_terminal() {
+            Cells::Escaped
+        } else {
+            Cells::Exact
+        }
     }
 }
 
@@ -72,28 +122,43 @@ fn cell(value: Option<&Value>) -> String {
 pub struct CsvWriter<W: io::Write> {
     out: csv::Writer<W>,
     columns: Vec<String>,
+    cells: Cells,
 }
 
 impl<W: io::Write> CsvWriter<W> {
     /// A writer whose first row names `columns` (unless `header` is false).
-    pub fn new(out: W, columns: &[impl AsRef<str>], header: bool) -> io::Result<Self> {
+    pub fn new(
+        out: W,
+        columns: &[impl AsRef<str>],
+        header: bool,
+        cells: Cells,
+    ) -> io::Result<Self> {
         let mut out = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Always)
             .from_writer(out);
         let columns: Vec<String> = columns.iter().map(|c| c.as_ref().to_owned()).collect();
         if header {
             out.write_record(&columns).map_err(io::Error::other)?;
         }
-        Ok(Self { out, columns })
+        Ok(Self {
+            out,
+            columns,
+            cells,
+        })
     }
 
     /// Writes one item as a row.
     pub fn push(&mut self, item: &impl Serialize) -> io::Result<()> {
         let value = serde_json::to_value(item)?;
-        let row = self
-            .columns
-            .iter()
-            .map(|c| defuse(&cell(value.get(c))).into_owned());
+        let cells = self.cells;
+        let row = self.columns.iter().map(|c| {
+            let text = defuse(&cell(value.get(c))).into_owned();
+            match cells {
+                Cells::Exact => text,
+                Cells::Escaped => escape(&text),
+            }
+        });
         self.out.write_record(row).map_err(into_io)
     }
 
@@ -124,10 +189,22 @@ mod tests {
             "@SUM(A1)",
             "\tx",
             "\rx",
+            " =1+1",
+            "\n=1+1",
+            "\r\n=1+1",
+            "\u{a0}=1+1",
+            "\u{200b}=1+1",
+            "\u{feff}=1+1",
+            "\u{3000}=1+1",
+            "＝1+1",
+            "＋1+1",
+            "|calc",
+            "%0A=1",
         ] {
-            assert_eq!(defuse(cell), format!("'{cell}"));
+            assert_eq!(defuse(cell), format!("'{cell}"), "{cell:?}");
         }
         assert_eq!(defuse("plain = text"), "plain = text");
+        assert_eq!(defuse("x;=1+1"), "x;=1+1", "quoted whole, so one cell");
         assert_eq!(defuse(""), "");
     }
 
@@ -155,7 +232,7 @@ mod tests {
             b: Option<u32>,
         }
         let mut out = Vec::new();
-        let mut w = CsvWriter::new(&mut out, &["a", "b"], true).expect("writer");
+        let mut w = CsvWriter::new(&mut out, &["a", "b"], true, Cells::Exact).expect("writer");
         w.push(&Row {
             a: "say \"hi\", twice\nthen stop",
             b: None,
@@ -169,7 +246,30 @@ mod tests {
         w.finish().expect("flush");
         assert_eq!(
             String::from_utf8(out).expect("utf-8"),
-            "a,b\r\n\"say \"\"hi\"\", twice\nthen stop\",\r\n'=1+1,3\r\n"
+            "\"a\",\"b\"\r\n\"say \"\"hi\"\", twice\nthen stop\",\"\"\r\n\"'=1+1\",\"3\"\r\n"
         );
+    }
+
+    #[test]
+    fn a_terminal_sees_control_characters_escaped() {
+        #[derive(Serialize)]
+        struct Row {
+            a: &'static str,
+        }
+        let hostile = "\u{1b}[2J\u{7}\u{0}\u{9b}31m\u{202e}";
+        let mut exact = Vec::new();
+        let mut escaped = Vec::new();
+        for (out, cells) in [(&mut exact, Cells::Exact), (&mut escaped, Cells::Escaped)] {
+            let mut w = CsvWriter::new(out, &["a"], false, cells).expect("writer");
+            w.push(&Row { a: hostile }).expect("row");
+            w.finish().expect("flush");
+        }
+        let exact = String::from_utf8(exact).expect("utf-8");
+        assert!(exact.contains(hostile), "a file keeps the bytes: {exact:?}");
+        let escaped = String::from_utf8(escaped).expect("utf-8");
+        for c in ['\u{1b}', '\u{7}', '\u{0}', '\u{9b}', '\u{202e}'] {
+            assert!(!escaped.contains(c), "{c:?} in {escaped:?}");
+        }
+        assert!(escaped.contains("\\u{1b}[2J"), "{escaped:?}");
     }
 }

@@ -173,6 +173,7 @@ impl<W: Write> KeyWriter<W> {
                 out,
                 &csv_out::KEY_COLUMNS,
                 header,
+                csv_out::Cells::for_stdout(),
             )?)),
             _ => Sink::Plain(out),
         };
@@ -291,7 +292,7 @@ pub fn print_items<T: Serialize>(
     let mut out = io::stdout().lock();
     match format {
         Output::Csv => {
-            let mut csv = CsvWriter::new(&mut out, columns, header)?;
+            let mut csv = CsvWriter::new(&mut out, columns, header, csv_out::Cells::for_stdout())?;
             for item in items {
                 csv.push(item)?;
             }

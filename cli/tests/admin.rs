@@ -256,7 +256,7 @@ fn csv_cells_arrive_as_text_under_the_apis_field_names() {
     assert_eq!(r.code, 4);
     assert!(
         r.stdout
-            .starts_with("k-forever,bob,\"'=HYPERLINK(\"\"http://x\"\")\",no-expiry,"),
+            .starts_with("\"k-forever\",\"bob\",\"'=HYPERLINK(\"\"http://x\"\")\",\"no-expiry\","),
         "{}",
         r.stdout
     );
@@ -266,7 +266,7 @@ fn csv_cells_arrive_as_text_under_the_apis_field_names() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stdout,
-        "id,ok,note,error,status,code\r\nk-clean,true,,,,\r\n"
+        "\"id\",\"ok\",\"note\",\"error\",\"status\",\"code\"\r\n\"k-clean\",\"true\",\"\",\"\",\"\",\"\"\r\n"
     );
     let r = run(cli(&server).args(["create", "--user", "u-alice", "-o", "csv"]));
     assert_eq!(r.code, 2, "a secret is not a listing: {}", r.stderr);
@@ -389,7 +389,7 @@ fn dry_runs_say_what_would_be_done_and_change_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
-            .contains("k-clean,true,would set the inactivity interval"),
+            .contains("\"k-clean\",\"true\",\"would set the inactivity interval\""),
         "{}",
         r.stdout
     );

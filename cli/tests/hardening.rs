@@ -126,3 +126,82 @@ fn a_closed_pipe_cannot_hide_a_batch_failure() {
         assert_eq!(code, Some(1), "{format}");
     }
 }
+
+// Item 5.
+#[test]
+fn csv_on_a_terminal_is_escaped_and_exact_into_a_pipe() {
+    let server = server();
+    let hostile = "\u{1b}[2J\u{7}bell\u{9b}31m\u{202e}txt";
+    create(&server, &["--user", "u-alice", "--name", hostile]);
+    // Into a pipe: the exact text, for a file or a program.
+    let r = run(cli(&server).args(["list", "--filter", "alice", "-o", "csv"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(hostile), "{:?}", r.stdout);
+    // On a terminal (`script` gives the command one): escaped.
+    let bin = assert_cmd::cargo::cargo_bin("h2ogpte-keys");
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!(
+            "{} list --filter alice -o csv",
+            bin.to_str().expect("a UTF-8 path")
+        ))
+        .arg("/dev/null")
+        .env_remove("RUST_LOG")
+        .env("H2OGPTE_SERVER_URL", server.url())
+        .env("H2OGPTE_API_KEY", server.admin_key())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs (util-linux)");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("bell"), "the row is there: {shown:?}");
+    for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+        assert!(!shown.contains(c), "{c:?} reached the terminal: {shown:?}");
+    }
+}
+
+// Item 6: through the binary, every trigger arrives defused and quoted.
+#[test]
+fn csv_defuses_every_formula_trigger() {
+    let server = server();
+    let names = [
+        "x;=1+1",
+        " =1+1",
+        "\n=1+1",
+        "＝1+1",
+        "＋1+1",
+        "|calc",
+        "\u{a0}=1+1",
+        "\u{200b}=1+1",
+        "\u{feff}=1+1",
+        "=1+1",
+        "@SUM(A1)",
+    ];
+    for name in names {
+        create(&server, &["--user", "u-alice", "--name", name]);
+    }
+    let r = run(cli(&server).args(["list", "--filter", "alice", "-o", "csv"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut reader = csv::Reader::from_reader(r.stdout.as_bytes());
+    let column = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .position(|h| h == "name")
+        .expect("a name column");
+    let cells: Vec<String> = reader
+        .records()
+        .map(|row| row.expect("a row")[column].to_owned())
+        .collect();
+    assert_eq!(cells.len(), names.len());
+    for name in names {
+        let expected = if name == "x;=1+1" {
+            name.to_owned()
+        } else {
+            format!("'{name}")
+        };
+        assert!(cells.contains(&expected), "{expected:?} in {cells:?}");
+    }
+    // Every cell is quoted, so a `;` locale keeps `x;=1+1` one cell.
+    assert!(r.stdout.contains("\"x;=1+1\""), "{}", r.stdout);
+}

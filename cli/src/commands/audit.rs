@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     args::{Audit, Global, Output, Rules},
     commands::PAGE_SIZE,
-    csv_out::CsvWriter,
+    csv_out::{Cells, CsvWriter},
     failure::Failure,
     output::{end_json_array, unless_closed, write_json_element, write_ndjson},
     terminal::{escape, note},
@@ -251,7 +251,15 @@ struct Spilled {
 impl<W: Write> RowWriter<W> {
     fn new(out: W, format: Option<Output>, header: bool) -> io::Result<Self> {
         let (out, csv) = match format {
-            Some(Output::Csv) => (None, Some(CsvWriter::new(out, &ROW_COLUMNS, header)?)),
+            Some(Output::Csv) => (
+                None,
+                Some(CsvWriter::new(
+                    out,
+                    &ROW_COLUMNS,
+                    header,
+                    Cells::for_stdout(),
+                )?),
+            ),
             _ => (Some(out), None),
         };
         Ok(Self {

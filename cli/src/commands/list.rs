@@ -9,7 +9,7 @@ use h2ogpte_api_keys::{Client, ListQuery, types};
 use crate::{
     args::{Global, List, Output},
     commands::PAGE_SIZE,
-    csv_out::{CsvWriter, KEY_COLUMNS},
+    csv_out::{Cells, CsvWriter, KEY_COLUMNS},
     failure::Failure,
     output::{KeyWriter, key_details, status, write_ndjson},
     terminal::note,
@@ -101,7 +101,8 @@ pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> 
         }
         Output::Ndjson => write_ndjson(&mut out, &key)?,
         Output::Csv => {
-            let mut csv = CsvWriter::new(&mut out, &KEY_COLUMNS, !g.no_headers)?;
+            let mut csv =
+                CsvWriter::new(&mut out, &KEY_COLUMNS, !g.no_headers, Cells::for_stdout())?;
             csv.push(&key)?;
             csv.finish()?;
         }
