@@ -123,33 +123,44 @@ pub struct CsvWriter<W: io::Write> {
     out: csv::Writer<W>,
     columns: Vec<String>,
     cells: Cells,
+    /// The header row is still to be written: with the first row, or by
+    /// [`finish`](Self::finish), so a listing that fails before its first
+    /// page leaves no header that looks like an empty answer.
+    header_pending: bool,
 }
 
 impl<W: io::Write> CsvWriter<W> {
-    /// A writer whose first row names `columns` (unless `header` is false).
+    /// A writer whose first row names `columns` (unless `header` is false),
+    /// written with the first row or at the end.
     pub fn new(
         out: W,
         columns: &[impl AsRef<str>],
         header: bool,
         cells: Cells,
     ) -> io::Result<Self> {
-        let mut out = csv::WriterBuilder::new()
+        let out = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .quote_style(csv::QuoteStyle::Always)
             .from_writer(out);
         let columns: Vec<String> = columns.iter().map(|c| c.as_ref().to_owned()).collect();
-        if header {
-            out.write_record(&columns).map_err(io::Error::other)?;
-        }
         Ok(Self {
             out,
             columns,
             cells,
+            header_pending: header,
         })
+    }
+
+    fn write_header(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.header_pending) {
+            self.out.write_record(&self.columns).map_err(into_io)?;
+        }
+        Ok(())
     }
 
     /// Writes one item as a row.
     pub fn push(&mut self, item: &impl Serialize) -> io::Result<()> {
+        self.write_header()?;
         let value = serde_json::to_value(item)?;
         let cells = self.cells;
         let row = self.columns.iter().map(|c| {
@@ -162,8 +173,15 @@ impl<W: io::Write> CsvWriter<W> {
         self.out.write_record(row).map_err(into_io)
     }
 
-    /// Flushes what was written.
+    /// Ends a complete answer: the header, if no row wrote it, then a flush.
     pub fn finish(mut self) -> io::Result<()> {
+        self.write_header()?;
+        self.out.flush()
+    }
+
+    /// Ends an answer that a failure cut short: the rows so far, and no
+    /// header when there was none.
+    pub fn abandon(mut self) -> io::Result<()> {
         self.out.flush()
     }
 }

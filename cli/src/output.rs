@@ -248,6 +248,26 @@ impl<W: Write> KeyWriter<W> {
     }
 }
 
+impl<W: Write> KeyWriter<W> {
+    /// Ends an output a failure cut short: the keys so far (a table's last
+    /// chunk too), but no JSON array's end and no bare CSV header, so no
+    /// reader takes it for a complete answer.
+    pub fn abandon(mut self) -> io::Result<()> {
+        if self.format == Output::Table && !self.chunk.is_empty() {
+            self.write_chunk()?;
+        }
+        match self.out {
+            Sink::Csv(csv) => csv.abandon(),
+            Sink::Plain(mut out) => out.flush(),
+        }
+    }
+
+    /// Keys written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+}
+
 /// Where a [`KeyWriter`] writes: straight, or through a CSV writer.
 enum Sink<W: Write> {
     Plain(W),

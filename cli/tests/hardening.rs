@@ -205,3 +205,73 @@ fn csv_defuses_every_formula_trigger() {
     // Every cell is quoted, so a `;` locale keeps `x;=1+1` one cell.
     assert!(r.stdout.contains("\"x;=1+1\""), "{}", r.stdout);
 }
+
+// Item 9: the real cause when the table's temporary files cannot be made,
+// and the findings' exit code kept.
+#[test]
+fn an_unusable_tmpdir_is_said_and_the_findings_still_exit_4() {
+    let server = with_findings(2);
+    let r = run(cli(&server)
+        .env("TMPDIR", "/nonexistent/h2ogpte-keys-test")
+        .args(["audit", "--filter", "alice"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("TMPDIR"), "{}", r.stderr);
+    assert!(r.stderr.contains("/nonexistent"), "{}", r.stderr);
+    assert!(r.stderr.contains("incomplete"), "{}", r.stderr);
+}
+
+/// A listing of `page` keys, then a 500 for the next page.
+fn failing_after(page: usize) -> h2ogpte_test_support::scripted::Scripted {
+    use h2ogpte_test_support::{
+        http::json_response,
+        scripted::{Scripted, Step, key_json},
+    };
+    let keys: Vec<String> = (0..page)
+        .map(|i| key_json(&format!("k-{i}"), "alice"))
+        .collect();
+    Scripted::start(vec![
+        Step::Respond(json_response(200, &format!("[{}]", keys.join(",")))),
+        Step::Respond(json_response(
+            500,
+            r#"{"code":500,"message":"database gone"}"#,
+        )),
+    ])
+}
+
+// Issue 26, item 8: a failure never looks like a result.
+#[test]
+fn a_failed_listing_leaves_no_output_that_passes_for_an_answer() {
+    // Before the first page: nothing at all on stdout, in any format.
+    for command in [&["audit"][..], &["list", "--all"]] {
+        for format in ["json", "csv", "table", "ndjson"] {
+            let r = run(common::bare()
+                .env("H2OGPTE_SERVER_URL", "http://127.0.0.1:9")
+                .env("H2OGPTE_API_KEY", "sk-admin")
+                .args(command)
+                .args(["-o", format, "--timeout", "5"]));
+            assert_eq!(r.code, 1, "{command:?} {format}: {}", r.stderr);
+            assert!(r.stdout.is_empty(), "{command:?} {format}: {:?}", r.stdout);
+        }
+    }
+    // Mid-listing: the keys so far, an array left open, and stderr says so.
+    let server = failing_after(500);
+    let r = run(common::bare().env("H2OGPTE_API_KEY", "sk-admin").args([
+        "list",
+        "--all",
+        "-o",
+        "json",
+        "--prefetch",
+        "1",
+        "--server-url",
+        &server.url,
+    ]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&r.stdout).is_err(),
+        "an unclosed array no parser takes: {}",
+        &r.stdout[r.stdout.len().saturating_sub(40)..]
+    );
+    assert!(r.stdout.contains("\"k-499\""), "the keys so far are kept");
+    assert!(r.stderr.contains("incomplete"), "{}", r.stderr);
+    assert!(r.stderr.contains("500 key(s)"), "{}", r.stderr);
+}

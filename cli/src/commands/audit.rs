@@ -25,7 +25,7 @@ use crate::{
     csv_out::{Cells, CsvWriter},
     failure::Failure,
     output::{end_json_array, unless_closed, write_json_element, write_ndjson},
-    terminal::{escape, note},
+    terminal::{clip, escape, note},
 };
 
 /// Largest policy file read.
@@ -68,9 +68,15 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
             Ok(Some(judged)) => judged,
             Ok(None) => break,
             Err(e) => {
-                // The findings so far are still written.
-                rows.finish(&tally, g)?;
-                return Err(Failure::from_error(&e, g.timeout));
+                // The findings so far are kept, and nothing that could pass
+                // for a complete answer (a closed JSON array, a bare header).
+                rows.abandon();
+                let mut failure = Failure::from_error(&e, g.timeout);
+                failure.message += &format!(
+                    "; the output is incomplete: it holds the findings of the {} key(s) read before the failure",
+                    tally.keys
+                );
+                return Err(failure);
             }
         };
         tally.keys += 1;
@@ -80,17 +86,13 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
         }
         for finding in findings {
             *tally.by_code.entry(finding.code).or_default() += 1;
-            rows.push(&key, finding.code, finding.detail)?;
+            rows.push(&key, finding.code, finding.detail);
         }
     }
     // A reader that went away (`| head`) ends the output, not the audit:
     // the exit code still says what was found.
-    let cut_short = rows.finish(&tally, g)?;
-    let cut = if cut_short {
-        "; the output was cut short when its reader closed it"
-    } else {
-        ""
-    };
+    let stopped = rows.finish(&tally, g);
+    let cut = Stopped::said(stopped.as_ref());
     if tally.keys == 0 {
         let matched = args
             .filter
@@ -104,6 +106,10 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
         say_what_was_not_checked(&policy, &tally);
     }
     match tally.flagged {
+        0 if matches!(stopped, Some(Stopped::Failed(_))) => Err(Failure::api(format!(
+            "{} key(s) checked and none breaks the policy{cut}",
+            tally.keys
+        ))),
         0 => {
             if !g.quiet {
                 note(&format!(
@@ -235,9 +241,45 @@ struct RowWriter<W: Write> {
     written: u64,
     last_id: Option<String>,
     groups: BTreeMap<FindingCode, io::BufWriter<std::fs::File>>,
-    /// The reader closed the output: nothing more is written.
-    closed: bool,
+    /// Bytes the table's rows take in their files, at most `spill_limit`.
+    spilled: u64,
+    spill_limit: u64,
+    /// Why the output stopped before its end (the reader closed it, the
+    /// disk is full, the table's files): nothing more is written, and the
+    /// audit goes on to its exit code.
+    stopped: Option<Stopped>,
 }
+
+/// Why an audit's output stopped before its end.
+enum Stopped {
+    /// The reader closed it (`| head`).
+    Closed,
+    /// Writing failed.
+    Failed(io::Error),
+}
+
+impl Stopped {
+    /// What to add to the audit's closing line.
+    fn said(stopped: Option<&Stopped>) -> String {
+        match stopped {
+            None => String::new(),
+            Some(Stopped::Closed) => {
+                "; the output was cut short when its reader closed it".to_owned()
+            }
+            Some(Stopped::Failed(e)) => format!("; the output is incomplete: {e}"),
+        }
+    }
+}
+
+/// The most the findings table keeps in its temporary files: some million
+/// rows of real keys. An endless or hostile listing stops there with an
+/// error, instead of filling the disk.
+const MAX_SPILL_BYTES: u64 = 256 << 20;
+
+/// A table cell's most characters: past it a cell is cut (with how much
+/// more there was) before it is spilled, so a key's fat name costs the
+/// disk what it costs the screen.
+const MAX_CELL_CHARS: usize = 120;
 
 /// A table row kept in a finding's temporary file.
 #[derive(Serialize, Deserialize)]
@@ -270,18 +312,26 @@ impl<W: Write> RowWriter<W> {
             written: 0,
             last_id: None,
             groups: BTreeMap::new(),
-            closed: false,
+            spilled: 0,
+            spill_limit: MAX_SPILL_BYTES,
+            stopped: None,
         })
     }
 
-    /// Writes a finding's row, unless the reader closed the output.
-    fn push(&mut self, key: &ApiKeyInfo, finding: FindingCode, detail: String) -> io::Result<()> {
-        if self.closed {
-            return Ok(());
+    /// Writes a finding's row, unless the output stopped.
+    fn push(&mut self, key: &ApiKeyInfo, finding: FindingCode, detail: String) {
+        if self.stopped.is_none() {
+            let written = self.write_row(key, finding, detail);
+            self.stop_on(written);
         }
-        let written = self.write_row(key, finding, detail);
-        self.closed = !unless_closed(written)?;
-        Ok(())
+    }
+
+    fn stop_on(&mut self, written: io::Result<()>) {
+        self.stopped = match unless_closed(written) {
+            Ok(true) => None,
+            Ok(false) => Some(Stopped::Closed),
+            Err(e) => Some(Stopped::Failed(e)),
+        };
     }
 
     fn write_row(
@@ -314,12 +364,6 @@ impl<W: Write> RowWriter<W> {
             Some(Output::Ndjson) => write_ndjson(out, &row)?,
             Some(Output::Json) => write_json_element(out, &row, self.written == 0)?,
             Some(Output::Table) => {
-                let file = match self.groups.entry(finding) {
-                    std::collections::btree_map::Entry::Occupied(file) => file.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(slot) => {
-                        slot.insert(io::BufWriter::new(tempfile::tempfile()?))
-                    }
-                };
                 let Row {
                     id,
                     username,
@@ -327,16 +371,36 @@ impl<W: Write> RowWriter<W> {
                     detail,
                     ..
                 } = row;
-                serde_json::to_writer(
-                    &mut *file,
-                    &Spilled {
-                        id,
-                        username,
-                        name,
-                        detail,
-                    },
-                )?;
-                writeln!(file)?;
+                let mut line = serde_json::to_vec(&Spilled {
+                    id: clip(&id, MAX_CELL_CHARS),
+                    username: clip(&username, MAX_CELL_CHARS),
+                    name: clip(&name, MAX_CELL_CHARS),
+                    detail: clip(&detail, 2 * MAX_CELL_CHARS),
+                })?;
+                line.push(b'\n');
+                self.spilled += line.len() as u64;
+                if self.spilled > self.spill_limit {
+                    return Err(io::Error::other(format!(
+                        "the findings table would hold more than {} MiB: use -o ndjson, -o csv or --ids, which stream",
+                        self.spill_limit >> 20
+                    )));
+                }
+                let file = match self.groups.entry(finding) {
+                    std::collections::btree_map::Entry::Occupied(file) => file.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        let file = tempfile::tempfile().map_err(|e| {
+                            io::Error::new(
+                                e.kind(),
+                                format!(
+                                    "cannot make a temporary file for the findings table in {} ({e}): set TMPDIR to a writable directory, or use -o ndjson, -o csv or --ids, which stream",
+                                    std::env::temp_dir().display()
+                                ),
+                            )
+                        })?;
+                        slot.insert(io::BufWriter::new(file))
+                    }
+                };
+                file.write_all(&line)?;
             }
             Some(Output::Csv) => {}
         }
@@ -344,13 +408,27 @@ impl<W: Write> RowWriter<W> {
         Ok(())
     }
 
-    /// Ends the output; `Ok(true)` when its reader closed it before the end.
-    fn finish(mut self, tally: &Tally, g: &Global) -> io::Result<bool> {
-        if self.closed {
-            return Ok(true);
+    /// Ends an output that a failure cut short: what was written is
+    /// flushed, but no JSON array is closed and no table is printed, so no
+    /// reader takes it for a complete answer.
+    fn abandon(mut self) {
+        if self.stopped.is_some() {
+            return;
         }
-        let ended = self.end(tally, g);
-        Ok(!unless_closed(ended)?)
+        if let Some(csv) = self.csv.take() {
+            let _ = csv.abandon();
+        } else if let Some(out) = &mut self.out {
+            let _ = out.flush();
+        }
+    }
+
+    /// Ends the output; why it stopped before its end, if it did.
+    fn finish(mut self, tally: &Tally, g: &Global) -> Option<Stopped> {
+        if self.stopped.is_none() {
+            let ended = self.end(tally, g);
+            self.stop_on(ended);
+        }
+        self.stopped
     }
 
     fn end(&mut self, tally: &Tally, g: &Global) -> io::Result<()> {
@@ -435,4 +513,40 @@ fn write_grouped(
         }
     }
     flush(&mut chunk, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fat_key(i: u32) -> ApiKeyInfo {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("k-{i}"), "username": "u".repeat(10_000),
+            "name": "n".repeat(100_000), "hint": "abcd",
+            "created_at": "2026-01-01T00:00:00Z", "total_calls": 0,
+            "is_active": true, "is_global_key": true
+        }))
+        .expect("a key")
+    }
+
+    #[test]
+    fn the_table_spill_is_bounded_in_bytes_per_row_and_in_all() {
+        let mut rows = RowWriter::new(io::sink(), Some(Output::Table), true).expect("a writer");
+        rows.spill_limit = 1 << 20;
+        let mut pushed = 0u32;
+        while rows.stopped.is_none() && pushed < 100_000 {
+            rows.push(&fat_key(pushed), FindingCode::NoExpiry, "d".repeat(50_000));
+            pushed += 1;
+        }
+        // A row of some 110 KiB of text is cut to under 1 KiB before it
+        // reaches the disk, so about a thousand fit in 1 MiB.
+        assert!(pushed > 1_000, "{pushed} rows");
+        assert!(rows.spilled <= (1 << 20) + 1024, "{}", rows.spilled);
+        match &rows.stopped {
+            Some(Stopped::Failed(e)) => {
+                assert!(e.to_string().contains("-o ndjson"), "{e}");
+            }
+            _ => panic!("the cap stops the table"),
+        }
+    }
 }

@@ -44,6 +44,7 @@ pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failur
     )?;
     if !args.all && !args.filters_on_the_client() {
         let page = query.with_offset(args.offset).with_limit(args.limit);
+        // A failed page writes nothing: not even a header or `[]`.
         for key in client.list_all_api_keys(&page).await.map_err(failed)? {
             out.push(key)?;
         }
@@ -60,9 +61,15 @@ pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failur
             Ok(Some(key)) => key,
             Ok(None) => break,
             Err(e) => {
-                // What arrived before the error is still written.
-                out.finish()?;
-                return Err(failed(e));
+                // What arrived before the error is still written, but
+                // nothing that could pass for a complete answer.
+                let shown = out.written();
+                out.abandon()?;
+                let mut failure = failed(e);
+                failure.message += &format!(
+                    "; the output is incomplete: it holds the {shown} key(s) listed before the failure"
+                );
+                return Err(failure);
             }
         };
         if !keep(args, &key, now) {
