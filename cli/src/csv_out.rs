@@ -1,7 +1,9 @@
 //! CSV output: a header row of the API's field names, every cell quoted
-//! (RFC 4180, by the `csv` crate), and cells a spreadsheet would run as a
-//! formula prefixed with `'`, as OWASP advises against CSV injection; on a
-//! terminal, cells escaped as table cells are.
+//! (RFC 4180, by the `csv` crate), and a `'` before anything a spreadsheet
+//! would run as a formula, at a cell's start or after a character an import
+//! could split it on, as OWASP advises against CSV injection
+//! (`benches/csv_formulas.sh` checks it with LibreOffice); on a terminal,
+//! cells escaped as table cells are.
 
 use std::{
     io::{self, IsTerminal},
@@ -54,28 +56,58 @@ pub static KEY_COLUMNS: LazyLock<Vec<String>> = LazyLock::new(|| {
     columns
 });
 
-/// A cell a spreadsheet shows as text: one that would start a formula gets
-/// a leading `'`. A spreadsheet skips what it does not show before a
-/// formula, so the first character that counts is the first past any
-/// whitespace (a space, NBSP, a line break), control or invisible format
-/// character (ZWSP, a BOM); it starts a formula or a DDE call when it is
-/// `=`, `+`, `-`, `@`, `|` or `%`, or their full-width forms. A cell that
-/// begins with a tab or carriage return is defused too, as OWASP lists
-/// them. Every cell is also quoted ([`CsvWriter`]), so a `;` or `|` in it
-/// cannot start a new cell in a locale that splits on them.
+/// A cell a spreadsheet shows as text, as OWASP advises against CSV
+/// injection: a `'` goes before any start of a formula.
+///
+/// A spreadsheet skips what it does not show before a formula, so what
+/// counts is the first character past any whitespace (a space, NBSP, a line
+/// break), control or invisible format character (ZWSP, a BOM); it starts a
+/// formula or a DDE call when it is `=`, `+`, `-`, `@`, `|` or `%`, or their
+/// full-width forms. That is checked at the cell's start (where a tab or
+/// carriage return is defused too, as OWASP lists them), and after every
+/// character an import could split the cell on (`,`, `;`, `|`, a tab, a
+/// line break): a spreadsheet that reads the file with another separator,
+/// as a `;` locale does, ignores this file's quotes and starts a new cell
+/// there.
 pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
-    let first = cell
+    let leading = starts_formula(cell) || cell.starts_with(['\t', '\r']);
+    // After a split character, unless a line break or tab follows it (the
+    // `'` then goes after that one).
+    let defused_after = |i: usize, c: char| {
+        let rest = &cell[i + c.len_utf8()..];
+        is_split(c) && !rest.starts_with(['\t', '\r', '\n']) && starts_formula(rest)
+    };
+    let inner = cell.char_indices().any(|(i, c)| defused_after(i, c));
+    if !leading && !inner {
+        return cell.into();
+    }
+    let mut out = String::with_capacity(cell.len() + 2);
+    if leading {
+        out.push('\'');
+    }
+    for (i, c) in cell.char_indices() {
+        out.push(c);
+        if defused_after(i, c) {
+            out.push('\'');
+        }
+    }
+    out.into()
+}
+
+/// A character an import may split a cell on.
+fn is_split(c: char) -> bool {
+    matches!(c, ',' | ';' | '|' | '\t' | '\r' | '\n')
+}
+
+/// Whether `text`'s first character that shows starts a formula.
+fn starts_formula(text: &str) -> bool {
+    let first = text
         .chars()
         .find(|c| !(c.is_whitespace() || c.is_control() || is_invisible(*c)));
-    let risky = matches!(
+    matches!(
         first,
         Some('=' | '+' | '-' | '@' | '|' | '%' | '＝' | '＋' | '－' | '＠' | '｜' | '％')
-    ) || cell.starts_with(['\t', '\r']);
-    if risky {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
-    }
+    )
 }
 
 /// Characters that show as nothing: zero-width spaces and joiners, word
@@ -208,8 +240,6 @@ mod tests {
             "\tx",
             "\rx",
             " =1+1",
-            "\n=1+1",
-            "\r\n=1+1",
             "\u{a0}=1+1",
             "\u{200b}=1+1",
             "\u{feff}=1+1",
@@ -222,7 +252,15 @@ mod tests {
             assert_eq!(defuse(cell), format!("'{cell}"), "{cell:?}");
         }
         assert_eq!(defuse("plain = text"), "plain = text");
-        assert_eq!(defuse("x;=1+1"), "x;=1+1", "quoted whole, so one cell");
+        assert_eq!(defuse("a, b; c"), "a, b; c");
+        // Where another separator or a line break would start a new cell.
+        assert_eq!(defuse("x;=1+1"), "x;'=1+1");
+        assert_eq!(defuse("x, =1+1"), "x,' =1+1");
+        assert_eq!(defuse("x|=1+1"), "x|'=1+1");
+        assert_eq!(defuse("ab\n=1+1"), "ab\n'=1+1");
+        assert_eq!(defuse("\n=1+1"), "'\n'=1+1");
+        assert_eq!(defuse("x;|calc"), "x;'|calc");
+        assert_eq!(defuse("\r\n=1+1"), "'\r\n'=1+1");
         assert_eq!(defuse(""), "");
     }
 
