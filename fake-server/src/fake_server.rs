@@ -384,20 +384,27 @@ impl Drop for FakeServer {
     }
 }
 
-/// The keys of a seed file, read within [`MAX_SEED_FILE_BYTES`].
+/// The keys of a seed file, read a record at a time within
+/// [`MAX_SEED_FILE_BYTES`] and [`MAX_SEED_KEYS`].
 fn read_seed_file(path: &std::path::Path) -> Result<Vec<SeedKey>, String> {
     let name = path.display().to_string();
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read seed file {name}: {e}"))?;
-    let mut text = String::new();
-    file.take(MAX_SEED_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read seed file {name}: {e}"))?;
-    if text.len() as u64 > MAX_SEED_FILE_BYTES {
-        return Err(format!(
+    let too_large = || {
+        format!(
             "seed file {name} is larger than {} MiB: split it, or seed fewer keys",
             MAX_SEED_FILE_BYTES >> 20
-        ));
+        )
+    };
+    if file.metadata().is_ok_and(|m| m.len() > MAX_SEED_FILE_BYTES) {
+        return Err(too_large());
     }
-    seed::parse(&text, &name)
+    // A FIFO or a growing file has no length to check first: the read
+    // stops at the limit, and a file cut there does not parse.
+    let mut bounded = file.take(MAX_SEED_FILE_BYTES + 1);
+    let keys = seed::parse(&mut bounded, &name, MAX_SEED_KEYS as usize);
+    if bounded.limit() == 0 {
+        return Err(too_large());
+    }
+    keys
 }

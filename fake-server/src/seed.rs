@@ -63,42 +63,102 @@ pub struct SeedKey {
     pub is_global_key: Option<bool>,
 }
 
-/// Reads a seed file: a JSON array of [`SeedKey`] objects. Every error names
-/// the record (its position and id) and the field.
-pub fn parse(text: &str, name: &str) -> Result<Vec<SeedKey>, String> {
-    let records: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-        format!(
+/// Reads a seed file: a JSON array of [`SeedKey`] objects, one record at a
+/// time, so memory holds the keys read and one record, whatever the file
+/// holds (a non-object record is refused at once, and more than `max`
+/// records too). Every error names the record (its position and id) and
+/// the field.
+pub fn parse(source: impl std::io::Read, name: &str, max: usize) -> Result<Vec<SeedKey>, String> {
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(source));
+    let mut refused = None;
+    let visitor = Records {
+        name,
+        max,
+        refused: &mut refused,
+    };
+    let read = serde::Deserializer::deserialize_seq(&mut de, visitor).and_then(|keys| {
+        de.end()?;
+        Ok(keys)
+    });
+    match (read, refused) {
+        (Ok(keys), _) => Ok(keys),
+        // A record's own error, said as such rather than as the parser's.
+        (Err(_), Some(why)) => Err(why),
+        (Err(e), None) => Err(format!(
             "{name}: not a JSON array of key records: {}",
             e.to_string().escape_debug()
-        )
-    })?;
-    let mut seen = HashSet::new();
-    let mut keys = Vec::with_capacity(records.len());
-    for (i, record) in records.into_iter().enumerate() {
-        let id = record.get("id").and_then(|v| v.as_str()).map_or_else(
-            || "without an id".to_owned(),
-            |id| format!("id \"{}\"", quote(id)),
-        );
-        let at = |what: String| format!("{name}: record {i} ({id}): {what}");
-        let key: SeedKey = serde_path_to_error::deserialize(record).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                String::new()
-            } else {
-                format!("{path}: ")
-            };
-            // The path and the message may quote the file: escaped.
-            at(format!("{field}{}", e.inner()).escape_debug().to_string())
-        })?;
-        key.check().map_err(at)?;
-        if !seen.insert(key.id.clone()) {
-            return Err(at(
-                "a second key with this id: ids must be unique".to_owned()
-            ));
-        }
-        keys.push(key);
+        )),
     }
-    Ok(keys)
+}
+
+/// Takes in a seed file's array a record at a time.
+struct Records<'a> {
+    name: &'a str,
+    max: usize,
+    /// Why a record was refused, in full (the parser's error only stops it).
+    refused: &'a mut Option<String>,
+}
+
+impl<'de> serde::de::Visitor<'de> for Records<'_> {
+    type Value = Vec<SeedKey>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array of key records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let name = self.name;
+        let mut seen = HashSet::new();
+        let mut keys = Vec::new();
+        let mut refuse = |why: String| {
+            *self.refused = Some(why);
+            <A::Error as serde::de::Error>::custom("refused")
+        };
+        while let Some(record) = seq.next_element::<serde_json::Value>()? {
+            let i = keys.len();
+            if i == self.max {
+                return Err(refuse(format!(
+                    "{name}: more than {} records: this in-memory server holds at most that many keys",
+                    self.max
+                )));
+            }
+            if !record.is_object() {
+                return Err(refuse(format!(
+                    "{name}: record {i} is not an object: each record is a key in the API's APIKeyInfo shape, with user_id"
+                )));
+            }
+            let id = record.get("id").and_then(|v| v.as_str()).map_or_else(
+                || "without an id".to_owned(),
+                |id| format!("id \"{}\"", quote(id)),
+            );
+            let at = |what: String| format!("{name}: record {i} ({id}): {what}");
+            let key: SeedKey = match serde_path_to_error::deserialize(record) {
+                Ok(key) => key,
+                Err(e) => {
+                    let path = e.path().to_string();
+                    let field = if path == "." {
+                        String::new()
+                    } else {
+                        format!("{path}: ")
+                    };
+                    // The path and the message may quote the file: escaped.
+                    return Err(refuse(at(
+                        format!("{field}{}", e.inner()).escape_debug().to_string(),
+                    )));
+                }
+            };
+            if let Err(why) = key.check() {
+                return Err(refuse(at(why)));
+            }
+            if !seen.insert(key.id.clone()) {
+                return Err(refuse(at(
+                    "a second key with this id: ids must be unique".to_owned(),
+                )));
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
 }
 
 impl SeedKey {
@@ -247,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_minimal_record_reads() {
-        let keys = parse(&record(""), "seed.json").expect("a record");
+        let keys = parse(record("").as_bytes(), "seed.json", 10).expect("a record");
         assert_eq!(keys[0].username, "alice");
     }
 
@@ -267,21 +327,33 @@ mod tests {
                 "last four",
             ),
         ] {
-            let e = parse(&record(extra), "seed.json").expect_err(extra);
+            let e = parse(record(extra).as_bytes(), "seed.json", 10).expect_err(extra);
             assert!(e.starts_with("seed.json: record 0 (id \"k-1\")"), "{e}");
             assert!(e.contains(says), "{extra}: {e}");
         }
         let twice = r#"[{"id": "k-1", "user_id": "u", "username": "a", "name": "", "created_at": "2025-01-01T00:00:00Z", "is_active": true},
                         {"id": "k-1", "user_id": "u", "username": "a", "name": "", "created_at": "2025-01-01T00:00:00Z", "is_active": true}]"#;
-        let e = parse(twice, "f").expect_err("duplicate id");
+        let e = parse(twice.as_bytes(), "f", 10).expect_err("duplicate id");
         assert!(e.contains("record 1") && e.contains("unique"), "{e}");
+    }
+
+    #[test]
+    fn a_record_that_is_not_an_object_or_one_too_many_stops_the_read_at_once() {
+        let e = parse(&b"[0,0,0]"[..], "f", 10).expect_err("not objects");
+        assert!(e.contains("record 0 is not an object"), "{e}");
+        let three = format!("[{},{},{}]", &record("")[1..record("").len() - 1], "{}", "{}");
+        let e = parse(three.as_bytes(), "f", 1).expect_err("too many");
+        assert!(e.contains("more than 1 records"), "{e}");
+        let e = parse(&b"[] trailing"[..], "f", 1).expect_err("not JSON after the array");
+        assert!(e.contains("not a JSON array"), "{e}");
+        assert_eq!(parse(&b" [ ] "[..], "f", 1), Ok(Vec::new()));
     }
 
     #[test]
     fn a_value_quoted_in_an_error_is_escaped() {
         let text = r#"[{"id": "k-1", "user_id": "u", "username": "a", "name": "",
                        "created_at": "2025-01-01T00:00:00Z", "is_active": true, "\u001b[31m": 1}]"#;
-        let e = parse(text, "f").expect_err("an unknown field");
+        let e = parse(text.as_bytes(), "f", 10).expect_err("an unknown field");
         assert!(!e.contains('\u{1b}') && e.contains("\\u{1b}"), "{e}");
     }
 

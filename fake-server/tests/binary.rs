@@ -324,6 +324,18 @@ fn a_seed_file_loads_or_names_its_bad_record() {
         err.contains("record 0 (id \"k-forever\")") && err.contains("created_at"),
         "{err}"
     );
+    // Issue 27, item 10: records are read one at a time, so an array of a
+    // million non-objects is refused at its first, not parsed whole.
+    let zeros = format!("[{}0]", "0,".repeat(1_000_000));
+    std::fs::write(&path, zeros).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_h2ogpte-fake-server"))
+        .args(["--seed-file", path.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no ready lines");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("record 0 is not an object"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
