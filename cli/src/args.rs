@@ -275,7 +275,7 @@ impl List {
 }
 
 /// Ids to act on, and how.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct Batch {
     /// Key ids; with none, ids are read from --from-file or standard input.
     pub ids: Vec<String>,
@@ -388,7 +388,7 @@ pub struct Audit {
 }
 
 /// The audit's rules as flags.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 #[command(next_help_heading = "Rules")]
 pub struct Rules {
     /// Active keys must expire (no-expiry).

@@ -5,7 +5,7 @@ use h2ogpte_api_keys::{
     API_KEY_ENV, Client, ClientBuilder, Error, SERVER_URL_ENV, Setting, reqwest,
 };
 
-use crate::{args::Global, failure::Failure};
+use crate::{args::Global, commands::unless_signalled, failure::Failure, signals::Signals};
 
 /// Largest CA file read for `--ca-cert`.
 const MAX_CA_FILE_BYTES: u64 = 1 << 20;
@@ -13,7 +13,7 @@ const MAX_CA_FILE_BYTES: u64 = 1 << 20;
 /// A client for the configured server. A missing server URL is an error
 /// (the library's, worded here for the command line): an administrator's
 /// key is never sent to a server nobody named.
-pub fn client(global: &Global) -> Result<Client, Failure> {
+pub async fn client(global: &Global, signals: &mut Signals) -> Result<Client, Failure> {
     let mut builder = ClientBuilder::new();
     if let Some(url) = &global.server_url {
         builder = builder.with_server_url(url);
@@ -27,8 +27,9 @@ pub fn client(global: &Global) -> Result<Client, Failure> {
         .with_prefetch(global.prefetch.into())
         .with_max_stream_keys(global.max_keys)
         .with_user_agent(concat!("h2ogpte-keys/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = &global.ca_cert {
-        for certificate in ca_certificates(path)? {
+    if let Some(path) = global.ca_cert.clone() {
+        let read = unless_signalled(signals, move || ca_certificates(&path)).await?;
+        for certificate in read {
             builder = builder.with_root_certificate(certificate);
         }
     }

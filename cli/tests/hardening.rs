@@ -275,3 +275,145 @@ fn a_failed_listing_leaves_no_output_that_passes_for_an_answer() {
     assert!(r.stderr.contains("incomplete"), "{}", r.stderr);
     assert!(r.stderr.contains("500 key(s)"), "{}", r.stderr);
 }
+
+/// Waits (20 s at most) until process `pid` has its input-reading thread,
+/// which it starts only once its signal handlers are in place.
+#[cfg(target_os = "linux")]
+fn wait_for_reader_thread(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process runs");
+        let reading = tasks.filter_map(Result::ok).any(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.starts_with("h2ogpte-keys-re"))
+        });
+        if reading {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no reader thread");
+        std::thread::yield_now();
+    }
+}
+
+/// Sends `signal` (such as "INT") to `pid`.
+fn kill(signal: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+// Item 2: a signal while ids are still coming in ends the batch before it
+// starts.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_while_reading_ids_ends_the_batch_before_it_starts() {
+    let server = server();
+    let id = id_of(&create(&server, &["--user", "u-alice"]));
+    for signal in ["INT", "TERM"] {
+        let mut child = binary(&server)
+            .args(["deactivate", "--from-file", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let mut stdin = child.stdin.take().expect("stdin");
+        // One id typed, the input still open.
+        std::io::Write::write_all(&mut stdin, format!("{id}\n").as_bytes()).expect("typed");
+        wait_for_reader_thread(child.id());
+        kill(signal, child.id());
+        let out = child.wait_with_output().expect("ends");
+        drop(stdin);
+        let expected = if signal == "INT" { 130 } else { 143 };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(expected), "{stderr}");
+        assert!(stderr.contains("nothing was changed"), "{stderr}");
+    }
+    let keys = run(cli(&server).args(["show", &id, "-o", "json"]));
+    assert!(
+        keys.stdout.contains("\"is_active\": true"),
+        "{}",
+        keys.stdout
+    );
+}
+
+// Item 2: Ctrl-C at the delete prompt is a no, whatever is typed after it.
+#[test]
+fn ctrl_c_at_the_delete_prompt_deletes_nothing() {
+    let server = server();
+    let id = id_of(&create(&server, &["--user", "u-alice"]));
+    let bin = assert_cmd::cargo::cargo_bin("h2ogpte-keys");
+    let mut child = std::process::Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!(
+            "{} delete {id}",
+            bin.to_str().expect("a UTF-8 path")
+        ))
+        .arg("/dev/null")
+        .env_remove("RUST_LOG")
+        .env("H2OGPTE_SERVER_URL", server.url())
+        .env("H2OGPTE_API_KEY", server.admin_key())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs (util-linux)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    // Wait for the prompt on the terminal.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("[y/N]") {
+        let n = std::io::Read::read(&mut stdout, &mut buf).expect("the terminal's output");
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // ^C on the terminal, then a `y` typed after it.
+    std::io::Write::write_all(&mut stdin, b"\x03").expect("typed");
+    std::io::Write::write_all(&mut stdin, b"y\n").expect("typed");
+    drop(stdin);
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stdout, &mut rest);
+    let status = child.wait().expect("ends");
+    seen.extend_from_slice(&rest);
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    let show = run(cli(&server).args(["show", &id]));
+    assert_eq!(show.code, 0, "the key is still there: {}", show.stderr);
+}
+
+// Item 2: a policy file that is a FIFO nobody writes to gives way to a
+// signal.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_while_the_policy_file_blocks_ends_the_audit() {
+    let server = server();
+    let dir = tempfile::tempdir().expect("a directory");
+    let fifo = dir.path().join("policy.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let child = binary(&server)
+        .args(["audit", "--policy"])
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    wait_for_reader_thread(child.id());
+    kill("INT", child.id());
+    let out = child.wait_with_output().expect("ends");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

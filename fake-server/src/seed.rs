@@ -142,9 +142,9 @@ impl<'de> serde::de::Visitor<'de> for Records<'_> {
                         format!("{path}: ")
                     };
                     // The path and the message may quote the file: escaped.
-                    return Err(refuse(at(
-                        format!("{field}{}", e.inner()).escape_debug().to_string(),
-                    )));
+                    return Err(refuse(at(format!("{field}{}", e.inner())
+                        .escape_debug()
+                        .to_string())));
                 }
             };
             if let Err(why) = key.check() {
@@ -152,7 +152,7 @@ impl<'de> serde::de::Visitor<'de> for Records<'_> {
             }
             if !seen.insert(key.id.clone()) {
                 return Err(refuse(at(
-                    "a second key with this id: ids must be unique".to_owned(),
+                    "a second key with this id: ids must be unique".to_owned()
                 )));
             }
             keys.push(key);
@@ -341,7 +341,12 @@ mod tests {
     fn a_record_that_is_not_an_object_or_one_too_many_stops_the_read_at_once() {
         let e = parse(&b"[0,0,0]"[..], "f", 10).expect_err("not objects");
         assert!(e.contains("record 0 is not an object"), "{e}");
-        let three = format!("[{},{},{}]", &record("")[1..record("").len() - 1], "{}", "{}");
+        let three = format!(
+            "[{},{},{}]",
+            &record("")[1..record("").len() - 1],
+            "{}",
+            "{}"
+        );
         let e = parse(three.as_bytes(), "f", 1).expect_err("too many");
         assert!(e.contains("more than 1 records"), "{e}");
         let e = parse(&b"[] trailing"[..], "f", 1).expect_err("not JSON after the array");

@@ -21,10 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     args::{Audit, Global, Output, Rules},
-    commands::PAGE_SIZE,
+    commands::{PAGE_SIZE, unless_signalled},
     csv_out::{Cells, CsvWriter},
     failure::Failure,
     output::{end_json_array, unless_closed, write_json_element, write_ndjson},
+    signals::{Signal, Signals},
     terminal::{clip, escape, note},
 };
 
@@ -44,8 +45,15 @@ struct Row {
 /// The columns of a finding, in CSV and in the order of [`Row`].
 const ROW_COLUMNS: [&str; 5] = ["id", "username", "name", "finding", "detail"];
 
-pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Failure> {
-    let policy = policy(args.policy.as_deref(), &args.rules)?;
+pub async fn audit(
+    client: &Client,
+    args: &Audit,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<(), Failure> {
+    // A FIFO or a slow disk may hold the read: a signal ends the wait.
+    let (file, rules) = (args.policy.clone(), args.rules.clone());
+    let policy = unless_signalled(signals, move || policy(file.as_deref(), &rules)).await?;
     if policy.is_empty() {
         return Err(Failure::usage(
             "the policy sets no rule, so no key could break it: set one in the file or with a flag (see --help)",
@@ -64,7 +72,21 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
     let mut judged = std::pin::pin!(client.audit(&query, &policy, now));
     let mut tally = Tally::default();
     loop {
-        let KeyAudit { key, findings, .. } = match judged.try_next().await {
+        let next = tokio::select! {
+            biased;
+            signal = signals.next() => {
+                rows.abandon();
+                return Err(Failure::signalled(
+                    signal,
+                    format!(
+                        "{signal}: the audit stopped after {} key(s); the output is incomplete",
+                        tally.keys
+                    ),
+                ));
+            }
+            next = judged.try_next() => next,
+        };
+        let KeyAudit { key, findings, .. } = match next {
             Ok(Some(judged)) => judged,
             Ok(None) => break,
             Err(e) => {
@@ -91,7 +113,16 @@ pub async fn audit(client: &Client, args: &Audit, g: &Global) -> Result<(), Fail
     }
     // A reader that went away (`| head`) ends the output, not the audit:
     // the exit code still says what was found.
-    let stopped = rows.finish(&tally, g);
+    let stopped = rows.finish(&tally, g, signals);
+    if let Some(Stopped::Signalled(signal)) = stopped {
+        return Err(Failure::signalled(
+            signal,
+            format!(
+                "{signal}: the audit of {} key(s) stopped while its table was written; the output is incomplete",
+                tally.keys
+            ),
+        ));
+    }
     let cut = Stopped::said(stopped.as_ref());
     if tally.keys == 0 {
         let matched = args
@@ -256,6 +287,8 @@ enum Stopped {
     Closed,
     /// Writing failed.
     Failed(io::Error),
+    /// A signal came while the table was written.
+    Signalled(Signal),
 }
 
 impl Stopped {
@@ -267,6 +300,7 @@ impl Stopped {
                 "; the output was cut short when its reader closed it".to_owned()
             }
             Some(Stopped::Failed(e)) => format!("; the output is incomplete: {e}"),
+            Some(Stopped::Signalled(signal)) => format!("; {signal}: the output is incomplete"),
         }
     }
 }
@@ -423,25 +457,39 @@ impl<W: Write> RowWriter<W> {
     }
 
     /// Ends the output; why it stopped before its end, if it did.
-    fn finish(mut self, tally: &Tally, g: &Global) -> Option<Stopped> {
+    fn finish(mut self, tally: &Tally, g: &Global, signals: &mut Signals) -> Option<Stopped> {
         if self.stopped.is_none() {
-            let ended = self.end(tally, g);
-            self.stop_on(ended);
+            match self.end(tally, g, signals) {
+                Ok(Some(signal)) => self.stopped = Some(Stopped::Signalled(signal)),
+                Ok(None) => {}
+                Err(e) => self.stop_on(Err(e)),
+            }
         }
         self.stopped
     }
 
-    fn end(&mut self, tally: &Tally, g: &Global) -> io::Result<()> {
+    /// Ends the output; a signal that came while the table was written, if
+    /// one did (the table stops at the chunk it came in).
+    fn end(
+        &mut self,
+        tally: &Tally,
+        g: &Global,
+        signals: &mut Signals,
+    ) -> io::Result<Option<Signal>> {
         if let Some(csv) = self.csv.take() {
-            return csv.finish();
+            return csv.finish().map(|()| None);
         }
         let Some(mut out) = self.out.take() else {
-            return Ok(());
+            return Ok(None);
         };
         match self.format {
             Some(Output::Json) => end_json_array(&mut out, self.written)?,
             Some(Output::Table) if !self.groups.is_empty() => {
-                write_grouped(&mut out, std::mem::take(&mut self.groups), self.header)?;
+                let groups = std::mem::take(&mut self.groups);
+                if let Some(signal) = write_grouped(&mut out, groups, self.header, signals)? {
+                    out.flush()?;
+                    return Ok(Some(signal));
+                }
                 if !g.quiet && self.header {
                     writeln!(out)?;
                     for (code, n) in &tally.by_code {
@@ -451,7 +499,7 @@ impl<W: Write> RowWriter<W> {
             }
             _ => {}
         }
-        out.flush()
+        out.flush().map(|()| None)
     }
 }
 
@@ -461,11 +509,13 @@ const TABLE_CHUNK: usize = 1000;
 /// The findings table, grouped by finding in report order and as listed
 /// within each, read back from the groups' files a chunk at a time; each
 /// chunk's columns are padded to the first one's widths so they line up.
+/// A signal stops it between chunks: that signal.
 fn write_grouped(
     out: &mut impl Write,
     groups: BTreeMap<FindingCode, io::BufWriter<std::fs::File>>,
     header: bool,
-) -> io::Result<()> {
+    signals: &mut Signals,
+) -> io::Result<Option<Signal>> {
     let mut widths: Option<Vec<u16>> = None;
     let mut chunk: Vec<[String; 5]> = Vec::with_capacity(TABLE_CHUNK);
     let mut flush = |chunk: &mut Vec<[String; 5]>, out: &mut dyn Write| -> io::Result<()> {
@@ -508,11 +558,17 @@ fn write_grouped(
                 escape(&r.detail),
             ]);
             if chunk.len() == TABLE_CHUNK {
+                if let Some(signal) = signals.pending() {
+                    return Ok(Some(signal));
+                }
                 flush(&mut chunk, out)?;
             }
         }
     }
-    flush(&mut chunk, out)
+    if let Some(signal) = signals.pending() {
+        return Ok(Some(signal));
+    }
+    flush(&mut chunk, out).map(|()| None)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use h2ogpte_api_keys::{Client, Error, ListQuery, types};
 use crate::{
     args::{Batch, Delete, Expire, Global, Inactivity, Output},
     batch::{self, Summary},
-    commands::PAGE_SIZE,
+    commands::{PAGE_SIZE, unless_signalled},
     failure::{Failure, describe},
     output::{OUTCOME_COLUMNS, Outcome, outcomes_table, print_items, unless_closed, write_ndjson},
     signals::Signals,
@@ -34,7 +34,7 @@ pub async fn expire(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    let ids = batch::read_ids(&args.batch)?;
+    let ids = read_ids(&args.batch, signals).await?;
     let body = types::ApiKeyUpdateExpiryRequest {
         expires_in: args.expires_in.clone(),
     };
@@ -70,7 +70,7 @@ pub async fn inactivity(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    let ids = batch::read_ids(&args.batch)?;
+    let ids = read_ids(&args.batch, signals).await?;
     let body = types::ApiKeyUpdateInactivityIntervalRequest {
         inactivity_interval: args.days,
     };
@@ -106,7 +106,7 @@ pub async fn deactivate(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    let ids = batch::read_ids(args)?;
+    let ids = read_ids(args, signals).await?;
     // The end state holds: a key that is already inactive is done.
     let act = Act {
         verb: "deactivate",
@@ -130,7 +130,7 @@ pub async fn delete(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    let ids = batch::read_ids(&args.batch)?;
+    let ids = read_ids(&args.batch, signals).await?;
     let act = Act {
         verb: "delete",
         done: "deleted",
@@ -148,7 +148,7 @@ pub async fn delete(
         }
         let listed =
             crate::commands::interruptible(signals, describe_keys(client, &ids, g)).await?;
-        if !confirm(&listed, ids.len())? {
+        if !confirm(&listed, ids.len(), signals).await? {
             return Err(Failure::api("nothing deleted"));
         }
     }
@@ -185,8 +185,16 @@ async fn describe_keys(
         .collect())
 }
 
-/// Asks on the terminal, after listing the keys.
-fn confirm(listed: &[String], count: usize) -> Result<bool, Failure> {
+/// The batch's ids, read so that a signal while they are typed or piped in
+/// ends the command before anything is changed.
+async fn read_ids(batch: &Batch, signals: &mut Signals) -> Result<Vec<String>, Failure> {
+    let batch = batch.clone();
+    unless_signalled(signals, move || batch::read_ids(&batch)).await
+}
+
+/// Asks on the terminal, after listing the keys; a signal at the prompt is
+/// a no, and ends the command.
+async fn confirm(listed: &[String], count: usize, signals: &mut Signals) -> Result<bool, Failure> {
     let mut err = io::stderr();
     let _ = writeln!(err, "These keys will be deleted (id, user, name):");
     for line in listed {
@@ -197,8 +205,12 @@ fn confirm(listed: &[String], count: usize) -> Result<bool, Failure> {
     }
     let _ = write!(err, "Delete {count} key(s)? This cannot be undone. [y/N] ");
     let _ = err.flush();
-    let mut answer = String::new();
-    io::stdin().lock().take(64).read_line(&mut answer)?;
+    let answer = unless_signalled(signals, || {
+        let mut answer = String::new();
+        io::stdin().lock().take(64).read_line(&mut answer)?;
+        Ok(answer)
+    })
+    .await?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 

@@ -46,20 +46,58 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             out.flush()?;
             Ok(())
         }
-        Command::Create(args) => create::create(&client(g)?, args, g, signals).await,
-        Command::List(args) => interruptible(signals, list::list(&client(g)?, args, g)).await,
-        Command::Show { id } => interruptible(signals, list::show(&client(g)?, id, g)).await,
-        Command::Expire(args) => bulk::expire(&client(g)?, args, g, signals).await,
-        Command::Inactivity(args) => bulk::inactivity(&client(g)?, args, g, signals).await,
-        Command::Deactivate(args) => bulk::deactivate(&client(g)?, args, g, signals).await,
-        Command::Delete(args) => bulk::delete(&client(g)?, args, g, signals).await,
-        Command::Audit(args) => interruptible(signals, audit::audit(&client(g)?, args, g)).await,
-        Command::Rotate(args) => rotate::rotate(&client(g)?, args, g, signals).await,
+        // A CA file may be a FIFO: building the client gives way to a signal.
+        Command::Create(args) => create::create(&client(g, signals).await?, args, g, signals).await,
+        Command::List(args) => {
+            let client = client(g, signals).await?;
+            interruptible(signals, list::list(&client, args, g)).await
+        }
+        Command::Show { id } => {
+            let client = client(g, signals).await?;
+            interruptible(signals, list::show(&client, id, g)).await
+        }
+        Command::Expire(args) => bulk::expire(&client(g, signals).await?, args, g, signals).await,
+        Command::Inactivity(args) => {
+            bulk::inactivity(&client(g, signals).await?, args, g, signals).await
+        }
+        Command::Deactivate(args) => {
+            bulk::deactivate(&client(g, signals).await?, args, g, signals).await
+        }
+        Command::Delete(args) => bulk::delete(&client(g, signals).await?, args, g, signals).await,
+        Command::Audit(args) => audit::audit(&client(g, signals).await?, args, g, signals).await,
+        Command::Rotate(args) => rotate::rotate(&client(g, signals).await?, args, g, signals).await,
     }
 }
 
 /// Read-only work that a signal may stop at any point: exit 130 on SIGINT,
 /// 143 on SIGTERM, no panic.
+/// Runs `work`, a blocking read (a terminal, a FIFO, a slow pipe), on a
+/// thread of its own, and waits for it or for a signal, whichever comes
+/// first: a signal ends the wait at once with 130 or 143, before the command
+/// changes anything, and the thread is left to the process's exit.
+pub async fn unless_signalled<T: Send + 'static>(
+    signals: &mut Signals,
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("h2ogpte-keys-read".to_owned())
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .map_err(|e| Failure::api(format!("cannot start a thread to read the input: {e}")))?;
+    tokio::select! {
+        biased;
+        signal = signals.next() => Err(Failure::signalled(
+            signal,
+            format!("{signal}: stopped while waiting for input; nothing was changed"),
+        )),
+        result = result => result.unwrap_or_else(|_| {
+            Err(Failure::api("the input could not be read: its reader stopped"))
+        }),
+    }
+}
+
 pub async fn interruptible<T>(
     signals: &mut Signals,
     work: impl Future<Output = Result<T, Failure>>,
