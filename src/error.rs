@@ -337,6 +337,12 @@ pub enum RotationStop {
         /// When it expired.
         at: DateTime<Utc>,
     },
+    /// The key went unused past its inactivity interval then: a
+    /// replacement would restore revoked access.
+    Idle {
+        /// When its interval ran out.
+        since: DateTime<Utc>,
+    },
     /// The overlap window is not positive, or ends past any date this
     /// crate can represent.
     Window,
@@ -354,14 +360,10 @@ pub enum RotationStop {
         /// The username of the old key's user.
         owner: String,
     },
-    /// A concurrent rotation of the same key made its replacement first,
-    /// which is the one to use, or someone retired the key meanwhile; this
-    /// rotation's replacement was deleted again.
-    LostRace {
-        /// The id of the winning replacement; `None` when the key was
-        /// deactivated or deleted by someone else.
-        winner: Option<String>,
-    },
+    /// Someone deactivated or deleted the key while it was rotated: its
+    /// replacement, which nobody had received yet, was deleted again, so
+    /// no revoked access lives on.
+    RevokedMeanwhile,
 }
 
 /// What became of the old key's expiry when a rotation stopped.
@@ -372,12 +374,6 @@ pub enum OldExpiry {
     Unchanged,
     /// The overlap window had brought it forward; it was put back as it was.
     PutBack,
-    /// It stays brought forward, as a concurrent rotation that won set it
-    /// too: the key stops working at `until`.
-    Kept {
-        /// When the old key stops working.
-        until: DateTime<Utc>,
-    },
     /// The overlap window brought it forward and putting it back failed:
     /// the key now stops working at `until`, unless its expiry is set again.
     Shortened {
@@ -405,11 +401,11 @@ fn rotation_message(failure: &RotationFailure) -> String {
             format!("no key with id {key_id}: check the id in the list of keys"),
             false,
         ),
-        RotationStop::Deactivated | RotationStop::Expired { .. } => {
-            let state = if *stop == RotationStop::Deactivated {
-                "deactivated"
-            } else {
-                "expired"
+        RotationStop::Deactivated | RotationStop::Expired { .. } | RotationStop::Idle { .. } => {
+            let state = match stop {
+                RotationStop::Deactivated => "deactivated",
+                RotationStop::Idle { .. } => "idle past its inactivity interval",
+                _ => "expired",
             };
             (
                 format!(
@@ -454,16 +450,10 @@ fn rotation_message(failure: &RotationFailure) -> String {
             ),
             true,
         ),
-        RotationStop::LostRace {
-            winner: Some(winner),
-        } => (
+        RotationStop::RevokedMeanwhile => (
             format!(
-                "rotating key {key_id}: a concurrent rotation replaced it first with key {winner}, which is the one to use"
+                "rotating key {key_id}: someone deactivated or deleted it meanwhile, so it gets no replacement"
             ),
-            true,
-        ),
-        RotationStop::LostRace { winner: None } => (
-            format!("rotating key {key_id}: someone else retired it meanwhile"),
             true,
         ),
     };
@@ -477,10 +467,6 @@ fn rotation_message(failure: &RotationFailure) -> String {
     let expiry = match old_expiry {
         OldExpiry::Unchanged => format!("key {key_id} is unchanged"),
         OldExpiry::PutBack => format!("key {key_id}'s expiry was put back as it was"),
-        OldExpiry::Kept { until } => format!(
-            "key {key_id} stops working at {}, as the winning rotation set it",
-            until.format("%Y-%m-%d %H:%M:%S UTC")
-        ),
         OldExpiry::Shortened { until, error } => format!(
             "putting key {key_id}'s expiry back failed ({error}): it now stops working at {}, unless its expiry is set again",
             until.format("%Y-%m-%d %H:%M:%S UTC")
@@ -662,7 +648,7 @@ impl Error {
             },
             Error::Rotation(failure) => match (&failure.stop, &failure.source) {
                 (RotationStop::NoSuchKey, _) => ErrorKind::NotFound,
-                (RotationStop::LostRace { .. }, _) => ErrorKind::Conflict,
+                (RotationStop::RevokedMeanwhile, _) => ErrorKind::Conflict,
                 (RotationStop::WrongUser { .. }, _) => ErrorKind::BadRequest,
                 (_, Some(source)) => source.kind(),
                 (_, None) => ErrorKind::RefusedBeforeSending,

@@ -27,6 +27,7 @@ mod create_key;
 mod error;
 mod hooks;
 mod interval;
+mod key_state;
 mod paging;
 pub mod policy;
 mod query;
@@ -57,6 +58,7 @@ pub use error::{BODY_SNIPPET_LIMIT, Error, ErrorKind, Setting};
 pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;
+pub use key_state::KeyState;
 pub use query::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PREFETCH};
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;

@@ -240,10 +240,9 @@ impl Policy {
     }
 }
 
-/// Whether a key can authenticate at `now`: the server says it is active and
-/// its expiry, if any, has not passed.
+/// Whether a key can authenticate at `now` ([`KeyState::of`](crate::KeyState::of)).
 pub fn is_active(key: &ApiKeyInfo, now: DateTime<Utc>) -> bool {
-    key.is_active && key.expires_at.is_none_or(|at| at > now)
+    crate::KeyState::of(key, now).is_active()
 }
 
 /// Whether the server that sent `key` reports last use and inactivity

@@ -1,9 +1,10 @@
 //! Rotation, a composite of the six calls: a new key like an active old one
 //! (same user, name, collection, inactivity interval and remaining expiry),
 //! then the old one retired, at once or after an overlap window in which
-//! both work. It never restores revoked access, never moves a key to
-//! another user, never extends the old key's life, and leaves one
-//! replacement when two rotations race.
+//! both work. It never restores revoked access (a key revoked while it is
+//! rotated gets no replacement), never moves a key to another user, never
+//! extends the old key's life, and never takes another key for a rival
+//! because it shares a name.
 //!
 //! In one call:
 //!
@@ -80,14 +81,11 @@ pub enum OldKey {
     /// It keeps working until then (the overlap window's end, or its own
     /// earlier expiry).
     ExpiresAt(DateTime<Utc>),
-    /// Someone else retired or replaced it meanwhile, most likely a
-    /// concurrent rotation: the replacement made here is the one to drop
-    /// ([`Rotation::withdraw`]).
-    RetiredElsewhere {
-        /// The concurrent rotation's replacement, when one was found; `None`
-        /// when the key was deactivated or deleted by someone else.
-        replaced_by: Option<String>,
-    },
+    /// Someone else deactivated or deleted it between the replacement's
+    /// creation and its retirement (the server answered 409 or 404). Both
+    /// facts stand: the replacement exists, and whoever revoked the old key
+    /// may not want it; decide, and [`Rotation::withdraw`] it if not.
+    RetiredElsewhere,
     /// Retiring it failed: it is still active, and the new key exists too.
     StillActive(Error),
 }
@@ -121,11 +119,11 @@ impl RotationPlan {
                 stop,
             ))
         };
-        if !is_active(&old, now) {
-            return Err(refused(match old.expires_at {
-                Some(at) if at <= now => RotationStop::Expired { at },
-                _ => RotationStop::Deactivated,
-            }));
+        match crate::KeyState::of(&old, now) {
+            crate::KeyState::Active => {}
+            crate::KeyState::Expired { at } => return Err(refused(RotationStop::Expired { at })),
+            crate::KeyState::Idle { since } => return Err(refused(RotationStop::Idle { since })),
+            _ => return Err(refused(RotationStop::Deactivated)),
         }
         let window_ends = match retire {
             Retire::After(window) => Some(
@@ -161,6 +159,17 @@ impl RotationPlan {
     pub fn for_user(mut self, user_id: impl Into<String>) -> Self {
         self.request.user_id = user_id.into();
         self
+    }
+
+    /// Makes the new key expire `expires_in` from now (such as `"90
+    /// days"`, checked with [`parse_interval`](crate::parse_interval))
+    /// instead of when the old key would have: rotating a key that never
+    /// expires, or lives too long, then does not hand its replacement the
+    /// same finding.
+    pub fn with_expires_in(mut self, expires_in: &str) -> Result<Self, Error> {
+        crate::parse_interval(expires_in)?;
+        self.request.expires_in = Some(expires_in.to_owned());
+        Ok(self)
     }
 
     /// The key to replace.
@@ -258,10 +267,11 @@ impl RotationPlan {
                 return Err(self.stopped(RotationStop::Create, Some(e), old_expiry, None));
             }
         };
-        let rotation = Rotation {
+        let mut rotation = Rotation {
             created,
             plan: self,
             shortened: shortened.is_some(),
+            old_now: None,
         };
         let made_for = &rotation.created.api_key.username;
         if *made_for != rotation.plan.old.username {
@@ -277,6 +287,25 @@ impl RotationPlan {
             };
             return Err(rotation.plan.stopped(stop, None, old_expiry, orphan));
         }
+        // The race is decided here, before the secret is handed to anyone:
+        // an old key that someone revoked meanwhile must not live on in a
+        // replacement. The read also gives the old key's end as the server
+        // has it.
+        match rotation.read_old(client).await {
+            Ok(Some(now)) if is_active(&now, Utc::now()) => rotation.old_now = Some(now),
+            Ok(_) => {
+                let orphan = rotation
+                    .withdraw(client)
+                    .await
+                    .err()
+                    .map(|_| rotation.created.api_key.id.clone());
+                let old_expiry = rotation.plan.put_back(client, rotation.shortened).await;
+                let stop = RotationStop::RevokedMeanwhile;
+                return Err(rotation.plan.stopped(stop, None, old_expiry, orphan));
+            }
+            // Not known: the planned end stands, and retiring says the rest.
+            Err(e) => tracing::debug!(error = %e, "the old key could not be read again"),
+        }
         Ok(rotation)
     }
 }
@@ -289,6 +318,8 @@ pub struct Rotation {
     pub created: ApiKeyResult,
     plan: RotationPlan,
     shortened: bool,
+    /// The old key as the server listed it once the replacement existed.
+    old_now: Option<ApiKeyInfo>,
 }
 
 impl Rotation {
@@ -298,9 +329,11 @@ impl Rotation {
     }
 
     /// Retires the old key as planned. With an overlap window its expiry
-    /// was set already; this checks that no concurrent rotation of the same
-    /// key made a replacement first (the earlier replacement wins, so two
-    /// racing rotations keep exactly one).
+    /// was set already, and this says when it stops working, as the server
+    /// listed it once the replacement existed. Whether another rotation
+    /// replaced the same key is not guessed from names: two keys of one
+    /// user may share a name and collection, and each rotation's
+    /// replacement is its own.
     pub async fn retire_old(&self, client: &Client) -> OldKey {
         let old = &self.plan.old.id;
         let (result, already, done) = match self.plan.retire {
@@ -314,50 +347,40 @@ impl Rotation {
                 StatusCode::NOT_FOUND,
                 OldKey::Deleted,
             ),
-            Retire::After(_) => return self.check_overlap(client).await,
+            Retire::After(_) => return OldKey::ExpiresAt(self.old_key_stops_at()),
         };
         match result {
             Ok(()) => done,
             Err(e) if e.status() == Some(already) && e.endpoint_error().is_some() => {
                 tracing::debug!(key = %old, error = %e, "retired by someone else meanwhile");
-                OldKey::RetiredElsewhere { replaced_by: None }
+                OldKey::RetiredElsewhere
             }
             Err(e) => OldKey::StillActive(e),
         }
     }
 
-    /// With an overlap window: the old key's end, unless an earlier
-    /// replacement of it exists (same user, name and collection, made since
-    /// this rotation was planned).
-    async fn check_overlap(&self, client: &Client) -> OldKey {
-        let stops = self.plan.old_key_stops_at().unwrap_or(self.plan.planned_at);
+    /// When the old key stops working with an overlap window: its expiry
+    /// as the server listed it after the replacement was made, else as
+    /// planned.
+    pub fn old_key_stops_at(&self) -> DateTime<Utc> {
+        self.old_now
+            .as_ref()
+            .and_then(|k| k.expires_at)
+            .or_else(|| self.plan.old_key_stops_at())
+            .unwrap_or(self.plan.planned_at)
+    }
+
+    /// The old key as the server lists it now: among its user's keys.
+    async fn read_old(&self, client: &Client) -> Result<Option<ApiKeyInfo>, Error> {
         let old = &self.plan.old;
-        let mine = &self.created.api_key;
         let query = ListQuery::new().with_filter(old.username.clone());
         let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
-        // Creation times come from the server's clock: allow it some skew.
-        let since = self.plan.planned_at - TimeDelta::minutes(5);
-        loop {
-            match keys.try_next().await {
-                Ok(Some(k)) => {
-                    let rival = k.id != mine.id
-                        && k.id != old.id
-                        && k.username == old.username
-                        && k.name == old.name
-                        && k.collection_id == old.collection_id
-                        && k.created_at >= since.max(old.created_at)
-                        && k.is_active
-                        && (k.created_at, &k.id) < (mine.created_at, &mine.id);
-                    if rival {
-                        return OldKey::RetiredElsewhere {
-                            replaced_by: Some(k.id),
-                        };
-                    }
-                }
-                Ok(None) => return OldKey::ExpiresAt(stops),
-                Err(e) => return OldKey::StillActive(e),
+        while let Some(k) = keys.try_next().await? {
+            if k.id == old.id {
+                return Ok(Some(k));
             }
         }
+        Ok(None)
     }
 
     /// Deletes the replacement and puts the old key's expiry back as it
@@ -380,8 +403,8 @@ impl Rotation {
         }
     }
 
-    /// Deletes the replacement only, leaving the old key as the winner of a
-    /// concurrent rotation left it ([`OldKey::RetiredElsewhere`]).
+    /// Deletes the replacement only, leaving the old key as it is: for a
+    /// key that someone else retired meanwhile ([`OldKey::RetiredElsewhere`]).
     pub async fn withdraw(&self, client: &Client) -> Result<(), Error> {
         client.delete_api_key(&self.created.api_key.id).await
     }
@@ -448,8 +471,9 @@ impl Client {
     /// user makes a key that is deleted again ([`RotationStop::WrongUser`]).
     ///
     /// The result holds the new secret. An error means no new key is left
-    /// (a lost race to a concurrent rotation deletes the one made here),
-    /// except where the error's `orphan` names a key a delete failed on.
+    /// (a key that someone revoked meanwhile gets no replacement:
+    /// [`RotationStop::RevokedMeanwhile`]), except where the error's
+    /// `orphan` names a key a delete failed on.
     pub async fn rotate_api_key(
         &self,
         key_id: &str,
@@ -463,20 +487,18 @@ impl Client {
             .create(self)
             .await?;
         match rotation.retire_old(self).await {
-            OldKey::RetiredElsewhere { replaced_by } => {
+            // Nobody holds the new secret yet: a key revoked meanwhile is
+            // not handed on in its replacement.
+            OldKey::RetiredElsewhere => {
                 let orphan = rotation
                     .withdraw(self)
                     .await
                     .err()
                     .map(|_| rotation.created.api_key.id.clone());
-                let old_expiry = match rotation.plan.old_key_stops_at() {
-                    Some(until) => OldExpiry::Kept { until },
-                    None => OldExpiry::Unchanged,
-                };
-                let stop = RotationStop::LostRace {
-                    winner: replaced_by,
-                };
-                Err(rotation.plan.stopped(stop, None, old_expiry, orphan))
+                let stop = RotationStop::RevokedMeanwhile;
+                Err(rotation
+                    .plan
+                    .stopped(stop, None, OldExpiry::Unchanged, orphan))
             }
             old_key => Ok(Rotated {
                 created: rotation.created,

@@ -84,7 +84,10 @@ proptest! {
             Err(Error::Rotation(f)) => {
                 let refused = matches!(
                     f.stop,
-                    RotationStop::Window | RotationStop::Expired { .. } | RotationStop::Deactivated
+                    RotationStop::Window
+                        | RotationStop::Expired { .. }
+                        | RotationStop::Idle { .. }
+                        | RotationStop::Deactivated
                 );
                 prop_assert!(refused, "unexpected {f:?}");
             }

@@ -158,9 +158,12 @@ pub enum Command {
     /// Set or remove how many days keys may go unused (servers since 1.7.0).
     #[command(after_help = BATCH_EXIT_CODES)]
     Inactivity(Inactivity),
-    /// Deactivate keys for good. A key that is already inactive counts as done.
+    /// Deactivate keys for good. A key that is already deactivated counts as
+    /// done; an expired or idle key, which the server does not deactivate
+    /// and a new expiry or interval would revive, fails unless
+    /// --allow-revivable.
     #[command(after_help = BATCH_EXIT_CODES)]
-    Deactivate(Batch),
+    Deactivate(Deactivate),
     /// Delete keys. On a terminal it lists them and asks first; elsewhere it
     /// needs --yes. Answering no exits 1 with nothing deleted.
     #[command(after_help = BATCH_EXIT_CODES)]
@@ -308,6 +311,21 @@ pub struct Expire {
     /// Remove the expiry.
     #[arg(long)]
     pub never: bool,
+    /// Change the expiry of expired keys too, which makes them authenticate
+    /// again; without it they are refused.
+    #[arg(long)]
+    pub revive: bool,
+}
+
+/// `deactivate`.
+#[derive(Args, Debug)]
+pub struct Deactivate {
+    #[command(flatten)]
+    pub batch: Batch,
+    /// Count an expired or idle key as done (the server does not deactivate
+    /// it, so it stays revivable by a new expiry or interval).
+    #[arg(long)]
+    pub allow_revivable: bool,
 }
 
 /// `inactivity`.
@@ -327,6 +345,10 @@ pub struct Inactivity {
     /// Remove the inactivity interval.
     #[arg(long)]
     pub never: bool,
+    /// Change the interval of keys idle past their interval too, which
+    /// makes them authenticate again; without it they are refused.
+    #[arg(long)]
+    pub revive: bool,
 }
 
 /// `delete`.
@@ -365,6 +387,11 @@ pub struct Rotate {
     /// expiry does not allow is refused before anything is created.
     #[arg(long, value_name = "INTERVAL")]
     pub overlap: Option<String>,
+    /// The new key expires this long from now, such as "90 days", instead
+    /// of when the old one would have (so rotating a key that never expires
+    /// or lives too long clears that finding).
+    #[arg(long, value_name = "INTERVAL")]
+    pub expires_in: Option<String>,
     /// Read the key and say what would be done; create and change nothing.
     #[arg(long)]
     pub dry_run: bool,

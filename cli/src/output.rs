@@ -365,6 +365,30 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An id that is as asked, with `note` saying how.
+    pub fn done(id: String, note: &'static str) -> Self {
+        Self {
+            id,
+            ok: true,
+            note: Some(note),
+            error: None,
+            status: None,
+            code: None,
+        }
+    }
+
+    /// An id refused before any call, with why.
+    pub fn refused(id: String, error: String) -> Self {
+        Self {
+            id,
+            ok: false,
+            note: None,
+            error: Some(error),
+            status: None,
+            code: None,
+        }
+    }
+
     /// The outcome of one id's call: `settled` says which error still
     /// leaves the key as asked (a 409 "already inactive" to a deactivate),
     /// `describe` words the others.

@@ -186,10 +186,10 @@ fn a_failed_undo_names_the_orphan_and_exits_3() {
     assert!(requests[1].starts_with("DELETE "), "{requests:?}");
 }
 
-/// Rotates `k-old` against a server on which another rotation wins: the
-/// old key is found active, the new key `k-mine` is made, retiring the old
-/// key answers 409 (already inactive), and deleting `k-mine` answers `undo`.
-fn lose_a_rotation_race(undo: String) -> (common::Run, Vec<String>) {
+/// Rotates `k-old` against a scripted server: the old key is found active,
+/// the new key `k-mine` is made, the old key is listed again as `reread`,
+/// then `next` answers (the retirement, or the undo).
+fn rotate_scripted(reread: String, next: String) -> (common::Run, Vec<String>) {
     let server = Scripted::start(vec![
         Step::Respond(json_response(
             200,
@@ -199,11 +199,8 @@ fn lose_a_rotation_race(undo: String) -> (common::Run, Vec<String>) {
             201,
             &created_json("k-mine", "alice", "sk-mine"),
         )),
-        Step::Respond(json_response(
-            409,
-            r#"{"code":409,"message":"API key k-old is already inactive"}"#,
-        )),
-        Step::Respond(undo),
+        Step::Respond(json_response(200, &reread)),
+        Step::Respond(next),
     ]);
     let r = run(common::bare()
         .args([
@@ -218,39 +215,81 @@ fn lose_a_rotation_race(undo: String) -> (common::Run, Vec<String>) {
     (r, server.requests())
 }
 
+/// Issue 26, item 1: once the new secret was delivered, the new key is
+/// never deleted on the tool's own: a 409 on retiring the old key (someone
+/// deactivated it meanwhile) names both keys and exits 3.
 #[test]
-fn the_loser_of_two_rotations_undoes_its_own_key() {
-    let (r, requests) =
-        lose_a_rotation_race("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned());
-    assert_eq!(r.code, 1, "{}", r.stderr);
+fn a_key_revoked_after_delivery_keeps_its_replacement_and_says_so() {
+    let active = format!("[{}]", key_json("k-old", "alice"));
+    let (r, requests) = rotate_scripted(
+        active,
+        json_response(
+            409,
+            r#"{"code":409,"message":"API key k-old is already inactive"}"#,
+        ),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.contains("sk-mine"), "the secret was delivered");
     assert!(
-        r.stderr.contains("retired by someone else meanwhile"),
-        "{}",
+        r.stderr.contains("k-mine") && r.stderr.contains("k-old"),
+        "both keys are named: {}",
         r.stderr
     );
     assert!(
-        r.stderr.contains("k-mine was deleted again"),
+        r.stderr.contains("h2ogpte-keys delete k-mine"),
         "{}",
         r.stderr
     );
     assert_eq!(requests.len(), 4, "{requests:?}");
     assert!(
+        requests.iter().all(|r| !r.starts_with("DELETE ")),
+        "nothing deleted: {requests:?}"
+    );
+}
+
+/// Issue 26, item 1: a key revoked between the create and the delivery
+/// gets no replacement: the new key is deleted before anyone sees its
+/// secret (exit 1), or named when that delete fails (exit 3).
+#[test]
+fn a_key_revoked_before_delivery_gets_no_replacement() {
+    let revoked = format!(
+        "[{}]",
+        key_json("k-old", "alice").replace("\"is_active\":true", "\"is_active\":false")
+    );
+    let (r, requests) = rotate_scripted(
+        revoked.clone(),
+        "HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stdout.contains("sk-mine"), "not delivered: {}", r.stdout);
+    assert!(
+        r.stderr.contains("deactivated or deleted it meanwhile"),
+        "{}",
+        r.stderr
+    );
+    assert!(
         requests[3].starts_with("DELETE ") && requests[3].contains("k-mine"),
         "{requests:?}"
     );
-
-    // The same race, when deleting its own key fails too: exit 3, named.
-    let (r, _) = lose_a_rotation_race(json_response(500, r#"{"code":500,"message":"down"}"#));
+    let (r, _) = rotate_scripted(
+        revoked,
+        json_response(500, r#"{"code":500,"message":"down"}"#),
+    );
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains("h2ogpte-keys delete k-mine"),
         "{}",
         r.stderr
     );
+    assert!(!r.stdout.contains("sk-mine"), "not delivered: {}", r.stdout);
 }
 
+/// Two rotations of one key at the same moment: the one that finds the
+/// old key revoked before delivering undoes its own key (exit 1); when both
+/// delivered first, both keys stay and the second says so (exit 3). Never
+/// a delivered key deleted, and the old key is retired either way.
 #[test]
-fn two_rotations_of_one_key_leave_one_replacement() {
+fn two_rotations_of_one_key_never_delete_a_delivered_key() {
     let server = server();
     let old = id_of(&create(&server, &["--user", "u-alice", "--name", "svc"]));
     let spawn = || {
@@ -264,12 +303,27 @@ fn two_rotations_of_one_key_leave_one_replacement() {
         let b = s.spawn(spawn);
         (a.join().expect("a"), b.join().expect("b"))
     });
-    let codes = [a.status.code(), b.status.code()];
+    let mut codes = [a.status.code(), b.status.code()];
+    codes.sort();
     let active: Vec<Value> = keys(&server)
         .into_iter()
         .filter(|k| k["username"] == "alice" && k["is_active"] == true)
         .collect();
-    assert_eq!(active.len(), 1, "one replacement: {active:?} {codes:?}");
-    assert_ne!(active[0]["id"], old.as_str(), "the old key is retired");
-    assert!(codes.contains(&Some(0)), "{codes:?}");
+    assert!(
+        active.iter().all(|k| k["id"] != old.as_str()),
+        "the old key is retired"
+    );
+    let delivered = [&a, &b]
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stdout).contains("secret_key"))
+        .count();
+    assert_eq!(
+        active.len(),
+        delivered,
+        "every delivered key stays: {active:?} {codes:?}"
+    );
+    assert!(
+        codes == [Some(0), Some(1)] || codes == [Some(0), Some(3)],
+        "{codes:?}"
+    );
 }

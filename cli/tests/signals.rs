@@ -140,6 +140,11 @@ fn a_signal_during_rotate_delivers_the_new_key_and_keeps_the_old_one() {
             &format!("[{}]", key_json("k-old", "alice")),
         )),
         Step::Gated(json_response(201, &created_json("k-new", "alice", SECRET))),
+        // The old key read again before the secret is delivered.
+        Step::Respond(json_response(
+            200,
+            &format!("[{}]", key_json("k-old", "alice")),
+        )),
     ]);
     let mut cli = Running::start(
         &server.url,
@@ -157,7 +162,13 @@ fn a_signal_during_rotate_delivers_the_new_key_and_keeps_the_old_one() {
         stderr.contains("k-old is still active"),
         "says what is left to do: {stderr}"
     );
-    assert_eq!(server.requests().len(), 2, "the old key is not retired");
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "the old key is not retired: {requests:?}"
+    );
+    assert!(requests[2].starts_with("GET "), "{requests:?}");
 }
 
 /// A batch of 50 whose first three calls succeed and the rest are held.

@@ -250,7 +250,9 @@ impl Store {
         }
         record.last_used_at = seed.last_used_at;
         record.total_calls = seed.total_calls.unwrap_or(0);
-        record.deactivated = !seed.is_active;
+        // `is_active: false` is the server's view: deactivated only when
+        // neither the expiry nor the inactivity interval explains it.
+        record.deactivated = !seed.is_active && record.is_active(now);
         self.insert(record, now);
         Ok(())
     }

@@ -4,10 +4,10 @@
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 
 use futures::TryStreamExt;
-use h2ogpte_api_keys::{Client, Error, ListQuery, types};
+use h2ogpte_api_keys::{Client, Error, KeyState, ListQuery, policy::reports_last_use, types};
 
 use crate::{
-    args::{Batch, Delete, Expire, Global, Inactivity, Output},
+    args::{Batch, Deactivate, Delete, Expire, Global, Inactivity, Output},
     batch::{self, Summary},
     commands::{PAGE_SIZE, unless_signalled},
     failure::{Failure, describe},
@@ -53,10 +53,14 @@ pub async fn expire(
             "would set the expiry"
         },
     };
+    let change = Change::Terms {
+        revive: args.revive,
+    };
     if args.batch.dry_run {
-        return dry_run(client, ids, g, signals, &act, Change::Terms).await;
+        return dry_run(client, ids, g, signals, &act, change).await;
     }
-    let summary = run(ids, &args.batch, g, signals, &act, |id| {
+    let judged = judge_all(client, ids, g, signals, &act, change).await?;
+    let summary = run(judged, &args.batch, g, signals, &act, |id| {
         let (client, body) = (client, body.clone());
         async move { client.update_api_key_expiry(&id, body).await }
     })
@@ -89,10 +93,14 @@ pub async fn inactivity(
             "would set the inactivity interval"
         },
     };
+    let change = Change::Inactivity {
+        revive: args.revive,
+    };
     if args.batch.dry_run {
-        return dry_run(client, ids, g, signals, &act, Change::Inactivity).await;
+        return dry_run(client, ids, g, signals, &act, change).await;
     }
-    let summary = run(ids, &args.batch, g, signals, &act, |id| {
+    let judged = judge_all(client, ids, g, signals, &act, change).await?;
+    let summary = run(judged, &args.batch, g, signals, &act, |id| {
         let (client, body) = (client, body.clone());
         async move { client.update_api_key_inactivity_interval(&id, body).await }
     })
@@ -102,25 +110,58 @@ pub async fn inactivity(
 
 pub async fn deactivate(
     client: &Client,
-    args: &Batch,
+    args: &Deactivate,
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    let ids = read_ids(args, signals).await?;
-    // The end state holds: a key that is already inactive is done.
+    let ids = read_ids(&args.batch, signals).await?;
+    // The end state holds: a key deactivated meanwhile is done.
     let act = Act {
         verb: "deactivate",
         done: "deactivated",
         settled: Some((409, "already inactive")),
         would: "would deactivate",
     };
-    if args.dry_run {
-        return dry_run(client, ids, g, signals, &act, Change::Deactivate).await;
+    let change = Change::Deactivate {
+        allow_revivable: args.allow_revivable,
+    };
+    if args.batch.dry_run {
+        return dry_run(client, ids, g, signals, &act, change).await;
     }
-    let summary = run(ids, args, g, signals, &act, |id| async move {
+    let judged = ids.into_iter().map(Judged::Act).collect();
+    let mut summary = run(judged, &args.batch, g, signals, &act, |id| async move {
         client.deactivate_api_key(&id).await
     })
     .await;
+    // A 409 says "inactive", not why: an expired or idle key is not
+    // deactivated, and the listing says which ones those are.
+    let inactive: Vec<String> = summary
+        .outcomes
+        .iter()
+        .filter(|o| o.ok && o.note == act.settled.map(|(_, note)| note))
+        .map(|o| o.id.clone())
+        .collect();
+    if !inactive.is_empty() {
+        let found =
+            crate::commands::interruptible(signals, keys_named(client, &inactive, g)).await?;
+        let now = chrono::Utc::now();
+        for outcome in &mut summary.outcomes {
+            if let Some(key) = found.get(&outcome.id)
+                && inactive.contains(&outcome.id)
+            {
+                // The server's status and code stay; the words follow the state.
+                match judge(&outcome.id, Some(key), change, &act, now) {
+                    Ok(Some(note)) => outcome.note = Some(note),
+                    Ok(None) => {}
+                    Err(error) => {
+                        outcome.ok = false;
+                        outcome.note = None;
+                        outcome.error = Some(error);
+                    }
+                }
+            }
+        }
+    }
     report(&summary, g, &act)
 }
 
@@ -152,7 +193,8 @@ pub async fn delete(
             return Err(Failure::api("nothing deleted"));
         }
     }
-    let summary = run(ids, &args.batch, g, signals, &act, |id| async move {
+    let judged = ids.into_iter().map(Judged::Act).collect();
+    let summary = run(judged, &args.batch, g, signals, &act, |id| async move {
         client.delete_api_key(&id).await
     })
     .await;
@@ -214,9 +256,11 @@ async fn confirm(listed: &[String], count: usize, signals: &mut Signals) -> Resu
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-/// Runs the batch; with `-o ndjson` each result is written as it is known.
+/// Runs the batch over the ids judged to be acted on; the others' outcomes
+/// (settled or refused by [`judge`]) take their places in input order.
+/// With `-o ndjson` each result is written as it is known.
 async fn run<F, Fut>(
-    ids: Vec<String>,
+    judged: Vec<Judged>,
     args: &Batch,
     g: &Global,
     signals: &mut Signals,
@@ -228,12 +272,23 @@ where
     Fut: Future<Output = Result<(), Error>>,
 {
     let mut stdout_gone = false;
-    let report = |outcome: &Outcome| {
+    let mut report = |outcome: &Outcome| {
         if g.output == Output::Ndjson && !stdout_gone {
             // A reader that went away stops the record, not the batch.
             stdout_gone = write_ndjson(&mut io::stdout().lock(), outcome).is_err();
         }
     };
+    let mut decided = Vec::new();
+    let mut ids = Vec::new();
+    for (at, j) in judged.into_iter().enumerate() {
+        match j {
+            Judged::Act(id) => ids.push(id),
+            Judged::Decided(outcome) => {
+                report(&outcome);
+                decided.push((at, outcome));
+            }
+        }
+    }
     let settled = |e: &Error| match (act.settled, e.status()) {
         (Some((status, note)), Some(s)) if s.as_u16() == status && e.endpoint_error().is_some() => {
             Some(note)
@@ -246,7 +301,13 @@ where
         verb: act.verb,
         quiet: g.quiet,
     };
-    batch::run(ids, how, op, report, judge, signals).await
+    let mut summary = batch::run(ids, how, op, report, judge, signals).await;
+    // The decided outcomes back in their places among the ones that ran.
+    for (at, outcome) in decided {
+        let at = at.min(summary.outcomes.len());
+        summary.outcomes.insert(at, outcome);
+    }
+    summary
 }
 
 /// Prints every outcome (NDJSON lines were written already), then the
@@ -306,16 +367,115 @@ fn report_as(summary: &Summary, g: &Global, done_word: &str, prefix: &str) -> Re
     }
 }
 
-/// What a batch would change, for its dry run.
+/// What a batch changes, for the judgement the dry run and the real run
+/// share.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Change {
-    /// The expiry: refused for a deactivated key.
-    Terms,
-    /// The inactivity interval: refused for a deactivated key, and missing
-    /// on servers before 1.7.0.
-    Inactivity,
-    Deactivate,
+    /// The expiry: refused for a deactivated key, and for an expired one
+    /// (which it would revive) unless `revive`.
+    Terms {
+        revive: bool,
+    },
+    /// The inactivity interval: missing on servers before 1.7.0, refused
+    /// for a deactivated key, and for an idle one (which it would revive)
+    /// unless `revive`.
+    Inactivity {
+        revive: bool,
+    },
+    /// Deactivation: an expired or idle key, which the server does not
+    /// deactivate and stays revivable, fails unless `allow_revivable`.
+    Deactivate {
+        allow_revivable: bool,
+    },
     Delete,
+}
+
+/// An id's fate before any call: acted on, or decided already.
+enum Judged {
+    Act(String),
+    Decided(Outcome),
+}
+
+/// What a batch may do to `key` (`None`: no key with `id`) in the state it
+/// is in at `now`: `Ok(None)` to act, `Ok(Some(note))` when it is as asked
+/// already, `Err` when it is refused. The one check the dry run and the
+/// real run share, so the dry run predicts the real one.
+fn judge(
+    id: &str,
+    key: Option<&types::ApiKeyInfo>,
+    change: Change,
+    act: &Act,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<&'static str>, String> {
+    let Some(key) = key else {
+        return match act.settled {
+            Some((404, note)) => Ok(Some(note)),
+            _ => Err(format!("no key with id {}", escape(id))),
+        };
+    };
+    let state = KeyState::of(key, now);
+    let since = |state: KeyState| {
+        state.since().map_or_else(String::new, |at| {
+            format!(" since {}", at.format("%Y-%m-%d %H:%M UTC"))
+        })
+    };
+    match (change, state) {
+        (Change::Delete, _) => Ok(None),
+        (Change::Deactivate { .. }, KeyState::Active) => Ok(None),
+        (Change::Deactivate { .. }, KeyState::Deactivated) => Ok(Some("already inactive")),
+        (
+            Change::Deactivate {
+                allow_revivable: true,
+            },
+            _,
+        ) => Ok(Some("inactive, not deactivated: still revivable")),
+        (Change::Deactivate { .. }, state) => Err(format!(
+            "key {} is {state}{}, not deactivated: the server does not deactivate it, and a new expiry or inactivity interval would make it authenticate again; delete it, or pass --allow-revivable to count it as done",
+            escape(id),
+            since(state)
+        )),
+        (Change::Inactivity { .. }, _) if !reports_last_use(key) => Err(
+            "the server does not offer update_api_key_inactivity_interval (before h2oGPTe 1.7.0)"
+                .to_owned(),
+        ),
+        (Change::Terms { .. } | Change::Inactivity { .. }, KeyState::Deactivated) => Err(format!(
+            "key {} is deactivated: the server refuses to change it",
+            escape(id)
+        )),
+        (Change::Terms { revive: false }, state @ KeyState::Expired { .. })
+        | (Change::Inactivity { revive: false }, state @ KeyState::Idle { .. }) => Err(format!(
+            "key {} is {state}{}: this change would make it authenticate again; pass --revive to do that on purpose",
+            escape(id),
+            since(state)
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Reads every key once and judges each id ([`judge`]).
+async fn judge_all(
+    client: &Client,
+    ids: Vec<String>,
+    g: &Global,
+    signals: &mut Signals,
+    act: &Act,
+    change: Change,
+) -> Result<Vec<Judged>, Failure> {
+    let found = crate::commands::interruptible(signals, keys_named(client, &ids, g)).await?;
+    let now = chrono::Utc::now();
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let key = found.get(&id);
+            match judge(&id, key, change, act, now) {
+                // A key not listed may have come since: the server decides.
+                Err(_) if key.is_none() => Judged::Act(id),
+                Ok(None) => Judged::Act(id),
+                Ok(Some(note)) => Judged::Decided(Outcome::done(id, note)),
+                Err(error) => Judged::Decided(Outcome::refused(id, error)),
+            }
+        })
+        .collect())
 }
 
 /// `--dry-run` of a batch: reads every key once, then says per id what the
@@ -332,45 +492,10 @@ async fn dry_run(
     let now = chrono::Utc::now();
     let outcomes = ids
         .into_iter()
-        .map(|id| {
-            let verdict = match found.get(&id) {
-                None => match act.settled {
-                    Some((404, note)) => Ok(note),
-                    _ => Err(format!("no key with id {id}")),
-                },
-                Some(key) => {
-                    let active = h2ogpte_api_keys::policy::is_active(key, now);
-                    let expired = key.expires_at.is_some_and(|at| at <= now);
-                    match change {
-                        Change::Deactivate if !active => Ok("already inactive"),
-                        Change::Inactivity if !h2ogpte_api_keys::policy::reports_last_use(key) => Err(
-                            "the server does not offer update_api_key_inactivity_interval (before h2oGPTe 1.7.0)".to_owned(),
-                        ),
-                        Change::Terms | Change::Inactivity if !key.is_active && !expired => Err(
-                            "the key is inactive: if it was deactivated, the server refuses to change it".to_owned(),
-                        ),
-                        _ => Ok(act.would),
-                    }
-                }
-            };
-            match verdict {
-                Ok(note) => Outcome {
-                    id,
-                    ok: true,
-                    note: Some(note),
-                    error: None,
-                    status: None,
-                    code: None,
-                },
-                Err(error) => Outcome {
-                    id,
-                    ok: false,
-                    note: None,
-                    error: Some(error),
-                    status: None,
-                    code: None,
-                },
-            }
+        .map(|id| match judge(&id, found.get(&id), change, act, now) {
+            Ok(None) => Outcome::done(id, act.would),
+            Ok(Some(note)) => Outcome::done(id, note),
+            Err(error) => Outcome::refused(id, error),
         })
         .collect();
     let summary = Summary {

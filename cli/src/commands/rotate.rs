@@ -43,8 +43,14 @@ pub async fn rotate(
     let old = interruptible(signals, find(client, &args.id, g)).await?;
     let planned =
         RotationPlan::new(old, retire, Utc::now()).map_err(|e| refused(e, &args.id, g))?;
-    let plan = match &args.user {
+    let planned = match &args.user {
         Some(user) => planned.for_user(user),
+        None => planned,
+    };
+    let plan = match &args.expires_in {
+        Some(interval) => planned
+            .with_expires_in(interval)
+            .map_err(|e| Failure::usage(format!("--expires-in: {e}")))?,
         None => planned,
     };
     if args.dry_run {
@@ -105,16 +111,11 @@ pub async fn rotate(
     };
     let _ = finish_rotation(g, &old_id, end);
     match outcome {
-        OldKey::RetiredElsewhere { replaced_by } => {
-            let why = match replaced_by {
-                Some(winner) => format!(
-                    "a concurrent rotation won: key {old} was replaced by {} meanwhile, so the replacement it made is the one to use",
-                    escape(&winner)
-                ),
-                None => format!("key {old} was retired by someone else meanwhile"),
-            };
-            Err(undone(rotation.withdraw(client).await, created, &why, g))
-        }
+        // The secret was delivered: the new key stays, whatever happened to
+        // the old one; both are named, and the operator decides.
+        OldKey::RetiredElsewhere => Err(Failure::partial(format!(
+            "the new key {new} was delivered, but someone deactivated or deleted the old key {old} meanwhile: if that revocation was meant for its user, delete the new key too with `h2ogpte-keys delete {new}`"
+        ))),
         OldKey::StillActive(e) => Err(Failure::partial(format!(
             "the new key {new} was created, but the old key {old} is still active: {}; retire it with `h2ogpte-keys deactivate {old}`",
             describe(&e, g.timeout),
@@ -123,13 +124,13 @@ pub async fn rotate(
     }
 }
 
-/// The old key's end as planned, before the retirement runs: with an
-/// overlap its expiry is set already.
+/// The old key's end before the retirement runs: with an overlap its
+/// expiry is set already, as the server listed it.
 fn plan_end(rotation: &Rotation) -> OldKeyEnd {
-    rotation
-        .plan()
-        .old_key_stops_at()
-        .map_or(OldKeyEnd::Active, OldKeyEnd::Until)
+    match rotation.plan().retire() {
+        Retire::After(_) => OldKeyEnd::Until(rotation.old_key_stops_at()),
+        _ => OldKeyEnd::Active,
+    }
 }
 
 /// A plan the library refused: a revoked key stays revoked (a rotation
@@ -141,9 +142,10 @@ fn refused(e: Error, id: &str, g: &Global) -> Failure {
         _ => return Failure::from_error(&e, g.timeout),
     };
     match stop {
-        RotationStop::Deactivated | RotationStop::Expired { .. } => {
+        RotationStop::Deactivated | RotationStop::Expired { .. } | RotationStop::Idle { .. } => {
             let state = match stop {
                 RotationStop::Expired { .. } => "expired",
+                RotationStop::Idle { .. } => "idle past its inactivity interval",
                 _ => "inactive",
             };
             Failure::api(format!(
