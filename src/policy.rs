@@ -137,44 +137,63 @@ impl Policy {
     /// are not guessed, and [`reports_last_use`] says so.
     pub fn evaluate(&self, key: &ApiKeyInfo, now: DateTime<Utc>) -> Vec<Finding> {
         let mut found = Vec::new();
-        let mut add = |code, detail: String| found.push(Finding { code, detail });
+        let mut add = |code: FindingCode, detail: String, days: Option<i64>, limit: Option<u32>| {
+            found.push(Finding {
+                code,
+                remedy: code.remedy(),
+                detail,
+                days,
+                limit_days: limit,
+            })
+        };
         let age = now - key.created_at;
-        if !is_active(key, now) {
-            if let Some(days) = self.inactive_for_days
-                && age > TimeDelta::days(days.into())
+        let state = crate::KeyState::of(key, now);
+        if !state.is_active() {
+            // Counted from when it stopped working; a deactivated key's
+            // moment is not in the API, so it is not judged here.
+            if let (Some(days), Some(since)) = (self.inactive_for_days, state.since())
+                && now - since > TimeDelta::days(days.into())
             {
                 add(
                     FindingCode::InactiveNotDeleted,
                     format!(
-                        "{} and created {} ago (more than {days} days): delete it",
-                        if key.expires_at.is_some_and(|at| at <= now) {
-                            "expired"
-                        } else {
-                            "inactive"
-                        },
-                        days_text(age)
+                        "{state} for {} (more than {days} days): delete it",
+                        beyond(now - since, days)
                     ),
+                    Some((now - since).num_days()),
+                    Some(days),
                 );
             }
             return found;
         }
         let known_use = reports_last_use(key);
         if self.require_expiry && key.expires_at.is_none() {
-            add(FindingCode::NoExpiry, "never expires".to_owned());
+            add(
+                FindingCode::NoExpiry,
+                "never expires".to_owned(),
+                None,
+                None,
+            );
         }
         if let Some(days) = self.max_lifetime_days {
             let limit = TimeDelta::days(days.into());
             match key.expires_at {
+                // Said once, as no-expiry, when that rule is on.
+                None if self.require_expiry => {}
                 None => add(
                     FindingCode::LifetimeTooLong,
                     format!("never expires (the limit is {days} days)"),
+                    None,
+                    Some(days),
                 ),
                 Some(at) if at - key.created_at > limit => add(
                     FindingCode::LifetimeTooLong,
                     format!(
                         "lives {} from creation to expiry (the limit is {days} days)",
-                        days_text(at - key.created_at)
+                        beyond(at - key.created_at, days)
                     ),
+                    Some((at - key.created_at).num_days()),
+                    Some(days),
                 ),
                 Some(_) => {}
             }
@@ -186,8 +205,10 @@ impl Policy {
                 FindingCode::TooOld,
                 format!(
                     "created {} ago: rotate it (the limit is {days} days)",
-                    days_text(age)
+                    beyond(age, days)
                 ),
+                Some(age.num_days()),
+                Some(days),
             );
         }
         if let Some(days) = self.unused_for_days
@@ -199,15 +220,19 @@ impl Policy {
                     FindingCode::Unused,
                     format!(
                         "last used {} ago (the limit is {days} days)",
-                        days_text(now - at)
+                        beyond(now - at, days)
                     ),
+                    Some((now - at).num_days()),
+                    Some(days),
                 ),
                 None if age > limit => add(
                     FindingCode::Unused,
                     format!(
                         "never used, created {} ago (the limit is {days} days)",
-                        days_text(age)
+                        beyond(age, days)
                     ),
+                    Some(age.num_days()),
+                    Some(days),
                 ),
                 _ => {}
             }
@@ -222,18 +247,24 @@ impl Policy {
                     days_text(at - now),
                     at.format("%Y-%m-%d %H:%M UTC")
                 ),
+                Some((at - now).num_days()),
+                Some(days),
             );
         }
         if self.require_inactivity_interval && known_use && key.inactivity_interval.is_none() {
             add(
                 FindingCode::NoInactivityInterval,
                 "no inactivity interval: it stays valid however long it goes unused".to_owned(),
+                None,
+                None,
             );
         }
         if self.forbid_global_keys && key.is_global_key {
             add(
                 FindingCode::GlobalKey,
                 "a global key: it reaches every collection of its user".to_owned(),
+                None,
+                None,
             );
         }
         found
@@ -251,6 +282,22 @@ pub fn is_active(key: &ApiKeyInfo, now: DateTime<Utc>) -> bool {
 /// says nothing.
 pub fn reports_last_use(key: &ApiKeyInfo) -> bool {
     key.total_calls.is_some()
+}
+
+/// A span past a limit of `days` days, said so that it reads as past it:
+/// "31 days", or "30 days 5 hours" where whole days alone would say 30.
+fn beyond(span: TimeDelta, days: u32) -> String {
+    let whole = span.num_days();
+    let hours = (span - TimeDelta::days(whole)).num_hours();
+    if whole <= i64::from(days) && hours > 0 {
+        format!(
+            "{} {}",
+            days_text(TimeDelta::days(whole)),
+            days_text(TimeDelta::hours(hours))
+        )
+    } else {
+        days_text(span)
+    }
 }
 
 /// "3 days", "1 day", or hours below a day.
@@ -283,13 +330,68 @@ impl KeyAudit {
     }
 }
 
-/// One rule a key breaks.
+/// One rule a key breaks, with what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// Which rule.
     pub code: FindingCode,
+    /// What clears it ([`FindingCode::remedy`]).
+    pub remedy: Remedy,
     /// What about the key breaks it, in words.
     pub detail: String,
+    /// The whole days the rule measured (age, days unused, lifetime, days
+    /// left or stopped), where it measures days.
+    pub days: Option<i64>,
+    /// The rule's limit in days, where it has one.
+    pub limit_days: Option<u32>,
+}
+
+/// What clears a finding, named for the `h2ogpte-keys` command that does
+/// it: so an audit's ids can be piped into the act that suits them, and
+/// no live key is deactivated because it is due for rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Remedy {
+    /// `rotate`: replace it (with `--expires-in`, to fix its lifetime too).
+    Rotate,
+    /// `expire`: give it an expiry (or a shorter one).
+    Expire,
+    /// `inactivity`: give it an inactivity interval.
+    Inactivity,
+    /// `deactivate`: nobody uses it.
+    Deactivate,
+    /// `delete`: it stopped working long ago.
+    Delete,
+}
+
+impl Remedy {
+    /// Every remedy.
+    pub const ALL: [Remedy; 5] = [
+        Remedy::Rotate,
+        Remedy::Expire,
+        Remedy::Inactivity,
+        Remedy::Deactivate,
+        Remedy::Delete,
+    ];
+
+    /// The command's name, such as `rotate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Remedy::Rotate => "rotate",
+            Remedy::Expire => "expire",
+            Remedy::Inactivity => "inactivity",
+            Remedy::Deactivate => "deactivate",
+            Remedy::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for Remedy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The rules, by the stable codes scripts match on.
@@ -328,6 +430,19 @@ impl FindingCode {
         FindingCode::GlobalKey,
         FindingCode::InactiveNotDeleted,
     ];
+
+    /// What clears a finding of this code.
+    pub fn remedy(self) -> Remedy {
+        match self {
+            FindingCode::NoExpiry | FindingCode::LifetimeTooLong => Remedy::Expire,
+            FindingCode::TooOld | FindingCode::ExpiringSoon | FindingCode::GlobalKey => {
+                Remedy::Rotate
+            }
+            FindingCode::Unused => Remedy::Deactivate,
+            FindingCode::NoInactivityInterval => Remedy::Inactivity,
+            FindingCode::InactiveNotDeleted => Remedy::Delete,
+        }
+    }
 
     /// The stable code, such as `no-expiry`.
     pub fn as_str(self) -> &'static str {
@@ -494,25 +609,57 @@ mod tests {
     }
 
     #[test]
-    fn inactive_keys_break_only_the_deletion_rule() {
+    fn inactive_keys_break_only_the_deletion_rule_counted_from_when_they_stopped() {
         let p = Policy {
             inactive_for_days: Some(30),
             ..Policy::recommended()
         };
-        let mut k = key(30);
+        // Deactivated: the API does not say when, so it is not judged.
+        let mut k = key(400);
         k.is_active = false;
-        assert!(codes(&p, &k).is_empty(), "exactly 30 days");
-        k.created_at -= SECOND;
-        assert_eq!(codes(&p, &k), [FindingCode::InactiveNotDeleted]);
-        let mut expired = key(100);
-        expired.expires_at = Some(now() - DAY);
+        assert!(codes(&p, &k).is_empty(), "deactivated, moment unknown");
+        // Expired: from its expiry, not its creation.
+        let mut expired = key(400);
+        expired.expires_at = Some(now() - TimeDelta::days(30));
+        assert!(codes(&p, &expired).is_empty(), "exactly 30 days");
+        expired.expires_at = Some(now() - TimeDelta::days(30) - SECOND);
         let found = p.evaluate(&expired, now());
         assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, FindingCode::InactiveNotDeleted);
+        assert_eq!(found[0].remedy, Remedy::Delete);
+        assert_eq!((found[0].days, found[0].limit_days), (Some(30), Some(30)));
         assert!(
             found[0]
                 .detail
-                .starts_with("expired and created 100 days ago")
+                .starts_with("expired for 30 days (more than 30 days)"),
+            "{}",
+            found[0].detail
         );
+        // Idle: from its last use plus its interval.
+        let mut idle = key(400);
+        idle.inactivity_interval = Some(10);
+        idle.last_used_at = Some(now() - TimeDelta::days(45));
+        assert_eq!(codes(&p, &idle), [FindingCode::InactiveNotDeleted]);
+        idle.last_used_at = Some(now() - TimeDelta::days(39));
+        assert!(codes(&p, &idle).is_empty(), "idle for 29 days");
+    }
+
+    #[test]
+    fn a_key_without_expiry_is_no_expiry_once_and_spans_read_past_their_limit() {
+        let p = Policy::default().with_max_lifetime_days(Some(365));
+        assert_eq!(codes(&p, &key(1)), [FindingCode::LifetimeTooLong]);
+        let p = p.with_require_expiry(true);
+        assert_eq!(codes(&p, &key(1)), [FindingCode::NoExpiry]);
+        let p = Policy::default().with_max_age_days(Some(30));
+        let mut k = key(30);
+        k.created_at -= TimeDelta::hours(5);
+        let found = p.evaluate(&k, now());
+        assert!(
+            found[0].detail.starts_with("created 30 days 5 hours ago"),
+            "{}",
+            found[0].detail
+        );
+        assert_eq!(found[0].remedy, Remedy::Rotate);
     }
 
     #[test]
@@ -530,7 +677,6 @@ mod tests {
             found.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
             [
                 "no-expiry",
-                "lifetime-too-long",
                 "too-old",
                 "unused",
                 "no-inactivity-interval",

@@ -3,7 +3,9 @@
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
-use h2ogpte_api_keys::{API_KEY_ENV, DEFAULT_MAX_STREAM_KEYS, MAX_PREFETCH, SERVER_URL_ENV};
+use h2ogpte_api_keys::{
+    API_KEY_ENV, DEFAULT_MAX_STREAM_KEYS, MAX_PREFETCH, SERVER_URL_ENV, policy::Remedy,
+};
 
 /// Environment variable that allows plain http to a host that is not loopback.
 pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
@@ -194,8 +196,16 @@ failed (every result is still printed), 2 for a usage error, 130 or 143 after SI
 
 /// The audit's policy file, finding codes and exit codes, in its help.
 const AUDIT_HELP: &str =
-    "Finding codes (stable; scripts may match on them): no-expiry, lifetime-too-long, \
-too-old, unused, expiring-soon, no-inactivity-interval, global-key, inactive-not-deleted.
+    "Finding codes (stable; scripts may match on them) and the remedy that clears \
+each: no-expiry and lifetime-too-long (expire), too-old, expiring-soon and global-key (rotate), \
+unused (deactivate), no-inactivity-interval (inactivity), inactive-not-deleted (delete; counted from \
+when the key stopped working, so a key deactivated by hand, whose moment the API does not give, is \
+not judged).
+
+Pipe ids into the command that clears them, picked by remedy:
+  h2ogpte-keys audit --ids --remedy deactivate | h2ogpte-keys deactivate --from-file -
+Under `set -o pipefail` the audit's exit 4 fails the pipeline: write \
+`{ h2ogpte-keys audit --ids --remedy deactivate || [ $? -eq 4 ]; } | ...`.
 
 A policy file (--policy) is TOML with any of: require_expiry, max_lifetime_days, max_age_days, \
 unused_for_days, expiring_within_days, require_inactivity_interval, forbid_global_keys, \
@@ -207,6 +217,17 @@ Exit codes: 0 when no key breaks the policy, 4 when some do (every finding is pr
 code stands when the reader closes the output early, as `| head` does), 5 when nothing was checked \
 (no key matched), 1 for an API or transport error, 2 for a usage error (such as a bad policy \
 file), 130 or 143 after SIGINT or SIGTERM.";
+
+/// A remedy's name, as `Remedy::as_str` spells it.
+fn remedy(text: &str) -> Result<Remedy, String> {
+    Remedy::ALL
+        .into_iter()
+        .find(|r| r.as_str() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Remedy::ALL.iter().map(|r| r.as_str()).collect();
+            format!("not a remedy: use one of {}", names.join(", "))
+        })
+}
 
 /// How to install a completion script, shown in the help of `completions`.
 const COMPLETIONS_HELP: &str = "Install the script where your shell looks for completions:
@@ -406,10 +427,15 @@ pub struct Audit {
     /// Read the rules from this TOML file (flags override it).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Print only the ids of keys with findings, one per line, for
-    /// `deactivate --from-file -`.
+    /// Print only the ids of keys with findings, one per line, to pipe into
+    /// the command that clears them: pick the findings with --remedy.
     #[arg(long)]
     pub ids: bool,
+    /// Only the findings this clears: rotate, expire, inactivity,
+    /// deactivate or delete (repeatable). `audit --ids --remedy deactivate`
+    /// lists only unused keys, safe to pipe into `deactivate --from-file -`.
+    #[arg(long, value_name = "REMEDY", value_parser = remedy)]
+    pub remedy: Vec<Remedy>,
     #[command(flatten)]
     pub rules: Rules,
 }

@@ -92,15 +92,15 @@ fn audit_reports_each_finding_of_the_recommended_policy_and_exits_4() {
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert_eq!(
         findings(&r.stdout),
+        // A key without expiry is no-expiry once (not also
+        // lifetime-too-long); k-dead, deactivated at a moment the API does
+        // not give, is not judged for deletion (issue 26, items 5 and 6).
         pairs(&[
             ("k-forever", "no-expiry"),
-            ("k-forever", "lifetime-too-long"),
             ("k-forever", "too-old"),
             ("k-forever", "unused"),
-            ("k-dead", "inactive-not-deleted"),
             ("k-soon", "expiring-soon"),
             ("admin", "no-expiry"),
-            ("admin", "lifetime-too-long"),
         ])
     );
     assert!(
@@ -122,14 +122,7 @@ fn audit_reports_each_finding_of_the_recommended_policy_and_exits_4() {
     grouped.dedup();
     assert_eq!(
         grouped,
-        [
-            "no-expiry",
-            "lifetime-too-long",
-            "too-old",
-            "unused",
-            "expiring-soon",
-            "inactive-not-deleted"
-        ],
+        ["no-expiry", "too-old", "unused", "expiring-soon"],
         "{}",
         r.stdout
     );
@@ -137,7 +130,18 @@ fn audit_reports_each_finding_of_the_recommended_policy_and_exits_4() {
     // JSON is one array of the same rows.
     let r = run(cli(&server).args(["audit", "-o", "json"]));
     let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("a JSON array");
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), 5);
+    // Rows carry the data and the remedy, not only prose.
+    let too_old = rows
+        .iter()
+        .find(|r| r["finding"] == "too-old")
+        .expect("a too-old row");
+    assert_eq!(too_old["remedy"], "rotate");
+    assert_eq!(
+        (too_old["days"].as_i64(), too_old["limit_days"].as_i64()),
+        (Some(400), Some(90))
+    );
+    assert!(too_old["created_at"].is_string(), "{too_old}");
     assert!(
         rows.iter()
             .all(|r| r["detail"].as_str().is_some_and(|d| !d.is_empty()))
@@ -202,25 +206,40 @@ fn a_policy_file_and_flags_over_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue 26, item 4: `audit --ids` is not a deactivation list; the remedy
+/// picks the findings a command clears, so the pipe is safe as written.
 #[test]
-fn audit_ids_feed_a_deactivation() {
+fn audit_ids_by_remedy_feed_the_command_that_clears_them() {
     let server = seeded();
     let r = run(cli(&server).args(["audit", "--ids", "--filter", "bob"]));
     assert_eq!(r.code, 4, "{}", r.stderr);
-    assert_eq!(r.stdout, "k-forever\nk-dead\n", "each id once");
+    assert_eq!(r.stdout, "k-forever\n", "each id once");
+    // Only the unused key is for deactivation; the ones due for rotation
+    // are not.
+    let r = run(cli(&server).args(["audit", "--ids", "--remedy", "deactivate"]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stdout, "k-forever\n");
+    let r = run(cli(&server).args(["audit", "--ids", "--remedy", "rotate"]));
+    assert_eq!(r.stdout, "k-forever\nk-soon\n");
+    let bad = run(cli(&server).args(["audit", "--remedy", "burn"]));
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("rotate, expire, inactivity, deactivate, delete"),
+        "{}",
+        bad.stderr
+    );
     let r = run(cli(&server)
         .args(["deactivate", "--from-file", "-", "-o", "ndjson"])
-        .write_stdin("k-forever\nk-dead\n"));
+        .write_stdin("k-forever\n"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = run(cli(&server).args(["audit", "-o", "ndjson", "--filter", "bob"]));
     assert_eq!(
-        findings(&r.stdout),
-        pairs(&[
-            ("k-forever", "inactive-not-deleted"),
-            ("k-dead", "inactive-not-deleted")
-        ]),
-        "deactivated now, and old enough to be deleted"
+        r.code, 0,
+        "deactivated now, and not yet for deletion: {}",
+        r.stdout
     );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 
 #[test]

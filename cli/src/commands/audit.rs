@@ -9,12 +9,12 @@ use std::{
     path::Path,
 };
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use comfy_table::{Table, presets::NOTHING};
 use futures::TryStreamExt;
 use h2ogpte_api_keys::{
     Client, ListQuery,
-    policy::{FindingCode, KeyAudit, Policy, reports_last_use},
+    policy::{Finding, FindingCode, KeyAudit, Policy, Remedy, reports_last_use},
     types::ApiKeyInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -32,18 +32,37 @@ use crate::{
 /// Largest policy file read.
 const MAX_POLICY_BYTES: u64 = 64 << 10;
 
-/// One finding about one key.
+/// One finding about one key: what it is, what clears it, and the data it
+/// was judged on.
 #[derive(Debug, Clone, Serialize)]
 struct Row {
     id: String,
     username: String,
     name: String,
     finding: FindingCode,
+    remedy: Remedy,
     detail: String,
+    days: Option<i64>,
+    limit_days: Option<u32>,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of a finding, in CSV and in the order of [`Row`].
-const ROW_COLUMNS: [&str; 5] = ["id", "username", "name", "finding", "detail"];
+const ROW_COLUMNS: [&str; 11] = [
+    "id",
+    "username",
+    "name",
+    "finding",
+    "remedy",
+    "detail",
+    "days",
+    "limit_days",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+];
 
 pub async fn audit(
     client: &Client,
@@ -103,12 +122,16 @@ pub async fn audit(
         };
         tally.keys += 1;
         tally.unreported_use |= !reports_last_use(&key);
+        let findings: Vec<Finding> = findings
+            .into_iter()
+            .filter(|f| args.remedy.is_empty() || args.remedy.contains(&f.remedy))
+            .collect();
         if !findings.is_empty() {
             tally.flagged += 1;
         }
         for finding in findings {
             *tally.by_code.entry(finding.code).or_default() += 1;
-            rows.push(&key, finding.code, finding.detail);
+            rows.push(&key, finding);
         }
     }
     // A reader that went away (`| head`) ends the output, not the audit:
@@ -353,9 +376,9 @@ impl<W: Write> RowWriter<W> {
     }
 
     /// Writes a finding's row, unless the output stopped.
-    fn push(&mut self, key: &ApiKeyInfo, finding: FindingCode, detail: String) {
+    fn push(&mut self, key: &ApiKeyInfo, finding: Finding) {
         if self.stopped.is_none() {
-            let written = self.write_row(key, finding, detail);
+            let written = self.write_row(key, finding);
             self.stop_on(written);
         }
     }
@@ -368,18 +391,20 @@ impl<W: Write> RowWriter<W> {
         };
     }
 
-    fn write_row(
-        &mut self,
-        key: &ApiKeyInfo,
-        finding: FindingCode,
-        detail: String,
-    ) -> io::Result<()> {
+    fn write_row(&mut self, key: &ApiKeyInfo, finding: Finding) -> io::Result<()> {
+        let code = finding.code;
         let row = Row {
             id: key.id.clone(),
             username: key.username.clone(),
             name: key.name.clone(),
-            finding,
-            detail,
+            finding: finding.code,
+            remedy: finding.remedy,
+            detail: finding.detail,
+            days: finding.days,
+            limit_days: finding.limit_days,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
         };
         if let Some(csv) = &mut self.csv {
             return csv.push(&row);
@@ -419,7 +444,7 @@ impl<W: Write> RowWriter<W> {
                         self.spill_limit >> 20
                     )));
                 }
-                let file = match self.groups.entry(finding) {
+                let file = match self.groups.entry(code) {
                     std::collections::btree_map::Entry::Occupied(file) => file.into_mut(),
                     std::collections::btree_map::Entry::Vacant(slot) => {
                         let file = tempfile::tempfile().map_err(|e| {
@@ -517,8 +542,8 @@ fn write_grouped(
     signals: &mut Signals,
 ) -> io::Result<Option<Signal>> {
     let mut widths: Option<Vec<u16>> = None;
-    let mut chunk: Vec<[String; 5]> = Vec::with_capacity(TABLE_CHUNK);
-    let mut flush = |chunk: &mut Vec<[String; 5]>, out: &mut dyn Write| -> io::Result<()> {
+    let mut chunk: Vec<[String; 6]> = Vec::with_capacity(TABLE_CHUNK);
+    let mut flush = |chunk: &mut Vec<[String; 6]>, out: &mut dyn Write| -> io::Result<()> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -526,7 +551,7 @@ fn write_grouped(
         t.load_preset(NOTHING);
         match &widths {
             None if header => {
-                t.set_header(["FINDING", "ID", "USER", "NAME", "DETAIL"]);
+                t.set_header(["FINDING", "REMEDY", "ID", "USER", "NAME", "DETAIL"]);
             }
             Some(widths) => {
                 for (cell, width) in chunk[0].iter_mut().zip(widths) {
@@ -552,6 +577,7 @@ fn write_grouped(
             let r: Spilled = serde_json::from_str(&line?)?;
             chunk.push([
                 code.as_str().to_owned(),
+                code.remedy().as_str().to_owned(),
                 escape(&r.id),
                 escape(&r.username),
                 escape(&r.name),
@@ -591,7 +617,12 @@ mod tests {
         rows.spill_limit = 1 << 20;
         let mut pushed = 0u32;
         while rows.stopped.is_none() && pushed < 100_000 {
-            rows.push(&fat_key(pushed), FindingCode::NoExpiry, "d".repeat(50_000));
+            let mut finding = Policy::default()
+                .with_require_expiry(true)
+                .evaluate(&fat_key(pushed), Utc::now())
+                .remove(0);
+            finding.detail = "d".repeat(50_000);
+            rows.push(&fat_key(pushed), finding);
             pushed += 1;
         }
         // A row of some 110 KiB of text is cut to under 1 KiB before it
