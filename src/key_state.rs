@@ -33,8 +33,9 @@ pub enum KeyState {
         /// Its `expires_at`.
         at: DateTime<Utc>,
     },
-    /// It went unused past its inactivity interval: since its last use (or
-    /// its creation, if never used) plus the interval.
+    /// The server lists it inactive, and it went unused past its
+    /// inactivity interval: since its last use (or its creation, if never
+    /// used) plus the interval.
     Idle {
         /// When the interval ran out.
         since: DateTime<Utc>,
@@ -51,13 +52,14 @@ impl KeyState {
         if let Some(at) = key.expires_at.filter(|at| *at <= now) {
             return KeyState::Expired { at };
         }
-        if let Some(since) = idle_since(key).filter(|since| *since <= now) {
-            return KeyState::Idle { since };
-        }
+        // The server's word on activity stands; its expiry and inactivity
+        // interval only say why a key it lists inactive stopped.
         if key.is_active {
-            KeyState::Active
-        } else {
-            KeyState::Deactivated
+            return KeyState::Active;
+        }
+        match idle_since(key).filter(|since| *since <= now) {
+            Some(since) => KeyState::Idle { since },
+            None => KeyState::Deactivated,
         }
     }
 
@@ -159,7 +161,10 @@ mod tests {
         assert!(!KeyState::Deactivated.is_revivable());
         assert_eq!(KeyState::Deactivated.since(), None);
         // An interval past any date never runs out.
-        let forever = key(serde_json::json!({"inactivity_interval": i64::MAX}));
-        assert_eq!(KeyState::of(&forever, now), KeyState::Active);
+        let forever = key(serde_json::json!({"inactivity_interval": i64::MAX, "is_active": false}));
+        assert_eq!(KeyState::of(&forever, now), KeyState::Deactivated);
+        // A key the server lists active is active, whatever its interval says.
+        let listed = key(serde_json::json!({"inactivity_interval": 1}));
+        assert_eq!(KeyState::of(&listed, now), KeyState::Active);
     }
 }

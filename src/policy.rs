@@ -637,6 +637,7 @@ mod tests {
         );
         // Idle: from its last use plus its interval.
         let mut idle = key(400);
+        idle.is_active = false;
         idle.inactivity_interval = Some(10);
         idle.last_used_at = Some(now() - TimeDelta::days(45));
         assert_eq!(codes(&p, &idle), [FindingCode::InactiveNotDeleted]);
