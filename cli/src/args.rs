@@ -215,7 +215,7 @@ expiring_within_days = 7, inactive_for_days = 30.
 
 Exit codes: 0 when no key breaks the policy, 4 when some do (every finding is printed, and the \
 code stands when the reader closes the output early, as `| head` does), 5 when nothing was checked \
-(no key matched), 1 for an API or transport error, 2 for a usage error (such as a bad policy \
+(no key matched, or no rule asked for can be checked on the server's keys), 1 for an API or transport error, 2 for a usage error (such as a bad policy \
 file), 130 or 143 after SIGINT or SIGTERM.";
 
 /// A remedy's name, as `Remedy::as_str` spells it.

@@ -56,6 +56,15 @@ impl Failure {
         Self::new(EXIT_FINDINGS, message)
     }
 
+    /// Nothing to do (an empty list of ids): exit code 0, the message said
+    /// unless `--quiet`.
+    pub fn nothing_to_do(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_OK,
+            message: message.into(),
+        }
+    }
+
     /// An audit that checked nothing: exit code 5.
     pub fn nothing_checked(message: impl Into<String>) -> Self {
         Self::new(EXIT_NOTHING_CHECKED, message)

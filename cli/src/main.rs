@@ -33,9 +33,16 @@ fn main() -> ExitCode {
             return ExitCode::from(failure::EXIT_API);
         }
     };
+    let quiet = cli.global.quiet;
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) if f.code == EXIT_OK => ExitCode::SUCCESS,
+        // Nothing to do is said unless --quiet; a reader gone says nothing.
+        Err(f) if f.code == EXIT_OK => {
+            if !quiet && !f.message.is_empty() {
+                note(&format!("h2ogpte-keys: {}", f.message));
+            }
+            ExitCode::SUCCESS
+        }
         Err(f) => {
             note(&format!("h2ogpte-keys: {}", f.message));
             ExitCode::from(f.code)

@@ -295,12 +295,39 @@ fn csv_cells_arrive_as_text_under_the_apis_field_names() {
 #[test]
 fn a_server_before_1_7_is_said_once_not_guessed() {
     let server = seeded_with(|b| b.api_version(ApiVersion::V1_6));
-    let r = run(cli(&server).args(["audit", "-o", "ndjson", "--unused-for", "1"]));
-    assert_eq!(
-        r.code, 0,
-        "nothing can be judged unused: {}{}",
-        r.stdout, r.stderr
-    );
+    // Issue 26, item 9: the only rule asked for cannot be checked there:
+    // said even with --quiet, and not a clean exit.
+    for quiet in [false, true] {
+        let mut cmd = cli(&server);
+        cmd.args(["audit", "-o", "ndjson", "--unused-for", "1"]);
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        let r = run(&mut cmd);
+        assert_eq!(
+            r.code, 5,
+            "nothing can be judged unused: {}{}",
+            r.stdout, r.stderr
+        );
+        assert!(
+            r.stderr.contains("no rule asked for could be checked"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+    // Beside a rule it can check, the unchecked one is said once.
+    let r = run(cli(&server).args([
+        "audit",
+        "-o",
+        "ndjson",
+        "--unused-for",
+        "1",
+        "--max-age",
+        "300",
+        "--quiet",
+    ]));
+    assert_eq!(r.code, 4, "k-forever is 400 days old: {}", r.stderr);
     assert_eq!(
         r.stderr.matches("does not report last use").count(),
         1,

@@ -131,3 +131,29 @@ fn deactivating_an_expired_key_says_it_stays_revivable() {
         "inactive, not deactivated: still revivable"
     );
 }
+
+// Item 10: a clean night's empty id list is nothing to do, not a usage
+// error; --quiet keeps stderr empty then.
+#[test]
+fn an_empty_id_list_is_nothing_to_do() {
+    let server = revivable();
+    for command in ["deactivate", "expire", "delete"] {
+        let mut cmd = cli(&server);
+        cmd.args([command, "--from-file", "-"]);
+        match command {
+            "expire" => cmd.args(["--in", "30 days"]),
+            "delete" => cmd.arg("--yes"),
+            _ => &mut cmd,
+        };
+        let r = run(cmd.write_stdin("# no findings tonight\n\n"));
+        assert_eq!(r.code, 0, "{command}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("nothing to do"),
+            "{command}: {}",
+            r.stderr
+        );
+        let r = run(cmd.arg("--quiet").write_stdin(""));
+        assert_eq!(r.code, 0, "{command}: {}", r.stderr);
+        assert!(r.stderr.is_empty(), "{command}: {}", r.stderr);
+    }
+}

@@ -369,6 +369,12 @@ fn ctrl_c_at_the_delete_prompt_deletes_nothing() {
         assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
     }
+    // Issue 26, item 14: the prompt says which keys still work.
+    assert!(
+        String::from_utf8_lossy(&seen).contains("(active)"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
     // ^C on the terminal, then a `y` typed after it.
     std::io::Write::write_all(&mut stdin, b"\x03").expect("typed");
     std::io::Write::write_all(&mut stdin, b"y\n").expect("typed");

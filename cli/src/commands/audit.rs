@@ -121,7 +121,9 @@ pub async fn audit(
             }
         };
         tally.keys += 1;
-        tally.unreported_use |= !reports_last_use(&key);
+        if !reports_last_use(&key) {
+            tally.unreported_use += 1;
+        }
         let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| args.remedy.is_empty() || args.remedy.contains(&f.remedy))
@@ -156,8 +158,13 @@ pub async fn audit(
             "0 keys checked: the server listed no key{matched}, so nothing was audited"
         )));
     }
-    if !g.quiet {
-        say_what_was_not_checked(&policy, &tally);
+    // What could not be checked is said even with --quiet: a cron job must
+    // not take an unchecked rule for a clean one.
+    if say_what_was_not_checked(&policy, &tally) == Checked::Nothing {
+        return Err(Failure::nothing_checked(format!(
+            "{} key(s) listed, but no rule asked for could be checked on them: the server reports no last use or inactivity interval (before h2oGPTe 1.7.0)",
+            tally.keys
+        )));
     }
     match tally.flagged {
         0 if matches!(stopped, Some(Stopped::Failed(_))) => Err(Failure::api(format!(
@@ -253,14 +260,36 @@ fn read_policy(path: &Path) -> Result<Policy, Failure> {
     })
 }
 
+/// How much of the policy a server let the audit check.
+#[derive(Debug, PartialEq, Eq)]
+enum Checked {
+    /// Every rule, on every key.
+    All,
+    /// Some rules were not checked on some keys (said on stderr).
+    Part,
+    /// No rule asked for was checked on any key.
+    Nothing,
+}
+
 /// Says once what a server before 1.7.0 kept from being checked.
-fn say_what_was_not_checked(policy: &Policy, tally: &Tally) {
-    let asked = policy.unused_for_days.is_some() || policy.require_inactivity_interval;
-    if asked && tally.unreported_use {
-        note(
-            "the server does not report last use or inactivity intervals (a server before h2oGPTe 1.7.0): unused and no-inactivity-interval were not checked for its keys",
-        );
+fn say_what_was_not_checked(policy: &Policy, tally: &Tally) -> Checked {
+    let use_rules = policy.unused_for_days.is_some() || policy.require_inactivity_interval;
+    if !use_rules || tally.unreported_use == 0 {
+        return Checked::All;
     }
+    let only_use_rules = policy
+        .clone()
+        .with_unused_for_days(None)
+        .with_require_inactivity_interval(false)
+        .is_empty();
+    if only_use_rules && tally.unreported_use == tally.keys {
+        return Checked::Nothing;
+    }
+    note(&format!(
+        "the server does not report last use or inactivity intervals (a server before h2oGPTe 1.7.0): unused and no-inactivity-interval were not checked for {} of the {} key(s)",
+        tally.unreported_use, tally.keys
+    ));
+    Checked::Part
 }
 
 /// What the audit saw.
@@ -269,7 +298,8 @@ struct Tally {
     keys: u64,
     flagged: u64,
     by_code: BTreeMap<FindingCode, u64>,
-    unreported_use: bool,
+    /// Keys whose server reports neither last use nor inactivity intervals.
+    unreported_use: u64,
 }
 
 impl Tally {

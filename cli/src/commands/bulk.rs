@@ -216,11 +216,13 @@ async fn describe_keys(
     Ok(shown
         .iter()
         .map(|id| match found.get(id) {
+            // Which of them still work is what the operator weighs.
             Some(k) => format!(
-                "  {}  {}  {}",
+                "  {}  {}  {}  ({})",
                 escape(id),
                 escape(&k.username),
-                escape(&k.name)
+                escape(&k.name),
+                KeyState::of(k, chrono::Utc::now())
             ),
             None => format!("  {}  (no such key)", escape(id)),
         })
@@ -229,16 +231,24 @@ async fn describe_keys(
 
 /// The batch's ids, read so that a signal while they are typed or piped in
 /// ends the command before anything is changed.
+/// An input with no ids (a clean night's audit, piped in) is nothing to
+/// do: said (unless --quiet), exit 0, with nothing changed.
 async fn read_ids(batch: &Batch, signals: &mut Signals) -> Result<Vec<String>, Failure> {
     let batch = batch.clone();
-    unless_signalled(signals, move || batch::read_ids(&batch)).await
+    let ids = unless_signalled(signals, move || batch::read_ids(&batch)).await?;
+    if ids.is_empty() {
+        return Err(Failure::nothing_to_do(
+            "nothing to do: the input holds no key ids",
+        ));
+    }
+    Ok(ids)
 }
 
 /// Asks on the terminal, after listing the keys; a signal at the prompt is
 /// a no, and ends the command.
 async fn confirm(listed: &[String], count: usize, signals: &mut Signals) -> Result<bool, Failure> {
     let mut err = io::stderr();
-    let _ = writeln!(err, "These keys will be deleted (id, user, name):");
+    let _ = writeln!(err, "These keys will be deleted (id, user, name, state):");
     for line in listed {
         let _ = writeln!(err, "{line}");
     }
