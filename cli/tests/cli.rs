@@ -243,13 +243,22 @@ fn expire_sets_and_removes() {
         serde_json::from_str(&run(cli(&server).args(["show", &id, "-o", "json"])).stdout)
             .expect("JSON");
     assert!(shown.get("expires_at").is_none());
-    let bad = run(cli(&server).args(["expire", &id, "--in", "soon"]));
-    assert_eq!(bad.code, 1);
-    assert!(
-        bad.stdout.contains("30 days"),
-        "the server's hint reaches the user: {}",
-        bad.stdout
-    );
+    // Issue 26, item 7: the grammar is the client's to check, in a dry
+    // run and a real run alike, before any call.
+    for dry_run in [false, true] {
+        let mut cmd = cli(&server);
+        cmd.args(["expire", &id, "--in", "soon"]);
+        if dry_run {
+            cmd.arg("--dry-run");
+        }
+        let bad = run(&mut cmd);
+        assert_eq!(bad.code, 2, "{}", bad.stderr);
+        assert!(
+            bad.stderr.contains("--in") && bad.stderr.contains("such as \"7 days\""),
+            "a hint: {}",
+            bad.stderr
+        );
+    }
 }
 
 #[test]

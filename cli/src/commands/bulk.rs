@@ -34,6 +34,12 @@ pub async fn expire(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
+    // The grammar is checked here, in the dry run and the real run alike;
+    // the server's longest allowed expiry is known only to the server.
+    if let Some(interval) = &args.expires_in {
+        h2ogpte_api_keys::parse_interval(interval)
+            .map_err(|e| Failure::usage(format!("--in: {e}")))?;
+    }
     let ids = read_ids(&args.batch, signals).await?;
     let body = types::ApiKeyUpdateExpiryRequest {
         expires_in: args.expires_in.clone(),
@@ -50,7 +56,7 @@ pub async fn expire(
         would: if args.never {
             "would remove the expiry"
         } else {
-            "would set the expiry"
+            "would set the expiry (not checked: whether the server's longest expiry allows it)"
         },
     };
     let change = Change::Terms {
@@ -324,11 +330,19 @@ where
 /// count; exit 130 or 143 when a signal stopped it, 3 when some failed, 1
 /// when all did.
 fn report(summary: &Summary, g: &Global, act: &Act) -> Result<(), Failure> {
-    report_as(summary, g, act.done, "")
+    report_as(summary, g, act.done, "", None)
 }
 
 /// [`report`], with the summary's word for a key done and a prefix.
-fn report_as(summary: &Summary, g: &Global, done_word: &str, prefix: &str) -> Result<(), Failure> {
+/// With `would` (a dry run), only the ids that note would change count as
+/// "would be done"; the rest that are ok are as asked already.
+fn report_as(
+    summary: &Summary,
+    g: &Global,
+    done_word: &str,
+    prefix: &str,
+    would: Option<&str>,
+) -> Result<(), Failure> {
     let outcomes = &summary.outcomes;
     if g.output != Output::Ndjson {
         // A reader that went away ends the output, not the exit code.
@@ -342,7 +356,19 @@ fn report_as(summary: &Summary, g: &Global, done_word: &str, prefix: &str) -> Re
     }
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     let done = outcomes.len() - failed;
-    let mut counts = format!("{prefix}{done} {done_word}, {failed} failed");
+    let mut counts = match would {
+        Some(would) => {
+            let changing = outcomes
+                .iter()
+                .filter(|o| o.ok && o.note == Some(would))
+                .count();
+            format!(
+                "{prefix}{changing} {done_word}, {} already as asked, {failed} failed",
+                done - changing
+            )
+        }
+        None => format!("{prefix}{done} {done_word}, {failed} failed"),
+    };
     if summary.not_attempted > 0 {
         counts += &format!(", {} not attempted", summary.not_attempted);
     }
@@ -525,6 +551,7 @@ async fn dry_run(
         g,
         "would be done",
         "dry run, nothing was changed: ",
+        Some(act.would),
     )
 }
 

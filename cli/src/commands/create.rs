@@ -85,5 +85,16 @@ fn say_request(request: &types::ApiKeyCreateRequest, g: &Global) -> Result<(), F
                 .map_or_else(String::new, |d| format!(", invalid after {d} days unused")),
         ))?,
     }
+    // What only the server knows is said as not checked, never as ok.
+    if !g.quiet && matches!(g.output, Output::Table | Output::Csv) {
+        let mut unchecked = vec!["that the user exists"];
+        if request.collection_id.is_some() {
+            unchecked.push("that the collection exists and is the user's");
+        }
+        if request.expires_in.is_some() {
+            unchecked.push("that the server's longest expiry allows it");
+        }
+        note(&format!("dry run, not checked: {}", unchecked.join("; ")));
+    }
     Ok(())
 }

@@ -37,6 +37,9 @@ pub async fn rotate(
         None if args.delete_old => Retire::Delete,
         None => Retire::Deactivate,
     };
+    if let Some(interval) = &args.expires_in {
+        parse_interval(interval).map_err(|e| Failure::usage(format!("--expires-in: {e}")))?;
+    }
     if !args.dry_run {
         check_output_keeps_secrets(g)?;
     }
@@ -54,7 +57,7 @@ pub async fn rotate(
         None => planned,
     };
     if args.dry_run {
-        return say_plan(&plan, g);
+        return say_plan(&plan, g, args.user.is_some());
     }
     let old_id = plan.old().id.clone();
     let user = plan.request().user_id.clone();
@@ -220,7 +223,7 @@ fn create_failed(e: Error, args: &Rotate, g: &Global) -> Failure {
 }
 
 /// `--dry-run`: what the rotation would do, on stdout; nothing is changed.
-fn say_plan(plan: &RotationPlan, g: &Global) -> Result<(), Failure> {
+fn say_plan(plan: &RotationPlan, g: &Global, user_given: bool) -> Result<(), Failure> {
     let old = plan.old();
     let request = plan.request();
     let retire = match plan.retire() {
@@ -256,16 +259,29 @@ fn say_plan(plan: &RotationPlan, g: &Global) -> Result<(), Failure> {
                 old.collection_name
                     .as_deref()
                     .map_or_else(String::new, |c| format!(" in collection {}", escape(c))),
-                request
-                    .expires_in
-                    .as_deref()
-                    .map_or_else(|| "never".to_owned(), |i| format!("in {i}")),
+                request.expires_in.as_deref().map_or_else(
+                    || "never".to_owned(),
+                    // A date, not the seconds the request carries.
+                    |i| match parse_interval(i)
+                        .ok()
+                        .and_then(|d| Utc::now().checked_add_signed(d))
+                    {
+                        Some(at) => format!("at {} (UTC)", at.format("%Y-%m-%d %H:%M:%S")),
+                        None => format!("in {i}"),
+                    }
+                ),
                 escape(&old.id)
             ))?;
             if !g.quiet && matches!(plan.retire(), Retire::After(_)) {
                 note(
-                    "dry run: whether the server allows the overlap window is known only when it is asked",
+                    "dry run, not checked: whether the server allows the overlap window is known only when it is asked",
                 );
+            }
+            if !g.quiet && !user_given {
+                note(&format!(
+                    "dry run, not checked: whether {} is the id of the key's user (the API lists usernames; where ids differ, pass --user with the id)",
+                    escape(&request.user_id)
+                ));
             }
         }
     }
