@@ -180,13 +180,13 @@ pub enum Command {
     #[command(after_help = AUDIT_HELP)]
     Audit(Audit),
     /// Print a shell completion script.
-    #[command(after_help = COMPLETIONS_HELP)]
+    #[command(before_help = COMPLETIONS_HELP)]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), for `man`.
-    #[command(hide = true)]
+    /// Print the manual page (roff): `h2ogpte-keys man | man -l -`, or
+    /// install it as h2ogpte-keys.1.
     Man,
 }
 

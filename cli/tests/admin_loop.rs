@@ -325,3 +325,32 @@ fn audit_dry_run_act_audit_again_leaves_no_finding_and_nothing_else_changed() {
     let clean_after = run(cli(&server).args(["list", "--filter", "erin", "-o", "json"])).stdout;
     assert_eq!(clean_before, clean_after, "the clean keys are untouched");
 }
+
+// Item 12: one manual page, naming no page that nothing installs, with the
+// finding codes and the policy keys; `man` in the top-level help.
+#[test]
+fn the_manual_page_stands_alone() {
+    let r = run(common::bare().arg("man"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("(1)"), "a reference to another page");
+    for expected in [
+        "H2OGPTE-KEYS AUDIT",
+        "no\\-expiry",
+        "inactive_for_days",
+        "\\-\\-remedy",
+    ] {
+        assert!(r.stdout.contains(expected), "{expected} in the page");
+    }
+    let help = run(common::bare().arg("--help"));
+    assert!(help.stdout.contains("  man "), "{}", help.stdout);
+    let completions = run(common::bare().args(["completions", "--help"]));
+    let install = completions
+        .stdout
+        .find("bash-completion")
+        .expect("install lines");
+    let options = completions
+        .stdout
+        .find("--server-url")
+        .expect("global options");
+    assert!(install < options, "{}", completions.stdout);
+}
