@@ -142,9 +142,10 @@ impl FakeServerBuilder {
         self
     }
 
-    /// Start with `n` keys of the admin user named `seed 0`, `seed 1`, … made
-    /// over the last two years with a realistic spread, fixed by
-    /// [`seed`](Self::seed): some never used, some without expiry, some
+    /// Start with `n` keys named `seed 0`, `seed 1`, … made over the last
+    /// two years with a realistic spread, fixed by [`seed`](Self::seed):
+    /// over 25 service accounts (`u-seed-01`/`svc-01` …) and, three in ten,
+    /// their collections; some never used, some without expiry, some
     /// expired, deactivated or idle too long (what `--seed-keys` makes). At
     /// most [`MAX_SEED_KEYS`] with the other seeds.
     pub fn realistic_keys(mut self, n: u32) -> Self {
@@ -251,19 +252,9 @@ impl FakeServerBuilder {
         if secret.trim().is_empty() || secret.chars().any(char::is_whitespace) {
             return Err("the admin key must be non-empty and hold no whitespace".to_owned());
         }
-        let admin_name = users
-            .iter()
-            .find(|u| u.id == self.admin_id)
-            .map_or_else(|| self.admin_id.clone(), |u| u.username.clone());
         let mut store = Store::new(users, self.collections, self.settings);
         let now = chrono::Utc::now();
-        seeds.extend(seed::spread(
-            self.realistic_keys,
-            self.seed,
-            &self.admin_id,
-            &admin_name,
-            now,
-        ));
+        seeds.extend(seed::spread(self.realistic_keys, self.seed, now));
         for key in &seeds {
             store.add_seed_owners(key);
         }

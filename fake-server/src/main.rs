@@ -32,7 +32,7 @@ struct Args {
     /// so a contract tester holding it cannot lock itself out.
     #[arg(long)]
     protect_admin_key: bool,
-    /// Create N keys for the admin user at start, for demos, audits and load
+    /// Create N keys at start, over 25 service accounts, for demos, audits and load
     /// tests (at most 1000000): made over the last two years, some never
     /// used, some without expiry, some expired, deactivated or idle.
     #[arg(long, value_name = "N", default_value_t = 0,

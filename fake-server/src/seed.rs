@@ -236,19 +236,20 @@ const LIFETIMES: [i64; 5] = [30, 90, 180, 365, 730];
 /// How far back the oldest key was made.
 const SPAN_DAYS: i64 = 730;
 
-/// `n` keys of `user_id` named `seed 0`, `seed 1`, … made over the two
-/// years before `now`, in that order, fixed by `seed`: a fifth never used,
-/// the others last used between their creation and now; three in ten
-/// without expiry, the others living 30 days to two years (so some have
-/// expired); one in ten deactivated; four in ten with an inactivity
-/// interval of 30, 60 or 90 days (so some went idle).
-pub fn spread(
-    n: u32,
-    seed: u64,
-    user_id: &str,
-    username: &str,
-    now: DateTime<Utc>,
-) -> Vec<SeedKey> {
+/// How many service accounts a spread population's keys belong to.
+const SPREAD_USERS: u32 = 25;
+/// The share of a spread population restricted to a collection, in percent.
+const IN_COLLECTION: u32 = 30;
+
+/// `n` keys named `seed 0`, `seed 1`, … made over the two years before
+/// `now`, in that order, fixed by `seed`, spread over 25 users
+/// (`u-seed-01` … `u-seed-25`, named `svc-01` …), three in ten restricted
+/// to one of their user's two collections: a fifth never used, the others
+/// last used between their creation and now, never after they expired;
+/// three in ten without expiry, the others living 30 days to two years (so
+/// some have expired); one in ten deactivated; four in ten with an
+/// inactivity interval of 30, 60 or 90 days (so some went idle).
+pub fn spread(n: u32, seed: u64, now: DateTime<Utc>) -> Vec<SeedKey> {
     let mut rng = StdRng::seed_from_u64(seed);
     let span = TimeDelta::days(SPAN_DAYS).num_seconds();
     let step = (span / i64::from(n.max(1))).max(1);
@@ -260,12 +261,14 @@ pub fn spread(
             let offset = i64::from(i) * step + rng.random_range(0..step);
             let created_at = (start + TimeDelta::seconds(offset)).min(now);
             let used = !rng.random_ratio(NEVER_USED, 100);
-            let last_used_at = used.then(|| {
-                let since = (now - created_at).num_seconds().max(0);
-                created_at + TimeDelta::seconds(rng.random_range(0..=since))
-            });
             let expires_at = (!rng.random_ratio(NO_EXPIRY, 100)).then(|| {
                 created_at + TimeDelta::days(LIFETIMES[rng.random_range(0..LIFETIMES.len())])
+            });
+            // Used only while it worked: before its expiry, if that passed.
+            let used_until = expires_at.map_or(now, |at| at.min(now));
+            let last_used_at = used.then(|| {
+                let since = (used_until - created_at).num_seconds().max(0);
+                created_at + TimeDelta::seconds(rng.random_range(0..=since))
             });
             let inactivity_interval = rng
                 .random_ratio(WITH_INACTIVITY, 100)
@@ -273,10 +276,19 @@ pub fn spread(
             let total_calls = last_used_at.map_or(0, |_| rng.random_range(1..100_000));
             let is_active = !rng.random_ratio(DEACTIVATED, 100);
             let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+            let user = i % SPREAD_USERS + 1;
+            let collection = rng.random_ratio(IN_COLLECTION, 100).then(|| {
+                let k = rng.random_range(1..=2);
+                (
+                    format!("c-seed-{user:02}-{k}"),
+                    format!("svc-{user:02} collection {k}"),
+                )
+            });
+            let (collection_id, collection_name) = collection.unzip();
             SeedKey {
                 id: id.to_string(),
-                user_id: user_id.to_owned(),
-                username: username.to_owned(),
+                user_id: format!("u-seed-{user:02}"),
+                username: format!("svc-{user:02}"),
                 name: format!("seed {i}"),
                 hint: None,
                 secret_key: None,
@@ -286,8 +298,8 @@ pub fn spread(
                 inactivity_interval,
                 total_calls: Some(total_calls),
                 is_active,
-                collection_id: None,
-                collection_name: None,
+                collection_id,
+                collection_name,
                 is_global_key: None,
             }
         })
@@ -365,9 +377,22 @@ mod tests {
     #[test]
     fn a_spread_is_fixed_by_its_seed_and_has_every_kind_of_key() {
         let now = Utc::now();
-        let a = spread(2000, 7, "admin", "admin", now);
-        assert_eq!(a, spread(2000, 7, "admin", "admin", now));
-        assert_ne!(a, spread(2000, 8, "admin", "admin", now));
+        let a = spread(2000, 7, now);
+        assert_eq!(a, spread(2000, 7, now));
+        assert_ne!(a, spread(2000, 8, now));
+        let users: HashSet<&str> = a.iter().map(|k| k.user_id.as_str()).collect();
+        assert_eq!(users.len(), 25, "several users");
+        let in_collection = a.iter().filter(|k| k.collection_id.is_some()).count();
+        assert!(
+            (400..800).contains(&in_collection),
+            "{in_collection} in a collection"
+        );
+        assert!(
+            a.iter().all(|k| k
+                .last_used_at
+                .is_none_or(|used| k.expires_at.is_none_or(|at| used <= at))),
+            "never used after it expired"
+        );
         assert!(a.windows(2).all(|w| w[0].created_at <= w[1].created_at));
         assert!(
             a.iter()
