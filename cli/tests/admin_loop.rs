@@ -354,3 +354,44 @@ fn the_manual_page_stands_alone() {
         .expect("global options");
     assert!(install < options, "{}", completions.stdout);
 }
+
+// Item 1: a rotation that ends without a replacement puts the old key's
+// expiry back, and when it cannot, says so with the date the key now
+// stops working (exit 3), never "unchanged".
+#[test]
+fn a_failed_rotation_that_cannot_restore_the_expiry_says_when_the_key_dies() {
+    let keys: Vec<SeedKey> = serde_json::from_value(json!([{
+        "id": "k-long", "user_id": "u-alice", "username": "alice", "name": "svc",
+        "created_at": ago(10), "expires_at": ago(-700), "total_calls": 1, "is_active": true
+    }]))
+    .expect("a record");
+    let server = RUNTIME
+        .block_on(
+            FakeServer::builder()
+                .max_expiry_days(30)
+                .seed_records(keys)
+                .start(),
+        )
+        .expect("a server");
+    let r = run(cli(&server).args([
+        "rotate",
+        "k-long",
+        "--user",
+        "u-alice",
+        "--overlap",
+        "7 days",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "no secret: {}", r.stdout);
+    assert!(!r.stderr.contains("unchanged"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("putting key k-long's expiry back failed") && r.stderr.contains("(UTC)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("h2ogpte-keys expire k-long"),
+        "{}",
+        r.stderr
+    );
+}
