@@ -558,4 +558,24 @@ fn a_large_audit_table_holds_every_finding_grouped() {
         .collect();
     assert_eq!(ranks.len(), count);
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "grouped");
+    // Issue 26, item 6: the columns do not jump between chunks: the user
+    // column (the fourth) starts at the same place on every row.
+    let starts: std::collections::BTreeSet<usize> = table
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut at = 0;
+            let mut rest = l;
+            for _ in 0..3 {
+                let word = rest.trim_start();
+                at += rest.len() - word.len();
+                let end = word.find(' ').unwrap_or(word.len());
+                at += end;
+                rest = &word[end..];
+            }
+            at + (rest.len() - rest.trim_start().len())
+        })
+        .collect();
+    assert_eq!(starts.len(), 1, "one start for the user column: {starts:?}");
 }

@@ -327,6 +327,9 @@ struct RowWriter<W: Write> {
     groups: BTreeMap<FindingCode, io::BufWriter<std::fs::File>>,
     /// Bytes the table's rows take in their files, at most `spill_limit`.
     spilled: u64,
+    /// The widest cell of each table column, as shown: every chunk is
+    /// padded to them, so columns never jump between chunks.
+    widths: [usize; 6],
     spill_limit: u64,
     /// Why the output stopped before its end (the reader closed it, the
     /// disk is full, the table's files): nothing more is written, and the
@@ -368,6 +371,9 @@ const MAX_SPILL_BYTES: u64 = 256 << 20;
 /// disk what it costs the screen.
 const MAX_CELL_CHARS: usize = 120;
 
+/// The findings table's columns.
+const TABLE_HEADER: [&str; 6] = ["FINDING", "REMEDY", "ID", "USER", "NAME", "DETAIL"];
+
 /// A table row kept in a finding's temporary file.
 #[derive(Serialize, Deserialize)]
 struct Spilled {
@@ -375,6 +381,20 @@ struct Spilled {
     username: String,
     name: String,
     detail: String,
+}
+
+impl Spilled {
+    /// The row's cells as the table shows them, escaped.
+    fn cells(&self, code: FindingCode) -> [String; 6] {
+        [
+            code.as_str().to_owned(),
+            code.remedy().as_str().to_owned(),
+            escape(&self.id),
+            escape(&self.username),
+            escape(&self.name),
+            escape(&self.detail),
+        ]
+    }
 }
 
 impl<W: Write> RowWriter<W> {
@@ -400,6 +420,7 @@ impl<W: Write> RowWriter<W> {
             last_id: None,
             groups: BTreeMap::new(),
             spilled: 0,
+            widths: TABLE_HEADER.map(str::len),
             spill_limit: MAX_SPILL_BYTES,
             stopped: None,
         })
@@ -460,12 +481,16 @@ impl<W: Write> RowWriter<W> {
                     detail,
                     ..
                 } = row;
-                let mut line = serde_json::to_vec(&Spilled {
+                let spilled = Spilled {
                     id: clip(&id, MAX_CELL_CHARS),
                     username: clip(&username, MAX_CELL_CHARS),
                     name: clip(&name, MAX_CELL_CHARS),
                     detail: clip(&detail, 2 * MAX_CELL_CHARS),
-                })?;
+                };
+                for (width, cell) in self.widths.iter_mut().zip(spilled.cells(code)) {
+                    *width = (*width).max(cell.chars().count());
+                }
+                let mut line = serde_json::to_vec(&spilled)?;
                 line.push(b'\n');
                 self.spilled += line.len() as u64;
                 if self.spilled > self.spill_limit {
@@ -541,7 +566,9 @@ impl<W: Write> RowWriter<W> {
             Some(Output::Json) => end_json_array(&mut out, self.written)?,
             Some(Output::Table) if !self.groups.is_empty() => {
                 let groups = std::mem::take(&mut self.groups);
-                if let Some(signal) = write_grouped(&mut out, groups, self.header, signals)? {
+                let widths = self.widths;
+                if let Some(signal) = write_grouped(&mut out, groups, self.header, widths, signals)?
+                {
                     out.flush()?;
                     return Ok(Some(signal));
                 }
@@ -569,9 +596,10 @@ fn write_grouped(
     out: &mut impl Write,
     groups: BTreeMap<FindingCode, io::BufWriter<std::fs::File>>,
     header: bool,
+    widths: [usize; 6],
     signals: &mut Signals,
 ) -> io::Result<Option<Signal>> {
-    let mut widths: Option<Vec<u16>> = None;
+    let mut first = true;
     let mut chunk: Vec<[String; 6]> = Vec::with_capacity(TABLE_CHUNK);
     let mut flush = |chunk: &mut Vec<[String; 6]>, out: &mut dyn Write| -> io::Result<()> {
         if chunk.is_empty() {
@@ -579,40 +607,25 @@ fn write_grouped(
         }
         let mut t = Table::new();
         t.load_preset(NOTHING);
-        match &widths {
-            None if header => {
-                t.set_header(["FINDING", "REMEDY", "ID", "USER", "NAME", "DETAIL"]);
-            }
-            Some(widths) => {
-                for (cell, width) in chunk[0].iter_mut().zip(widths) {
-                    let short = usize::from(*width).saturating_sub(cell.chars().count());
-                    cell.extend(std::iter::repeat_n(' ', short));
-                }
-            }
-            None => {}
+        if std::mem::take(&mut first) && header {
+            t.set_header(TABLE_HEADER);
+        }
+        // Every chunk as wide as the widest cell of the whole table.
+        for (cell, width) in chunk[0].iter_mut().zip(widths) {
+            let short = width.saturating_sub(cell.chars().count());
+            cell.extend(std::iter::repeat_n(' ', short));
         }
         for row in chunk.drain(..) {
             t.add_row(row);
         }
-        writeln!(out, "{t}")?;
-        if widths.is_none() {
-            widths = Some(t.column_max_content_widths());
-        }
-        Ok(())
+        writeln!(out, "{t}")
     };
     for (code, file) in groups {
         let mut file = file.into_inner().map_err(|e| e.into_error())?;
         file.seek(io::SeekFrom::Start(0))?;
         for line in io::BufReader::new(file).lines() {
             let r: Spilled = serde_json::from_str(&line?)?;
-            chunk.push([
-                code.as_str().to_owned(),
-                code.remedy().as_str().to_owned(),
-                escape(&r.id),
-                escape(&r.username),
-                escape(&r.name),
-                escape(&r.detail),
-            ]);
+            chunk.push(r.cells(code));
             if chunk.len() == TABLE_CHUNK {
                 if let Some(signal) = signals.pending() {
                     return Ok(Some(signal));
