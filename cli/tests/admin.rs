@@ -560,7 +560,7 @@ fn a_large_audit_table_holds_every_finding_grouped() {
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "grouped");
     // Issue 26, item 6: the columns do not jump between chunks: the user
     // column (the fourth) starts at the same place on every row.
-    let starts: std::collections::BTreeSet<usize> = table
+    let starts: BTreeSet<usize> = table
         .stdout
         .lines()
         .filter(|l| !l.trim().is_empty())
