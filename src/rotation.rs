@@ -275,17 +275,11 @@ impl RotationPlan {
         };
         let made_for = &rotation.created.api_key.username;
         if *made_for != rotation.plan.old.username {
-            let orphan = rotation
-                .withdraw(client)
-                .await
-                .err()
-                .map(|_| rotation.created.api_key.id.clone());
-            let old_expiry = rotation.plan.put_back(client, rotation.shortened).await;
             let stop = RotationStop::WrongUser {
                 made_for: made_for.clone(),
                 owner: rotation.plan.old.username.clone(),
             };
-            return Err(rotation.plan.stopped(stop, None, old_expiry, orphan));
+            return Err(rotation.abandon(client, stop).await);
         }
         // The race is decided here, before the secret is handed to anyone:
         // an old key that someone revoked meanwhile must not live on in a
@@ -294,14 +288,9 @@ impl RotationPlan {
         match rotation.read_old(client).await {
             Ok(Some(now)) if is_active(&now, Utc::now()) => rotation.old_now = Some(now),
             Ok(_) => {
-                let orphan = rotation
-                    .withdraw(client)
-                    .await
-                    .err()
-                    .map(|_| rotation.created.api_key.id.clone());
-                let old_expiry = rotation.plan.put_back(client, rotation.shortened).await;
-                let stop = RotationStop::RevokedMeanwhile;
-                return Err(rotation.plan.stopped(stop, None, old_expiry, orphan));
+                return Err(rotation
+                    .abandon(client, RotationStop::RevokedMeanwhile)
+                    .await);
             }
             // Not known: the planned end stands, and retiring says the rest.
             Err(e) => tracing::debug!(error = %e, "the old key could not be read again"),
@@ -368,6 +357,19 @@ impl Rotation {
             .and_then(|k| k.expires_at)
             .or_else(|| self.plan.old_key_stops_at())
             .unwrap_or(self.plan.planned_at)
+    }
+
+    /// Stops before the secret is handed on: the replacement is deleted
+    /// again and the old key's expiry put back; the error says what became
+    /// of each.
+    async fn abandon(&self, client: &Client, stop: RotationStop) -> Error {
+        let orphan = self
+            .withdraw(client)
+            .await
+            .err()
+            .map(|_| self.created.api_key.id.clone());
+        let old_expiry = self.plan.put_back(client, self.shortened).await;
+        self.plan.stopped(stop, None, old_expiry, orphan)
     }
 
     /// The old key as the server lists it now: among its user's keys.

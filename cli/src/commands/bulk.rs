@@ -488,7 +488,30 @@ fn judge(
     }
 }
 
-/// Reads every key once and judges each id ([`judge`]).
+/// Reads every key once and judges each id ([`judge`]): the id, whether
+/// it was listed, and the verdict.
+async fn verdicts(
+    client: &Client,
+    ids: Vec<String>,
+    g: &Global,
+    signals: &mut Signals,
+    act: &Act,
+    change: Change,
+) -> Result<Vec<(String, bool, Result<Option<&'static str>, String>)>, Failure> {
+    let found = crate::commands::interruptible(signals, keys_named(client, &ids, g)).await?;
+    let now = chrono::Utc::now();
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let key = found.get(&id);
+            let verdict = judge(&id, key, change, act, now);
+            (id, key.is_some(), verdict)
+        })
+        .collect())
+}
+
+/// The real run's judgement ([`verdicts`]): the ids to act on, and the
+/// outcomes decided already.
 async fn judge_all(
     client: &Client,
     ids: Vec<String>,
@@ -497,19 +520,15 @@ async fn judge_all(
     act: &Act,
     change: Change,
 ) -> Result<Vec<Judged>, Failure> {
-    let found = crate::commands::interruptible(signals, keys_named(client, &ids, g)).await?;
-    let now = chrono::Utc::now();
-    Ok(ids
+    Ok(verdicts(client, ids, g, signals, act, change)
+        .await?
         .into_iter()
-        .map(|id| {
-            let key = found.get(&id);
-            match judge(&id, key, change, act, now) {
-                // A key not listed may have come since: the server decides.
-                Err(_) if key.is_none() => Judged::Act(id),
-                Ok(None) => Judged::Act(id),
-                Ok(Some(note)) => Judged::Decided(Outcome::done(id, note)),
-                Err(error) => Judged::Decided(Outcome::refused(id, error)),
-            }
+        .map(|(id, listed, verdict)| match verdict {
+            // A key not listed may have come since: the server decides.
+            Err(_) if !listed => Judged::Act(id),
+            Ok(None) => Judged::Act(id),
+            Ok(Some(note)) => Judged::Decided(Outcome::done(id, note)),
+            Err(error) => Judged::Decided(Outcome::refused(id, error)),
         })
         .collect())
 }
@@ -524,11 +543,10 @@ async fn dry_run(
     act: &Act,
     change: Change,
 ) -> Result<(), Failure> {
-    let found = crate::commands::interruptible(signals, keys_named(client, &ids, g)).await?;
-    let now = chrono::Utc::now();
-    let outcomes = ids
+    let outcomes = verdicts(client, ids, g, signals, act, change)
+        .await?
         .into_iter()
-        .map(|id| match judge(&id, found.get(&id), change, act, now) {
+        .map(|(id, _, verdict)| match verdict {
             Ok(None) => Outcome::done(id, act.would),
             Ok(Some(note)) => Outcome::done(id, note),
             Err(error) => Outcome::refused(id, error),
