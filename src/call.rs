@@ -14,7 +14,6 @@ use std::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU32, Ordering},
     },
-    time::Duration,
 };
 
 use progenitor_client::ClientInfo;
@@ -23,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     Error, RetryPolicy, raw,
-    response::Reading,
+    response::{Reading, Seen},
     retry::{Repeatable, retry_after},
     types::EndpointError,
 };
@@ -100,17 +99,6 @@ impl Failure {
 pub(crate) struct CallReport {
     attempt: AtomicU32,
     seen: Mutex<Option<Seen>>,
-}
-
-/// What the hooks saw of an attempt's response.
-#[derive(Debug, Clone)]
-pub(crate) struct Seen {
-    pub(crate) status: StatusCode,
-    /// The URL that answered, without user info or query: kept for a 404
-    /// only, to say which URL was not the API.
-    pub(crate) not_found_url: Option<String>,
-    /// How long the server asked to wait (`Retry-After`).
-    pub(crate) retry_after: Option<Duration>,
 }
 
 impl CallReport {

@@ -12,9 +12,6 @@ use reqwest::StatusCode;
 
 use crate::{secret::snippet, types::EndpointError};
 
-/// Most bytes of a response body kept in an error or a log line.
-pub const BODY_SNIPPET_LIMIT: usize = 512;
-
 /// Everything that can go wrong building a client or calling the API.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -64,7 +61,7 @@ pub enum Error {
     UnexpectedStatus {
         /// The HTTP status.
         status: StatusCode,
-        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
+        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`](crate::BODY_SNIPPET_LIMIT) bytes.
         body: String,
         /// Where a redirect pointed.
         location: Option<String>,
@@ -81,7 +78,7 @@ pub enum Error {
         path: String,
         /// The decoding error.
         source: serde_json::Error,
-        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
+        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`](crate::BODY_SNIPPET_LIMIT) bytes.
         body: String,
         /// How long the server asked to wait (`Retry-After`), if it said.
         retry_after: Option<Duration>,
@@ -159,7 +156,7 @@ pub enum Error {
     WrongUrl {
         /// The URL requested, without user info or query.
         url: String,
-        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`] bytes.
+        /// The start of the body, at most [`BODY_SNIPPET_LIMIT`](crate::BODY_SNIPPET_LIMIT) bytes.
         body: String,
     },
 

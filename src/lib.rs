@@ -54,7 +54,7 @@ pub use call_options::CallOptions;
 pub use chrono;
 pub use client::Client;
 pub use create_key::CreateKey;
-pub use error::{BODY_SNIPPET_LIMIT, Error, ErrorKind, Setting};
+pub use error::{Error, ErrorKind, Setting};
 pub use generated::types;
 pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;
@@ -63,6 +63,6 @@ pub use query::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PREFETCH};
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;
 pub use retry::RetryPolicy;
-pub use secret::Secret;
+pub use secret::{BODY_SNIPPET_LIMIT, Secret};
 pub use server_url::{API_PATH, DEFAULT_SERVER_URL, SERVER_URL_ENV};
 pub use transport::install_crypto_provider;

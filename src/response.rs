@@ -4,17 +4,16 @@
 //! decoding failed. What a 404 without an API error means is decided once,
 //! in `call.rs`.
 
-use std::error::Error as StdError;
+use std::{error::Error as StdError, time::Duration};
+
+use reqwest::StatusCode;
 
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Error,
-    call::Seen,
-    error::BODY_SNIPPET_LIMIT,
-    raw,
+    Error, raw,
     retry::retry_after,
-    secret::{redacted_decode_error, snippet},
+    secret::{BODY_SNIPPET_LIMIT, redacted_decode_error, snippet},
     types::EndpointError,
 };
 
@@ -123,6 +122,17 @@ impl Error {
             retry_after: retry_after(&headers),
         }
     }
+}
+
+/// What the hooks saw of an attempt's response.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    pub(crate) status: StatusCode,
+    /// The URL that answered, without user info or query: kept for a 404
+    /// only, to say which URL was not the API.
+    pub(crate) not_found_url: Option<String>,
+    /// How long the server asked to wait (`Retry-After`).
+    pub(crate) retry_after: Option<Duration>,
 }
 
 /// What the client knows about reading a response, for describing a failure.

@@ -7,7 +7,6 @@ use std::{borrow::Cow, fmt};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::BODY_SNIPPET_LIMIT;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A secret string, such as the `secret_key` of a newly created API key.
@@ -82,6 +81,9 @@ impl schemars::JsonSchema for Secret {
         schemars::json_schema!({ "type": "string", "format": "password" })
     }
 }
+
+/// Most bytes of a response body kept in an error or a log line.
+pub const BODY_SNIPPET_LIMIT: usize = 512;
 
 /// The first [`BODY_SNIPPET_LIMIT`] bytes of a body as text, cut at a
 /// character boundary, with `…` when cut.

@@ -5,7 +5,7 @@ use h2ogpte_api_keys::{
     API_KEY_ENV, Client, ClientBuilder, Error, SERVER_URL_ENV, Setting, reqwest,
 };
 
-use crate::{args::Global, commands::unless_signalled, failure::Failure, signals::Signals};
+use crate::{args::Global, failure::Failure, signals::Signals, wait::unless_signalled};
 
 /// Largest CA file read for `--ca-cert`.
 const MAX_CA_FILE_BYTES: u64 = 1 << 20;

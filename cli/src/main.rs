@@ -11,10 +11,12 @@ mod batch;
 mod commands;
 mod connect;
 mod csv_out;
+mod exit;
 mod failure;
 mod output;
 mod signals;
 mod terminal;
+mod wait;
 
 use std::{io::IsTerminal, process::ExitCode};
 

@@ -6,7 +6,7 @@ use std::{fmt, io};
 
 use tokio::sync::mpsc;
 
-use crate::failure::{EXIT_INTERRUPTED, EXIT_TERMINATED};
+use crate::exit::{EXIT_INTERRUPTED, EXIT_TERMINATED};
 
 /// A signal that asks the command to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,11 +33,12 @@ mod store;
 pub use error::ApiError;
 pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder, MAX_SEED_KEYS};
 pub use model::{
-    CreateRequest, Created, KeyInfo, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
+    CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, UpdateExpiryRequest,
+    UpdateInactivityIntervalRequest,
 };
 pub use routes::{HONOURED_QUERY_PARAMETERS, IGNORED_QUERY_PARAMETERS, MAX_LIMIT, SPEC_YAML, app};
 pub use secret::{NewKey, sha256};
 pub use seed::{MAX_SEED_FILE_BYTES, SeedKey};
 pub use serve::{Timeouts, serve};
 pub use state::{AppState, MAX_CLOCK_OFFSET};
-pub use store::{ApiVersion, Collection, MAX_INACTIVITY_DAYS, Settings, Store, User};
+pub use store::{ApiVersion, Collection, Settings, Store, User};

@@ -5,6 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Longest inactivity interval accepted, in days (100 years).
+pub const MAX_INACTIVITY_DAYS: i64 = 36_500;
+
 /// A create request as the spec's `APIKeyCreateRequest`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct CreateRequest {

@@ -181,11 +181,11 @@ impl SeedKey {
             return Err("last_used_at must not be before created_at".to_owned());
         }
         if let Some(days) = self.inactivity_interval
-            && !(1..=crate::store::MAX_INACTIVITY_DAYS).contains(&days)
+            && !(1..=crate::model::MAX_INACTIVITY_DAYS).contains(&days)
         {
             return Err(format!(
                 "inactivity_interval must be between 1 and {} days, not {days}",
-                crate::store::MAX_INACTIVITY_DAYS
+                crate::model::MAX_INACTIVITY_DAYS
             ));
         }
         if self.total_calls.is_some_and(|n| n < 0) {

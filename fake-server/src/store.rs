@@ -11,14 +11,12 @@ use crate::{
     error::{ApiError, quote},
     interval,
     model::{
-        CreateRequest, Created, KeyInfo, UpdateExpiryRequest, UpdateInactivityIntervalRequest,
+        CreateRequest, Created, KeyInfo, MAX_INACTIVITY_DAYS, UpdateExpiryRequest,
+        UpdateInactivityIntervalRequest,
     },
     secret::NewKey,
     seed::SeedKey,
 };
-
-/// Longest inactivity interval accepted, in days (100 years).
-pub const MAX_INACTIVITY_DAYS: i64 = 36_500;
 
 /// A user the server knows.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,29 +9,9 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     spec::{self, METHODS},
-    upstream, workspace,
+    upstream::{self, Selection},
+    workspace,
 };
-
-/// The tag of the operations this crate covers. Selecting by tag, not by a
-/// list of ids, means an operation upstream adds to it is imported (and
-/// shows in `cargo xtask diff`) rather than silently dropped.
-pub const DEFAULT_TAG: &str = "API Keys";
-
-/// Which operations to keep.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
-    /// By operationId.
-    Ids(Vec<String>),
-    /// Every operation with this tag.
-    Tag(String),
-}
-
-impl Default for Selection {
-    /// Every operation tagged [`DEFAULT_TAG`].
-    fn default() -> Self {
-        Selection::Tag(DEFAULT_TAG.to_owned())
-    }
-}
 
 /// One local adjustment: a JSON Patch operation and why it is needed.
 #[derive(Debug, Deserialize)]

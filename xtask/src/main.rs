@@ -4,7 +4,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use xtask::{check, copies, diff, import, lint, readme, regen, schema};
+use xtask::{check, copies, diff, import, lint, readme, regen, schema, upstream};
 
 /// Maintainer tasks for the h2ogpte-api-keys workspace.
 #[derive(Parser)]
@@ -76,9 +76,9 @@ fn main() -> ExitCode {
             dry_run,
         } => {
             let selection = match tag {
-                Some(tag) => import::Selection::Tag(tag),
-                None if operations.is_empty() => import::Selection::default(),
-                None => import::Selection::Ids(operations),
+                Some(tag) => upstream::Selection::Tag(tag),
+                None if operations.is_empty() => upstream::Selection::default(),
+                None => upstream::Selection::Ids(operations),
             };
             import::run(&from, &selection, dry_run)
         }

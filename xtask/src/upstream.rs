@@ -10,7 +10,28 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{import::Selection, spec, workspace};
+use crate::{spec, workspace};
+
+/// The tag of the operations this crate covers. Selecting by tag, not by a
+/// list of ids, means an operation upstream adds to it is imported (and
+/// shows in `cargo xtask diff`) rather than silently dropped.
+pub const DEFAULT_TAG: &str = "API Keys";
+
+/// Which operations to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// By operationId.
+    Ids(Vec<String>),
+    /// Every operation with this tag.
+    Tag(String),
+}
+
+impl Default for Selection {
+    /// Every operation tagged [`DEFAULT_TAG`].
+    fn default() -> Self {
+        Selection::Tag(DEFAULT_TAG.to_owned())
+    }
+}
 
 /// The record, relative to the workspace root.
 pub const RECORD_PATH: &str = "openapi/upstream.yaml";

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use xtask::{
     compiled::Compiled,
     diff::{self, Impact},
-    import::{self, Selection},
-    lint, spec, upstream, workspace,
+    import, lint, spec, upstream,
+    upstream::Selection,
+    workspace,
 };
 
 fn read(path: &str) -> String {

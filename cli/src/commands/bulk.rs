@@ -269,8 +269,21 @@ async fn confirm(listed: &[String], count: usize, signals: &mut Signals) -> Resu
         Ok(answer)
     })
     .await?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+    let yes = matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes");
+    // A ^C typed just before the answer reaches the process as a signal a
+    // moment after the line: it still counts, and nothing is deleted. The
+    // wait is bounded and only a yes pays it.
+    if yes && let Ok(signal) = tokio::time::timeout(CONFIRM_GRACE, signals.next()).await {
+        return Err(Failure::signalled(
+            signal,
+            format!("{signal} at the prompt: nothing was deleted"),
+        ));
+    }
+    Ok(yes)
 }
+
+/// How long a yes at the delete prompt waits for a signal typed before it.
+const CONFIRM_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Runs the batch over the ids judged to be acted on; the others' outcomes
 /// (settled or refused by [`judge`]) take their places in input order.

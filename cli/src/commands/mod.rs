@@ -104,39 +104,4 @@ fn man_page() -> std::io::Result<Vec<u8>> {
     Ok(page)
 }
 
-/// Runs `work`, a blocking read (a terminal, a FIFO, a slow pipe), on a
-/// thread of its own, and waits for it or for a signal, whichever comes
-/// first: a signal ends the wait at once with 130 or 143, before the command
-/// changes anything, and the thread is left to the process's exit.
-pub async fn unless_signalled<T: Send + 'static>(
-    signals: &mut Signals,
-    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
-) -> Result<T, Failure> {
-    let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("h2ogpte-keys-read".to_owned())
-        .spawn(move || {
-            let _ = done.send(work());
-        })
-        .map_err(|e| Failure::api(format!("cannot start a thread to read the input: {e}")))?;
-    tokio::select! {
-        biased;
-        signal = signals.next() => Err(Failure::signalled(
-            signal,
-            format!("{signal}: stopped while waiting for input; nothing was changed"),
-        )),
-        result = result => result.unwrap_or_else(|_| {
-            Err(Failure::api("the input could not be read: its reader stopped"))
-        }),
-    }
-}
-
-pub async fn interruptible<T>(
-    signals: &mut Signals,
-    work: impl Future<Output = Result<T, Failure>>,
-) -> Result<T, Failure> {
-    tokio::select! {
-        result = work => result,
-        signal = signals.next() => Err(Failure::signalled(signal, signal.to_string())),
-    }
-}
+pub use crate::wait::{interruptible, unless_signalled};

@@ -239,7 +239,7 @@ pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String 
         }
         s.push_str(&format!("\nsemver (spec): {spec_level}\n"));
     }
-    s.push_str(&compiled::explain(spec_level, compiled, changes));
+    s.push_str(&explain(spec_level, compiled, changes));
     let next = next_version(version, level);
     let range = next
         .as_ref()
@@ -369,4 +369,60 @@ pub(crate) fn shape(schema: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
         other => other.clone(),
     }
+}
+
+/// What to print for the compiled verdict beside the spec-level one, and
+/// which is right when they disagree.
+fn explain(spec_level: &str, compiled: &Compiled, changes: &[Change]) -> String {
+    let mut s = String::from("\ncompiled API (cargo-semver-checks): ");
+    match compiled {
+        Compiled::NotInstalled => {
+            s += &format!(
+                "not run: cargo-semver-checks is not installed (install it with `{}`); the verdict above is the spec-level one alone\n",
+                compiled::INSTALL
+            );
+        }
+        Compiled::NoRevision => {
+            s += "not run: the base is a file, not a git revision, so there is no compiled API to compare with\n";
+        }
+        Compiled::Failed(why) => {
+            s += &format!(
+                "could not check; the verdict above is the spec-level one alone:\n{why}\n"
+            );
+        }
+        Compiled::Verdict { level, lints } => {
+            s += &format!("{level}\n");
+            for lint in lints {
+                s += &format!("  - {lint}\n");
+            }
+            let rank = |l: &str| ["patch", "minor", "major"].iter().position(|x| *x == l);
+            s += &match rank(spec_level).cmp(&rank(level)) {
+                std::cmp::Ordering::Equal => {
+                    "the spec-level and compiled verdicts agree\n".to_owned()
+                }
+                std::cmp::Ordering::Greater => {
+                    let mut why = format!(
+                        "the verdicts differ: the spec-level one ({spec_level}) is right here; the compiled API did not see:\n"
+                    );
+                    let unseen: Vec<_> = changes
+                        .iter()
+                        .filter_map(|c| c.unseen_by_compiled.map(|reason| (c, reason)))
+                        .collect();
+                    for (c, reason) in &unseen {
+                        why += &format!("  - {}: {reason}\n", c.what);
+                    }
+                    if unseen.is_empty() {
+                        why += &format!(
+                            "  - changes it has no lint for (it said {level}); read the table above\n"
+                        );
+                    }
+                    why
+                }
+                std::cmp::Ordering::Less => format!(
+                    "the verdicts differ: the compiled one ({level}) is right here. It sees what the spec cannot: changes made by hand in src/, and what a new progenitor generates from the same spec\n"
+                ),
+            };
+        }
+    }
+    s
 }
