@@ -28,6 +28,42 @@ async fn the_client_walks_a_lifecycle_on_the_fake_server() {
     client.delete_api_key(&created.api_key.id).await.expect("deleted");
 }
 
+/// Issue 25: a downstream service spawns the client's futures (they are
+/// `Send`) and rotates a key in one call for a user whose id is not the
+/// username, as on a real server; a wrong id is a rotation error of kind
+/// not found, with the old key's expiry put back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_rotation_for_a_user_whose_id_is_a_uuid() {
+    use h2ogpte_api_keys::{ErrorKind, chrono::TimeDelta, rotation::Retire};
+    let uuid = "6f3c1f0e-7d59-4f0a-9a47-0c2f1b9d5e21";
+    let server = FakeServer::builder().user(uuid, "alice").start().await.expect("server");
+    let client = Client::builder()
+        .with_server_url(server.url())
+        .with_api_key(server.admin_key())
+        .build()
+        .expect("client");
+    let old = client
+        .create_api_key_for_user(CreateKey::for_user(uuid).name("grafana"))
+        .await
+        .expect("created")
+        .api_key
+        .id;
+    let window = Retire::After(TimeDelta::days(7));
+    let (c, id) = (client.clone(), old.clone());
+    let wrong = tokio::spawn(async move { c.rotate_api_key(&id, "alice", window).await })
+        .await
+        .expect("the task ends")
+        .expect_err("a username is not the id");
+    assert_eq!(wrong.kind(), ErrorKind::NotFound, "{wrong}");
+    assert!(wrong.to_string().contains("put back"), "{wrong}");
+    let (c, id) = (client.clone(), old.clone());
+    let rotated = tokio::spawn(async move { c.rotate_api_key(&id, uuid, window).await })
+        .await
+        .expect("the task ends")
+        .expect("rotated");
+    assert_eq!(rotated.created.api_key.username, "alice");
+}
+
 #[tokio::test]
 async fn the_mocks_script_an_answer() {
     let server = MockServer::start_async().await;
