@@ -297,7 +297,7 @@ pub struct RotationFailure {
 
 impl RotationFailure {
     /// A rotation of `key_id` for `user_id` that stopped at `stop`, with
-    /// nothing changed; the other causes are set with the `with_*` methods.
+    /// nothing changed; the other causes are set by struct update.
     pub(crate) fn new(
         key_id: impl Into<String>,
         user_id: Option<String>,

@@ -492,15 +492,7 @@ impl Client {
             // Nobody holds the new secret yet: a key revoked meanwhile is
             // not handed on in its replacement.
             OldKey::RetiredElsewhere => {
-                let orphan = rotation
-                    .withdraw(self)
-                    .await
-                    .err()
-                    .map(|_| rotation.created.api_key.id.clone());
-                let stop = RotationStop::RevokedMeanwhile;
-                Err(rotation
-                    .plan
-                    .stopped(stop, None, OldExpiry::Unchanged, orphan))
+                Err(rotation.abandon(self, RotationStop::RevokedMeanwhile).await)
             }
             old_key => Ok(Rotated {
                 created: rotation.created,

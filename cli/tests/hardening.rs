@@ -274,6 +274,27 @@ fn a_failed_listing_leaves_no_output_that_passes_for_an_answer() {
     assert!(r.stdout.contains("\"k-499\""), "the keys so far are kept");
     assert!(r.stderr.contains("incomplete"), "{}", r.stderr);
     assert!(r.stderr.contains("500 key(s)"), "{}", r.stderr);
+    // An audit's table keeps the findings read so far too, without counts.
+    let server = failing_after(500);
+    let r = run(common::bare().env("H2OGPTE_API_KEY", "sk-admin").args([
+        "audit",
+        "--prefetch",
+        "1",
+        "--server-url",
+        &server.url,
+    ]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("k-499"),
+        "the findings so far are kept: {}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("no-expiry: "), "no counts: {}", r.stdout);
+    assert!(
+        r.stderr.contains("incomplete") && r.stderr.contains("500 key(s)"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Waits (20 s at most) until process `pid` has its input-reading thread,

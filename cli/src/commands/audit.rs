@@ -94,7 +94,7 @@ pub async fn audit(
         let next = tokio::select! {
             biased;
             signal = signals.next() => {
-                rows.abandon();
+                rows.abandon(None);
                 return Err(Failure::signalled(
                     signal,
                     format!(
@@ -111,7 +111,7 @@ pub async fn audit(
             Err(e) => {
                 // The findings so far are kept, and nothing that could pass
                 // for a complete answer (a closed JSON array, a bare header).
-                rows.abandon();
+                rows.abandon(Some(signals));
                 let mut failure = Failure::from_error(&e, g.timeout);
                 failure.message += &format!(
                     "; the output is incomplete: it holds the findings of the {} key(s) read before the failure",
@@ -523,15 +523,22 @@ impl<W: Write> RowWriter<W> {
     }
 
     /// Ends an output that a failure cut short: what was written is
-    /// flushed, but no JSON array is closed and no table is printed, so no
-    /// reader takes it for a complete answer.
-    fn abandon(mut self) {
+    /// flushed, and the table's rows so far are printed (unless a signal
+    /// stopped it: `signals` is then `None`), but no JSON array is closed and
+    /// no table gets its counts, so no reader takes it for a complete answer.
+    fn abandon(mut self, signals: Option<&mut Signals>) {
         if self.stopped.is_some() {
             return;
         }
         if let Some(csv) = self.csv.take() {
             let _ = csv.abandon();
         } else if let Some(out) = &mut self.out {
+            if let (Some(Output::Table), Some(signals)) = (self.format, signals)
+                && !self.groups.is_empty()
+            {
+                let groups = std::mem::take(&mut self.groups);
+                let _ = write_grouped(out, groups, self.header, self.widths, signals);
+            }
             let _ = out.flush();
         }
     }
