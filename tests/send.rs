@@ -63,13 +63,6 @@ fn every_future_is_send(client: &Client, plan: h2ogpte_api_keys::rotation::Rotat
     });
 }
 
-#[test]
-fn the_assertions_are_compiled() {
-    // The function above is the test; naming it here keeps it from being
-    // removed as dead code without anyone noticing.
-    let _ = every_future_is_send as fn(&Client, _);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_call_runs_in_a_spawned_task() {
     let server = FakeServer::builder()

@@ -148,12 +148,15 @@ pub async fn deactivate(
         .map(|o| o.id.clone())
         .collect();
     if !inactive.is_empty() {
+        // Only the keys that answered 409 are listed, so `found` holds
+        // nothing else.
         let found =
             crate::commands::interruptible(signals, keys_named(client, &inactive, g)).await?;
         let now = chrono::Utc::now();
         for outcome in &mut summary.outcomes {
             if let Some(key) = found.get(&outcome.id)
-                && inactive.contains(&outcome.id)
+                && outcome.ok
+                && outcome.note == act.settled.map(|(_, note)| note)
             {
                 // The server's status and code stay; the words follow the state.
                 match judge(&outcome.id, Some(key), change, &act, now) {
@@ -236,9 +239,9 @@ async fn describe_keys(
 }
 
 /// The batch's ids, read so that a signal while they are typed or piped in
-/// ends the command before anything is changed.
-/// An input with no ids (a clean night's audit, piped in) is nothing to
-/// do: said (unless --quiet), exit 0, with nothing changed.
+/// ends the command before anything is changed. An input with no ids (a
+/// clean night's audit, piped in) is nothing to do: said (unless --quiet),
+/// exit 0, with nothing changed.
 async fn read_ids(batch: &Batch, signals: &mut Signals) -> Result<Vec<String>, Failure> {
     let batch = batch.clone();
     let ids = unless_signalled(signals, move || batch::read_ids(&batch)).await?;
