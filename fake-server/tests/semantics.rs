@@ -945,3 +945,24 @@ fn uuid_like() -> String {
             .as_nanos()
     )
 }
+
+/// Issue 27, item 1: the clock takes any step, the extremes included,
+/// and saturates at `MAX_CLOCK_OFFSET` instead of overflowing.
+#[tokio::test]
+async fn the_clock_saturates_on_any_step() {
+    let h = Harness::new();
+    let start = Utc::now();
+    for _ in 0..2 {
+        h.state.advance_clock(TimeDelta::MAX);
+    }
+    let far = h.state.now();
+    assert!(far - start <= h2ogpte_fake_server::MAX_CLOCK_OFFSET + TimeDelta::minutes(1));
+    assert!(far - start >= h2ogpte_fake_server::MAX_CLOCK_OFFSET - TimeDelta::minutes(1));
+    for _ in 0..3 {
+        h.state.advance_clock(TimeDelta::MIN);
+    }
+    let back = h.state.now();
+    assert!(start - back <= h2ogpte_fake_server::MAX_CLOCK_OFFSET + TimeDelta::minutes(1));
+    // The server still answers.
+    assert!(!h.listed("?limit=10").await.is_empty());
+}
