@@ -2,7 +2,7 @@
 //! server: `audit` over a seed file with known findings, CSV output,
 //! `--dry-run` on every command that writes, and rotation with an overlap.
 
-mod common;
+use crate::common;
 
 use std::{collections::BTreeSet, path::PathBuf};
 

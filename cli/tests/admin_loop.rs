@@ -2,7 +2,7 @@
 //! by the back door, a dry run predicts the real run, and rotations never
 //! hand out a wrong key.
 
-mod common;
+use crate::common;
 
 use common::{RUNTIME, cli, run};
 use h2ogpte_fake_server::{FakeServer, SeedKey};

@@ -3,7 +3,7 @@
 //! rotate, exit codes, and snapshots of help and output (ids, secrets and
 //! times redacted).
 
-mod common;
+use crate::common;
 
 use common::{cli, create, id_of, run, server};
 use serde_json::Value;

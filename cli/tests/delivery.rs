@@ -5,7 +5,7 @@
 //! the orphan with exit 3; rotate retires the old key only after the new
 //! secret was delivered, and loses a concurrent rotation cleanly.
 
-mod common;
+use crate::common;
 
 use h2ogpte_test_support::{
     http::json_response,

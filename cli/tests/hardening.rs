@@ -3,7 +3,7 @@
 //! hide, an audit that checked nothing said so, CSV escaped on a terminal
 //! and defused against every formula trigger.
 
-mod common;
+use crate::common;
 
 use assert_cmd::cargo::CommandCargoExt;
 use common::{cli, create, id_of, run, server};

@@ -3,7 +3,7 @@
 //! restored, no key moved to another user, no panic, escaped server text,
 //! batches that survive stdin, BOMs and Ctrl-C, and messages in CLI terms.
 
-mod common;
+use crate::common;
 
 use h2ogpte_test_support::{
     http::json_response,

@@ -2,7 +2,7 @@
 //! see every key, a detail view, idempotent batches, words that match the
 //! act, shell conventions, a careful delete, and discoverability.
 
-mod common;
+use crate::common;
 
 use std::process::Command as StdCommand;
 

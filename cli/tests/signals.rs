@@ -3,8 +3,6 @@
 //! signal stops waiting and says what may be left; a batch keeps its record
 //! on either signal, and prints what it knows at once on a second one.
 
-mod common;
-
 use std::{
     io::{BufRead, BufReader, Read},
     process::{Child, Command, Stdio},

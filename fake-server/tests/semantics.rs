@@ -1,7 +1,7 @@
 //! The fake server's semantics, driven in-process through its router; every
 //! response is checked against the spec's documented statuses and schemas.
 
-mod common;
+use crate::common;
 
 use axum::{
     Router,

@@ -18,6 +18,12 @@ pub const COPIES: &[(&str, &str)] = &[
         "openapi/h2ogpte-api-keys.yaml",
         "fake-server/openapi/h2ogpte-api-keys.yaml",
     ),
+    ("LICENSE-MIT", "cli/LICENSE-MIT"),
+    ("LICENSE-APACHE", "cli/LICENSE-APACHE"),
+    ("LICENSE-MIT", "fake-server/LICENSE-MIT"),
+    ("LICENSE-APACHE", "fake-server/LICENSE-APACHE"),
+    ("LICENSE-MIT", "mock/LICENSE-MIT"),
+    ("LICENSE-APACHE", "mock/LICENSE-APACHE"),
 ];
 
 /// The copies that differ from their source, as messages.

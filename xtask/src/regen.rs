@@ -31,11 +31,11 @@ pub fn run(base: &str) -> Result<(), String> {
             "-p",
             "h2ogpte-api-keys",
             "--test",
-            "surface",
-            "--test",
-            "requests",
-            "--test",
-            "responses",
+            "main",
+            "--",
+            "surface::",
+            "requests::",
+            "responses::",
         ],
         &[("INSTA_UPDATE", "always")],
     )?;
@@ -120,18 +120,19 @@ fn reached() -> Result<Vec<String>, String> {
     for (package, test, place) in [
         (
             "h2ogpte-fake-server",
-            "conformance",
+            "conformance::",
             "the fake server (fake-server/src/routes.rs, model.rs, store.rs)",
         ),
         (
             "h2ogpte-api-keys",
-            "front_door",
+            "front_door::",
             "the front door's ListQuery (src/query.rs, src/client.rs, src/paging.rs)",
         ),
     ] {
-        println!("regen: cargo test -p {package} --test {test}");
-        let (ok, out) =
-            workspace::cargo_quiet(&["test", "--quiet", "-p", package, "--test", test])?;
+        println!("regen: cargo test -p {package} --test main -- {test}");
+        let (ok, out) = workspace::cargo_quiet(&[
+            "test", "--quiet", "-p", package, "--test", "main", "--", test,
+        ])?;
         if !ok {
             let why: Vec<&str> = out
                 .lines()

@@ -7,7 +7,15 @@ use crate::workspace;
 /// Runs the task.
 pub fn run() -> Result<(), String> {
     workspace::cargo(
-        &["test", "-p", "h2ogpte-api-keys", "--test", "schemas"],
+        &[
+            "test",
+            "-p",
+            "h2ogpte-api-keys",
+            "--test",
+            "main",
+            "--",
+            "schemas::",
+        ],
         &[("UPDATE_SCHEMAS", "1")],
     )?;
     println!("schema: openapi/schemas/ written from the generated models");

@@ -728,7 +728,7 @@ fn diff_says_version_renames_and_types_precisely() {
 /// The Rust names the changelog gives are the types progenitor generates.
 #[test]
 fn schemas_are_named_by_their_rust_types() {
-    let surface = read("tests/snapshots/surface__generated_surface.snap");
+    let surface = read("tests/snapshots/main__surface__generated_surface.snap");
     let schemas = committed()["components"]["schemas"]
         .as_object()
         .expect("schemas")

@@ -1,0 +1,6 @@
+//! The fake server's tests, one module per concern, in one test binary.
+
+mod binary;
+mod common;
+mod conformance;
+mod semantics;

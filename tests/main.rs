@@ -1,0 +1,20 @@
+//! The library's integration tests, one module per concern, in one test
+//! binary.
+
+mod axum_service;
+mod blocking;
+mod call_options;
+mod extremes;
+mod fake_server;
+mod faults;
+mod front_door;
+mod key_ids;
+mod logs;
+mod requests;
+mod responses;
+mod rotation;
+mod schemas;
+mod send;
+mod surface;
+mod tls;
+mod transport;
