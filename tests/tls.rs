@@ -1,15 +1,13 @@
-//! TLS for real: a local HTTPS server with certificates made in the test, to
-//! check the custom root CA and client-certificate (mTLS) options.
+//! TLS for real: a local HTTPS server with a private CA's certificates
+//! (`fixtures/tls/`, made by its `make.sh`), to check the custom root CA and
+//! client-certificate (mTLS) options.
 
 use std::sync::Arc;
 
 use h2ogpte_api_keys::{Client, Error, ListQuery, RetryPolicy, reqwest};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-};
 use rustls::{
     RootCertStore, ServerConfig,
-    pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer},
+    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
     server::WebPkiClientVerifier,
 };
 use tokio::{
@@ -18,50 +16,28 @@ use tokio::{
 };
 use tokio_rustls::TlsAcceptor;
 
+const CA_PEM: &str = include_str!("fixtures/tls/ca.pem");
+const SERVER_PEM: &str = include_str!("fixtures/tls/server.pem");
+const SERVER_KEY: &str = include_str!("fixtures/tls/server.key");
+const CLIENT_PEM: &str = include_str!("fixtures/tls/client.pem");
+const CLIENT_KEY: &str = include_str!("fixtures/tls/client.key");
+
 /// A private CA, a server certificate for 127.0.0.1 and a client
 /// certificate, all signed by it.
-struct Pki {
-    ca: CertifiedIssuer<'static, KeyPair>,
-    server_cert: CertificateDer<'static>,
-    server_key: PrivatePkcs8KeyDer<'static>,
-    /// The client's certificate and key, PEM, as `reqwest::Identity` reads them.
-    client_identity_pem: String,
-}
-
-fn leaf(purpose: ExtendedKeyUsagePurpose) -> CertificateParams {
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
-    params.extended_key_usages = vec![purpose];
-    params
-}
+struct Pki;
 
 impl Pki {
     fn new() -> Self {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca =
-            CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
-        let server_key = KeyPair::generate().expect("key");
-        let server_cert = leaf(ExtendedKeyUsagePurpose::ServerAuth)
-            .signed_by(&server_key, &ca)
-            .expect("server certificate");
-        let client_key = KeyPair::generate().expect("key");
-        let client_cert = leaf(ExtendedKeyUsagePurpose::ClientAuth)
-            .signed_by(&client_key, &ca)
-            .expect("client certificate");
-        Self {
-            server_cert: server_cert.der().clone(),
-            server_key: PrivatePkcs8KeyDer::from(server_key.serialize_der()),
-            client_identity_pem: format!("{}{}", client_cert.pem(), client_key.serialize_pem()),
-            ca,
-        }
+        Self
     }
 
     fn ca_certificate(&self) -> reqwest::Certificate {
-        reqwest::Certificate::from_pem(self.ca.pem().as_bytes()).expect("CA PEM")
+        reqwest::Certificate::from_pem(CA_PEM.as_bytes()).expect("CA PEM")
     }
 
     fn client_identity(&self) -> reqwest::Identity {
-        reqwest::Identity::from_pem(self.client_identity_pem.as_bytes()).expect("identity PEM")
+        reqwest::Identity::from_pem(format!("{CLIENT_PEM}{CLIENT_KEY}").as_bytes())
+            .expect("identity PEM")
     }
 
     /// Serves `[]` over HTTPS on 127.0.0.1; with `require_client_cert`, only
@@ -71,7 +47,9 @@ impl Pki {
         let builder = ServerConfig::builder();
         let builder = if require_client_cert {
             let mut roots = RootCertStore::empty();
-            roots.add(self.ca.der().clone()).expect("CA root");
+            roots
+                .add(CertificateDer::from_pem_slice(CA_PEM.as_bytes()).expect("CA PEM"))
+                .expect("CA root");
             let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
                 .build()
                 .expect("verifier");
@@ -81,8 +59,8 @@ impl Pki {
         };
         let config = builder
             .with_single_cert(
-                vec![self.server_cert.clone()],
-                PrivateKeyDer::Pkcs8(self.server_key.clone_key()),
+                vec![CertificateDer::from_pem_slice(SERVER_PEM.as_bytes()).expect("server PEM")],
+                PrivateKeyDer::from_pem_slice(SERVER_KEY.as_bytes()).expect("server key PEM"),
             )
             .expect("server config");
         let acceptor = TlsAcceptor::from(Arc::new(config));
