@@ -2,7 +2,7 @@
 //! same request made with a bare `reqwest::Client`, both on one in-process fake
 //! server over loopback: list (a page of 100) and create.
 //!
-//! Run with `cargo bench --bench client_overhead`.
+//! Run with `cargo bench -p h2ogpte-benches --bench client_overhead`.
 
 use std::sync::LazyLock;
 

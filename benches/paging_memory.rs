@@ -1,7 +1,7 @@
 //! Peak memory of the paging stream over 10 000 and 100 000 keys: it should be
 //! flat, about one page, whatever the total.
 //!
-//! Run with `cargo bench --bench paging_memory`. Linux only: it reads the
+//! Run with `cargo bench -p h2ogpte-benches --bench paging_memory`. Linux only: it reads the
 //! process's resident-set high-water mark (`VmHWM`) after resetting it through
 //! `/proc/self/clear_refs`, so the figure is the extra memory the stream
 //! touched beyond what was resident when it started (the server's keys are

@@ -28,8 +28,8 @@ trap cleanup EXIT
 
 command -v valgrind >/dev/null || { echo "needs valgrind: apt-get install valgrind"; exit 1; }
 cargo build --release --quiet -p h2ogpte-fake-server -p h2ogpte-keys
-cargo bench --quiet --bench remote --no-run  # shows any build error
-bench="$(cargo bench --bench remote --no-run --message-format=json 2>/dev/null \
+cargo bench --quiet -p h2ogpte-benches --bench remote --no-run  # shows any build error
+bench="$(cargo bench -p h2ogpte-benches --bench remote --no-run --message-format=json 2>/dev/null \
   | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)"
 [ -x "$bench" ] || { echo "cannot build benches/remote.rs"; exit 1; }
 bin=target/release

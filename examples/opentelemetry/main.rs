@@ -3,10 +3,10 @@
 //! attributes (`http.request.method`, `server.address`, `server.port`,
 //! `url.full`, `http.response.status_code`, `error.type`, …) with
 //! `otel.kind = client`, so a collector shows them without mapping. Runs on
-//! the in-memory fake server: `cargo run --example opentelemetry`.
+//! the in-memory fake server: `cargo run -p h2ogpte-example-opentelemetry`.
 //!
-//! The library itself depends only on `tracing`; this example's exporter
-//! crates are dev-dependencies.
+//! The library itself depends only on `tracing`; this example is a crate of
+//! its own so that its exporter crates are built only when it is run.
 
 use h2ogpte_api_keys::{Client, CreateKey, ListQuery};
 use h2ogpte_fake_server::FakeServer;
