@@ -2,7 +2,7 @@
 //! it arrives, so memory stays flat whatever the number of keys.
 
 use chrono::{DateTime, Utc};
-use futures::{Stream, TryStreamExt};
+use futures_util::{Stream, TryStreamExt};
 
 use crate::{
     Client, Error, ListQuery,

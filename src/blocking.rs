@@ -19,7 +19,7 @@
 
 use std::{fmt, future::Future, sync::Arc};
 
-use futures::StreamExt;
+use futures_util::StreamExt;
 
 use crate::{ClientBuilder, Error, ListQuery, types};
 
@@ -126,7 +126,7 @@ impl Client {
     fn wait<F: Future>(&self, future: F) -> F::Output {
         let runtime = self.runtime.0.as_ref();
         let _context = runtime.map(tokio::runtime::Runtime::enter);
-        futures::executor::block_on(future)
+        futures_executor::block_on(future)
     }
 
     /// See [`Client::create_api_key_for_user`](crate::Client::create_api_key_for_user).

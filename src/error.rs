@@ -513,11 +513,17 @@ fn connect_hint(source: &reqwest::Error) -> &'static str {
 }
 
 /// Whether a TLS handshake failed on the server's certificate. rustls' error
-/// sits inside an `io::Error`, whose `source` skips it, so look inside.
+/// sits inside an `io::Error`, whose `source` skips it, so look inside;
+/// OpenSSL (`native-tls`) says it in its message.
 fn untrusted_certificate(e: &(dyn StdError + 'static)) -> bool {
     let mut cause = Some(e);
     while let Some(c) = cause {
+        #[cfg(feature = "rustls")]
         if let Some(rustls::Error::InvalidCertificate(_)) = c.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        #[cfg(feature = "native-tls")]
+        if c.to_string().contains("certificate verify failed") {
             return true;
         }
         cause = match c

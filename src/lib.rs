@@ -65,4 +65,5 @@ pub use reqwest;
 pub use retry::RetryPolicy;
 pub use secret::{BODY_SNIPPET_LIMIT, Secret};
 pub use server_url::{API_PATH, DEFAULT_SERVER_URL, SERVER_URL_ENV};
+#[cfg(feature = "rustls")]
 pub use transport::install_crypto_provider;

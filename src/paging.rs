@@ -3,7 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use futures::{Stream, StreamExt, TryStreamExt, stream};
+use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 
 use crate::{Client, Error, ListQuery, types::ApiKeyInfo};
 

@@ -46,7 +46,7 @@
 //! left behind (`orphan`).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::TryStreamExt;
+use futures_util::TryStreamExt;
 use reqwest::StatusCode;
 
 use crate::{
@@ -286,7 +286,7 @@ impl RotationPlan {
         // replacement. The read also gives the old key's end as the server
         // has it.
         match rotation.read_old(client).await {
-            Ok(Some(now)) if is_active(&now, Utc::now()) => rotation.old_now = Some(now),
+            Ok(Some(now)) if is_active(&now, now_utc()) => rotation.old_now = Some(now),
             Ok(_) => {
                 return Err(rotation
                     .abandon(client, RotationStop::RevokedMeanwhile)
@@ -417,7 +417,7 @@ async fn restore_expiry(client: &Client, old: &ApiKeyInfo) -> Result<(), Error> 
     match old.expires_at {
         None => client.remove_api_key_expiry(&old.id).await,
         Some(at) => {
-            let seconds = (at - Utc::now()).num_seconds().max(1);
+            let seconds = (at - now_utc()).num_seconds().max(1);
             client
                 .set_api_key_expiry(&old.id, &format!("{seconds} seconds"))
                 .await
@@ -460,7 +460,7 @@ impl Client {
             .find_api_key(key_id)
             .await?
             .ok_or_else(|| RotationFailure::new(key_id, None, RotationStop::NoSuchKey))?;
-        RotationPlan::new(old, retire, Utc::now())
+        RotationPlan::new(old, retire, now_utc())
     }
 
     /// Rotates a key in one call: plan, create for `user_id`, retire.
@@ -501,4 +501,10 @@ impl Client {
             }),
         }
     }
+}
+
+/// The current time, from the standard library's clock (the crate builds
+/// chrono without its `clock` feature).
+fn now_utc() -> DateTime<Utc> {
+    DateTime::from(std::time::SystemTime::now())
 }

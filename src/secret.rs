@@ -3,7 +3,7 @@
 //! from memory when dropped; and the redaction of any secret from the body
 //! snippets and decoder messages that errors and logs show.
 
-use std::{borrow::Cow, fmt};
+use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -67,13 +67,14 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for Secret {
     fn inline_schema() -> bool {
         // A plain string on the wire: show it inline, as the spec does.
         true
     }
 
-    fn schema_name() -> Cow<'static, str> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
         "Secret".into()
     }
 

@@ -1,6 +1,6 @@
-//! The HTTP client under the API client: TLS (rustls with *ring*, or the
-//! platform's with `native-tls`), extra roots, a client identity, proxy and
-//! pool, built here unless the caller supplies one.
+//! The HTTP client under the API client: TLS (rustls with *ring* by
+//! default, or the platform's with `native-tls`), extra roots, a client
+//! identity, proxy and pool, built here unless the caller supplies one.
 
 use std::time::Duration;
 
@@ -39,6 +39,7 @@ impl Transport {
         timeout: Duration,
         loopback: bool,
     ) -> Result<reqwest::Client, Error> {
+        #[cfg(feature = "rustls")]
         install_crypto_provider();
         let t = self;
         let mut b = reqwest::Client::builder()
@@ -81,12 +82,14 @@ impl Transport {
 }
 
 /// Makes *ring* the process's default rustls crypto provider, unless the
-/// program installed one already.
+/// program installed one already (feature `rustls`, on by default).
 ///
 /// This crate builds reqwest without a bundled provider (ring builds much
 /// faster than aws-lc). [`ClientBuilder::build`](crate::ClientBuilder::build) calls this itself; call it
 /// before building your own `reqwest::Client` for
 /// [`ClientBuilder::with_http_client`](crate::ClientBuilder::with_http_client), or reqwest will panic for want of one.
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
 pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race to another thread installing one is fine.

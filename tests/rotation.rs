@@ -307,10 +307,8 @@ fn a_plan_is_pure_and_says_when_the_old_key_stops() {
         RotationPlan::new(old.clone(), Retire::After(TimeDelta::days(1)), now).expect("plan");
     assert_eq!(plan.old_key_stops_at(), Some(now + TimeDelta::days(1)));
     assert!(RotationPlan::new(old.clone(), Retire::After(TimeDelta::zero()), now).is_err());
-    let expired = h2ogpte_api_keys::types::ApiKeyInfo {
-        expires_at: Some(now),
-        ..old
-    };
+    let mut expired = old;
+    expired.expires_at = Some(now);
     assert!(RotationPlan::new(expired, Retire::Delete, now).is_err());
 }
 

@@ -76,6 +76,14 @@ pub fn generate(spec_path: &Path, output: Output<'_>) -> Result<String, String> 
     if let Output::Client = output {
         use_wire_encode_path(&mut file)?;
         use_wire_query(&mut file, &operations(&spec)?)?;
+        let responses = response_models(&spec);
+        let marked = mark_models(&mut file, &responses);
+        if marked != responses.len() {
+            return Err(format!(
+                "found {marked} of the {} response models {responses:?} among progenitor's types: update build/generate.rs",
+                responses.len()
+            ));
+        }
     }
     Ok(prettyplease::unparse(&file))
 }
@@ -119,6 +127,125 @@ fn use_wire_encode_path(file: &mut syn::File) -> Result<(), String> {
     let wire: syn::Item = syn::parse_quote! { use crate::wire::encode_path; };
     file.items.insert(0, wire);
     Ok(())
+}
+
+/// The names, lower-cased without punctuation as progenitor's type names
+/// compare, of the schemas a response carries, and of those they refer to.
+fn response_models(spec: &openapiv3::OpenAPI) -> std::collections::BTreeSet<String> {
+    fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("$ref", serde_json::Value::String(r)) => {
+                            out.extend(r.rsplit('/').next().map(str::to_owned));
+                        }
+                        _ => refs(value, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for (_, item) in spec.paths.iter() {
+        if let openapiv3::ReferenceOr::Item(item) = item {
+            for (_, op) in item.iter() {
+                let responses = serde_json::to_value(&op.responses).unwrap_or_default();
+                refs(&responses, &mut pending);
+            }
+        }
+    }
+    let components = spec.components.clone().unwrap_or_default();
+    let mut found = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        let schema = components
+            .schemas
+            .get(&name)
+            .map(serde_json::to_value)
+            .or_else(|| components.responses.get(&name).map(serde_json::to_value));
+        let Some(Ok(value)) = schema else { continue };
+        if components.schemas.contains_key(&name) && !found.insert(type_key(&name)) {
+            continue;
+        }
+        refs(&value, &mut pending);
+    }
+    found
+}
+
+/// A type name as progenitor's names and the spec's compare.
+fn type_key(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Marks the response models `#[non_exhaustive]`, so a field upstream adds
+/// is not a breaking change for code that reads them (they are built with
+/// their generated builders or `serde`), and moves every model's
+/// `schemars::JsonSchema` derive behind the crate's `schemars` feature.
+/// Returns how many response models it marked.
+fn mark_models(file: &mut syn::File, responses: &std::collections::BTreeSet<String>) -> usize {
+    let mut marked = 0;
+    let mut items: Vec<&mut syn::Item> = Vec::new();
+    fn collect<'a>(items: &'a mut [syn::Item], out: &mut Vec<&'a mut syn::Item>) {
+        for item in items {
+            if let syn::Item::Mod(module) = item {
+                // The models' builders (`types::builder`) share their names.
+                if module.ident == "builder" {
+                    continue;
+                }
+                if let Some((_, inner)) = &mut module.content {
+                    collect(inner, out);
+                }
+            } else {
+                out.push(item);
+            }
+        }
+    }
+    collect(&mut file.items, &mut items);
+    for item in items {
+        let (ident, attrs, is_struct) = match item {
+            syn::Item::Struct(s) => (s.ident.to_string(), &mut s.attrs, true),
+            syn::Item::Enum(e) => (e.ident.to_string(), &mut e.attrs, false),
+            _ => continue,
+        };
+        let mut derives_schema = false;
+        for attr in attrs.iter_mut() {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            let Ok(paths) = attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            ) else {
+                continue;
+            };
+            let kept: syn::punctuated::Punctuated<syn::Path, syn::Token![,]> = paths
+                .into_iter()
+                .filter(|p| {
+                    let is_schema = quote::ToTokens::to_token_stream(p)
+                        .to_string()
+                        .replace(' ', "")
+                        == "schemars::JsonSchema";
+                    derives_schema |= is_schema;
+                    !is_schema
+                })
+                .collect();
+            *attr = syn::parse_quote! { #[derive(#kept)] };
+        }
+        if derives_schema {
+            attrs.push(
+                syn::parse_quote! { #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))] },
+            );
+        }
+        if is_struct && responses.contains(&type_key(&ident)) {
+            attrs.push(syn::parse_quote! { #[non_exhaustive] });
+            marked += 1;
+        }
+    }
+    marked
 }
 
 /// What the wire rules need of one operation of the spec.

@@ -31,11 +31,11 @@ async fn scripted_list_and_error_responses() {
     });
     let conflict = server.deactivate_api_key(|when, then| {
         when.key_id("k-1");
-        then.conflict(&types::EndpointError {
-            code: 409,
-            message: "API key k-1 is already deactivated".to_owned(),
-            error_type: None,
-        });
+        // The models are `#[non_exhaustive]`: build them with their builders.
+        let error = types::EndpointError::builder()
+            .code(409)
+            .message("API key k-1 is already deactivated");
+        then.conflict(&error.try_into().expect("a whole error"));
     });
     let client = client(&server);
 

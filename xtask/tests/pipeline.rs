@@ -204,6 +204,8 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
     let schemas = SCHEMAS;
     let cases: Vec<(&str, Edit, Impact, Impact, &str)> = vec![
         (
+            // The response models are #[non_exhaustive]: a field added to
+            // one breaks no Rust code.
             "optional response field added",
             Box::new(|s| {
                 s.pointer_mut(&format!("{schemas}/APIKeyInfo/properties"))
@@ -211,8 +213,8 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
                     json!({"type": "string", "description": "Owner's e-mail."});
             }),
             Additive,
-            Breaking,
-            "major",
+            Additive,
+            "minor",
         ),
         (
             "operation removed",
@@ -352,8 +354,8 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
                     .push(json!("probe_field"));
             }),
             Additive,
-            Breaking,
-            "major",
+            Additive,
+            "minor",
         ),
         (
             "description reworded",
@@ -593,9 +595,10 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
         Compiled::Failed(_)
     ));
 
-    // An optional response field: both say breaking, and they agree.
+    // A request field: both say breaking (a struct literal of the request
+    // model stops compiling), and they agree.
     let field = classify(|s| {
-        s.pointer_mut("/components/schemas/APIKeyInfo/properties")
+        s.pointer_mut("/components/schemas/APIKeyCreateRequest/properties")
             .expect("props")["rotated_from"] = json!({"type": "string", "description": "Old key."});
     });
     let report = diff::report(&field, "0.1.0", &compiled);
@@ -605,6 +608,23 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
         "{report}"
     );
     assert!(report.contains("agree"), "{report}");
+
+    // An optional response field: the model is #[non_exhaustive], so the
+    // spec says minor and cargo-semver-checks finds nothing to fail.
+    let field = classify(|s| {
+        s.pointer_mut("/components/schemas/APIKeyInfo/properties")
+            .expect("props")["rotated_from"] = json!({"type": "string", "description": "Old key."});
+    });
+    let report = diff::report(&field, "0.1.0", &none);
+    assert!(report.contains("semver (spec): minor"), "{report}");
+    assert!(
+        report.contains("compiled API (cargo-semver-checks): patch"),
+        "{report}"
+    );
+    assert!(
+        report.contains("semver: minor (from 0.1.0 to 0.1.1)"),
+        "{report}"
+    );
 
     // A documented error status: the spec sees a behaviour change, the
     // compiled API nothing; both are printed and the difference explained.

@@ -76,6 +76,9 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let (requests, responses) = usage(new);
+    // Response models are `#[non_exhaustive]` (build/generate.rs): a field
+    // added to one that was already a response model breaks no Rust code.
+    let (_, old_responses) = usage(base);
     for name in old_schemas.keys().filter(|n| !new_schemas.contains_key(*n)) {
         out.push(change(
             format!(
@@ -94,6 +97,7 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
         };
         let in_request = requests.contains(schema_name);
         let in_response = responses.contains(schema_name);
+        let non_exhaustive = in_response && old_responses.contains(schema_name);
         let empty_props = Map::new();
         let old_props = old
             .get("properties")
@@ -139,13 +143,18 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
                         Additive
                     };
                     let kind = if is_required { "required" } else { "optional" };
+                    let (rust, why) = if non_exhaustive {
+                        (Additive, "its Rust type is #[non_exhaustive], so no code builds it with a struct literal")
+                    } else {
+                        (Breaking, "a new field breaks Rust struct literals")
+                    };
                     out.push(change(
                         format!(
-                            "schema {name}: {kind} field {prop} added (a new field breaks Rust struct literals){}",
+                            "schema {name}: {kind} field {prop} added ({why}){}",
                             older_servers(in_response && is_required, prop)
                         ),
                         wire,
-                        Breaking,
+                        rust,
                     ));
                 }
                 Some(old_def) if format_only(old_def, def) => {
