@@ -11,6 +11,7 @@ use crate::{
     Client, Error, RetryPolicy, Setting,
     hooks::{DEFAULT_MAX_RESPONSE_BYTES, Hooks},
     raw,
+    request_hook::{RequestHook, RequestInfo},
     server_url::{SERVER_URL_ENV, api_base_url, is_loopback, shown_server_url},
     transport::Transport,
 };
@@ -64,6 +65,7 @@ pub struct ClientBuilder {
     max_stream_keys: u64,
     allow_insecure_http: bool,
     transport: Transport,
+    request_hook: Option<RequestHook>,
 }
 
 impl Default for ClientBuilder {
@@ -96,6 +98,7 @@ impl fmt::Debug for ClientBuilder {
             )
             .field("proxy", &self.transport.proxy.is_some())
             .field("http_client", &self.transport.http_client.is_some())
+            .field("request_hook", &self.request_hook.is_some())
             .finish()
     }
 }
@@ -120,6 +123,7 @@ impl ClientBuilder {
             max_stream_keys: DEFAULT_MAX_STREAM_KEYS,
             allow_insecure_http: false,
             transport: Transport::default(),
+            request_hook: None,
         }
     }
 
@@ -280,6 +284,42 @@ impl ClientBuilder {
         self
     }
 
+    /// Run `hook` on every attempt of every call, after the client's own
+    /// rules (bearer, per-call options, wire rules), to add headers of your
+    /// own: a `traceparent`, or an OAuth token your code refreshes for the
+    /// ingress in front of h2oGPTe. The hook is told the operation and the
+    /// attempt ([`RequestInfo`](crate::RequestInfo)), and runs again on each
+    /// retry.
+    ///
+    /// It may not add, replace or remove `Authorization` (the API key's
+    /// bearer) or a header that frames or routes the request (`Host`,
+    /// `Content-Length`, …): such an attempt is refused before anything is
+    /// sent, with [`Error::InvalidRequest`] naming the header.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), h2ogpte_api_keys::Error> {
+    /// use h2ogpte_api_keys::{Client, reqwest::header::HeaderValue};
+    ///
+    /// let client = Client::builder()
+    ///     .with_server_url("https://h2ogpte.example.com")
+    ///     .with_api_key("sk-admin-key")
+    ///     .with_request_hook(|info, headers| {
+    ///         let trace = format!("00-{:032x}-{:016x}-01", 42, info.attempt());
+    ///         if let Ok(value) = HeaderValue::try_from(trace) {
+    ///             headers.insert("traceparent", value);
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_request_hook(
+        mut self,
+        hook: impl Fn(&RequestInfo<'_>, &mut reqwest::header::HeaderMap) + Send + Sync + 'static,
+    ) -> Self {
+        self.request_hook = Some(RequestHook::new(hook));
+        self
+    }
+
     /// The API base URL this builder would use: the server root with `/api/v1`.
     pub fn base_url(&self) -> Result<Url, Error> {
         let url = self.server_url.as_deref().ok_or_else(|| {
@@ -318,7 +358,8 @@ impl ClientBuilder {
                 )
             })?;
         let hooks = Hooks::with_api_key(api_key.expose_secret())?
-            .with_max_response_bytes(self.max_response_bytes);
+            .with_max_response_bytes(self.max_response_bytes)
+            .with_request_hook(self.request_hook.clone());
         let http = match self.transport.http_client.clone() {
             Some(_) if self.transport.is_customised() => {
                 return Err(Error::config(

@@ -15,6 +15,7 @@ use crate::{
     CallOptions,
     call::CallReport,
     generated::{Client, Error},
+    request_hook::RequestHook,
     wire,
 };
 
@@ -31,6 +32,8 @@ pub struct Hooks {
     call: Option<Arc<CallReport>>,
     /// A view's per-call settings ([`Client::with_options`](crate::Client::with_options)).
     options: Option<Arc<CallOptions>>,
+    /// The caller's hook, run last on every attempt.
+    request_hook: Option<RequestHook>,
 }
 
 impl Default for Hooks {
@@ -40,6 +43,7 @@ impl Default for Hooks {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             call: None,
             options: None,
+            request_hook: None,
         }
     }
 }
@@ -53,6 +57,7 @@ impl fmt::Debug for Hooks {
             )
             .field("max_response_bytes", &self.max_response_bytes)
             .field("options", &self.options)
+            .field("request_hook", &self.request_hook.is_some())
             .finish()
     }
 }
@@ -79,6 +84,12 @@ impl Hooks {
     /// [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge).
     pub fn with_max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = limit;
+        self
+    }
+
+    /// These hooks, running the caller's `hook` on every attempt.
+    pub(crate) fn with_request_hook(mut self, hook: Option<RequestHook>) -> Self {
+        self.request_hook = hook;
         self
     }
 
@@ -113,6 +124,11 @@ impl ClientHooks<Hooks> for Client {
         wire::check_path(request, self.baseurl(), info.operation_id)
             .map_err(Error::InvalidRequest)?;
         wire::apply(request);
+        if let Some(hook) = &self.inner().request_hook {
+            let attempt = self.inner().call.as_deref().map_or(1, CallReport::attempt);
+            hook.run(info.operation_id, attempt, request.headers_mut())
+                .map_err(Error::InvalidRequest)?;
+        }
         Ok(())
     }
 

@@ -31,6 +31,7 @@ mod key_state;
 mod paging;
 pub mod policy;
 mod query;
+mod request_hook;
 mod response;
 mod retry;
 pub mod rotation;
@@ -60,6 +61,7 @@ pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;
 pub use key_state::KeyState;
 pub use query::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PREFETCH};
+pub use request_hook::RequestInfo;
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;
 pub use retry::RetryPolicy;

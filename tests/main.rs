@@ -10,6 +10,7 @@ mod faults;
 mod front_door;
 mod key_ids;
 mod logs;
+mod request_hook;
 mod requests;
 mod responses;
 mod rotation;

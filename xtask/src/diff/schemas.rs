@@ -144,7 +144,10 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
                     };
                     let kind = if is_required { "required" } else { "optional" };
                     let (rust, why) = if non_exhaustive {
-                        (Additive, "its Rust type is #[non_exhaustive], so no code builds it with a struct literal")
+                        (
+                            Additive,
+                            "its Rust type is #[non_exhaustive], so no code builds it with a struct literal",
+                        )
                     } else {
                         (Breaking, "a new field breaks Rust struct literals")
                     };
