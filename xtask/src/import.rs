@@ -282,12 +282,20 @@ pub fn run(from: &str, selection: &Selection, dry_run: bool) -> Result<(), Strin
             spec::SPEC_PATH
         );
     } else {
+        let findings = spec::parse(&text, spec::SPEC_PATH)
+            .map(|doc| crate::lint::check(&doc))
+            .unwrap_or_default();
         fs::write(&target, text).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
         crate::copies::run()?;
         println!(
             "wrote {}; next (MAINTAINING.md steps 2 and 3): cargo xtask diff, then cargo xtask regen",
             spec::SPEC_PATH
         );
+        // What regen would stop on, said now, while the local adjustments
+        // are the place to mend it.
+        for finding in &findings {
+            println!("import: before regen, mend: {finding}");
+        }
     }
     Ok(())
 }

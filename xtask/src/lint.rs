@@ -55,6 +55,26 @@ pub fn check(doc: &Value) -> Vec<String> {
                 "operation {id}: its error responses have different bodies {errors:?}; progenitor needs one error type: give every error status the EndpointError body"
             ));
         }
+        for (status, response) in &responses {
+            let resolved = match response.get("$ref").and_then(Value::as_str) {
+                Some(r) => spec::resolve(doc, r).unwrap_or(response),
+                None => response,
+            };
+            if let Some(media) = resolved.pointer("/content/application~1json")
+                && media.get("example").is_none()
+            {
+                findings.push(format!(
+                    "operation {id}: response {status} has a JSON body but no example (tests/responses.rs decodes every documented response's example): add one with a local adjustment in openapi/local-adjustments.yaml, `op: add`, path {}/example",
+                    match response.get("$ref").and_then(Value::as_str) {
+                        Some(r) => format!("{}/content/application~1json", r.trim_start_matches('#')),
+                        None => format!(
+                            "/paths/{}/{method}/responses/{status}/content/application~1json",
+                            spec::pointer_token(&path)
+                        ),
+                    }
+                ));
+            }
+        }
         if !responses.contains_key("401") {
             findings.push(format!(
                 "operation {id} does not document 401: add `'401': {{$ref: '#/components/responses/Unauthorized'}}`"

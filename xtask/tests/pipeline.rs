@@ -485,6 +485,17 @@ fn lint_catches_each_rule_with_a_fix() {
             }),
         ),
         (
+            // A newly documented status without an example: named by lint
+            // (which regen runs first), not a panic in tests/responses.rs.
+            "operation delete_api_key: response 403 has a JSON body but no example",
+            Box::new(|s| {
+                s["paths"]["/admin/api_keys/{key_id}"]["delete"]["responses"]["403"] = json!({
+                    "description": "Forbidden.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EndpointError"}}}
+                });
+            }),
+        ),
+        (
             "operation deactivate_api_key does not document 401",
             Box::new(|s| {
                 s["paths"]["/admin/api_keys/deactivate/{key_id}"]["post"]["responses"]
