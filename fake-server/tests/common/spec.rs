@@ -150,12 +150,11 @@ impl SpecValidator {
                 return;
             }
         }
-        if schema.get("format").and_then(Value::as_str) == Some("date-time") {
-            if let Some(text) = instance.as_str() {
-                if chrono::DateTime::parse_from_rfc3339(text).is_err() {
-                    errors.push(format!("{at}: {text:?} is not a date-time"));
-                }
-            }
+        if schema.get("format").and_then(Value::as_str) == Some("date-time")
+            && let Some(text) = instance.as_str()
+            && chrono::DateTime::parse_from_rfc3339(text).is_err()
+        {
+            errors.push(format!("{at}: {text:?} is not a date-time"));
         }
         if let Some(fields) = instance.as_object() {
             let properties = schema.get("properties").and_then(Value::as_object);
