@@ -88,9 +88,26 @@ pub fn generate(spec_path: &Path, output: Output<'_>) -> Result<String, String> 
     Ok(prettyplease::unparse(&file))
 }
 
+/// Reads the spec's JSON rendering (`cargo xtask copies` writes it from the
+/// YAML spec, so the build needs no YAML parser). Where the YAML sits beside
+/// it, as in the workspace, a rendering made from another version of it is
+/// refused: the code would be generated from a spec nobody reads.
 fn read_spec(spec_path: &Path) -> Result<openapiv3::OpenAPI, String> {
     let text = fs::read_to_string(spec_path).map_err(|e| format!("cannot read the spec: {e}"))?;
-    serde_yaml_ng::from_str(&text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))
+    let yaml_path = spec_path.with_extension("yaml");
+    if let Ok(yaml) = fs::read(&yaml_path) {
+        let hash = yaml.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let marker = format!("\"x-rendered-from-fnv1a64\": \"{hash:016x}\"");
+        if !text.contains(&marker) {
+            return Err(format!(
+                "it was rendered from another version of {}: run `cargo xtask copies`",
+                yaml_path.display()
+            ));
+        }
+    }
+    serde_json::from_str(&text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))
 }
 
 /// Makes the generated client encode path parameters with the crate's wire
@@ -435,6 +452,11 @@ fn use_wire_query(file: &mut syn::File, operations: &[Operation]) -> Result<(), 
 /// `$OUT_DIR/<file_name>`, and on failure prints one line naming the spec.
 pub fn run(spec_path: &str, output: Output<'_>, file_name: &str) -> std::process::ExitCode {
     println!("cargo:rerun-if-changed={spec_path}");
+    // The YAML the rendering comes from, where it is beside it.
+    let yaml = Path::new(spec_path).with_extension("yaml");
+    if yaml.exists() {
+        println!("cargo:rerun-if-changed={}", yaml.display());
+    }
     println!("cargo:rerun-if-changed=build.rs");
     let is_client = matches!(output, Output::Client);
     let result = generate(Path::new(spec_path), output).and_then(|code| {

@@ -8,7 +8,7 @@ mod generate;
 
 fn main() -> std::process::ExitCode {
     generate::run(
-        "openapi/h2ogpte-api-keys.yaml",
+        "openapi/h2ogpte-api-keys.json",
         generate::Output::Httpmock("h2ogpte_api_keys"),
         "httpmock.rs",
     )

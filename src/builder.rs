@@ -4,7 +4,6 @@
 
 use std::{fmt, time::Duration};
 
-use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::{
@@ -12,6 +11,7 @@ use crate::{
     hooks::{DEFAULT_MAX_RESPONSE_BYTES, Hooks},
     raw,
     request_hook::{RequestHook, RequestInfo},
+    secret::Secret,
     server_url::{SERVER_URL_ENV, api_base_url, is_loopback, shown_server_url},
     transport::Transport,
 };
@@ -55,7 +55,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ClientBuilder {
     server_url: Option<String>,
     base_url_verbatim: bool,
-    api_key: Option<SecretString>,
+    api_key: Option<Secret>,
     user_agent: String,
     connect_timeout: Duration,
     timeout: Duration,
@@ -174,7 +174,7 @@ impl ClientBuilder {
 
     /// An administrator's API key, sent as `Authorization: Bearer <key>`.
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(SecretString::from(key.into()));
+        self.api_key = Some(Secret::new(key));
         self
     }
 
@@ -350,14 +350,14 @@ impl ClientBuilder {
         let api_key = self
             .api_key
             .as_ref()
-            .filter(|key| !key.expose_secret().trim().is_empty())
+            .filter(|key| !key.expose().trim().is_empty())
             .ok_or_else(|| {
                 Error::missing(
                     Setting::ApiKey,
                     format!("no API key: set {API_KEY_ENV} or call with_api_key"),
                 )
             })?;
-        let hooks = Hooks::with_api_key(api_key.expose_secret())?
+        let hooks = Hooks::with_api_key(api_key.expose())?
             .with_max_response_bytes(self.max_response_bytes)
             .with_request_hook(self.request_hook.clone());
         let http = match self.transport.http_client.clone() {

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
-
 use reqwest::{StatusCode, header::HeaderMap};
 
 use crate::Error;
@@ -23,6 +21,26 @@ fn is_retryable_status(status: StatusCode) -> bool {
     )
 }
 
+/// A small xorshift generator for jitter, seeded from the standard
+/// library's per-instance random hash keys: jitter needs spread between
+/// clients, not secrecy.
+struct Jitter(u64);
+
+impl Jitter {
+    fn new() -> Self {
+        use std::hash::{BuildHasher, RandomState};
+        Self(RandomState::new().hash_one(std::time::SystemTime::now()) | 1)
+    }
+
+    /// A number in [0, 1).
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// `Retry-After` as seconds or an HTTP date, from now.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers
@@ -33,11 +51,26 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = httpdate::parse_http_date(value).ok()?;
+    let at = http_date(value)?;
     Some(
-        at.duration_since(std::time::SystemTime::now())
+        std::time::SystemTime::from(at)
+            .duration_since(std::time::SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// An HTTP date in any of the three forms RFC 9110 (5.6.7) has recipients
+/// accept: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, which chrono's
+/// RFC 2822 parser reads), and the obsolete RFC 850 and asctime forms.
+fn http_date(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    if let Ok(at) = DateTime::parse_from_rfc2822(value) {
+        return Some(at.with_timezone(&Utc));
+    }
+    ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+        .map(|at| at.and_utc())
 }
 
 impl Error {
@@ -182,17 +215,20 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> {
-        let builder = ExponentialBuilder::default()
-            .with_factor(2.0)
-            .with_min_delay(self.base_delay)
-            .with_max_delay(self.max_delay)
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize);
-        if self.jitter {
-            builder.with_jitter().build()
-        } else {
-            builder.build()
-        }
+    /// The waits between attempts: `base_delay` doubled each time, capped at
+    /// `max_delay`, one fewer than the attempts; with jitter, each wait
+    /// grows by a random part of itself (up to all of it), so clients that
+    /// failed together do not retry together.
+    pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        let (base, max) = (self.base_delay, self.max_delay);
+        let mut jitter = self.jitter.then(Jitter::new);
+        (0..self.max_attempts.saturating_sub(1)).map(move |n| {
+            let delay = base.saturating_mul(2u32.saturating_pow(n)).min(max);
+            match &mut jitter {
+                Some(random) => delay.saturating_add(delay.mul_f64(random.unit())),
+                None => delay,
+            }
+        })
     }
 
     /// The wait before the next attempt, or `None` to give up with `err`.
@@ -237,6 +273,29 @@ mod tests {
             .with_max_delay(Duration::from_millis(500));
         let waits: Vec<u128> = p.backoff().map(|d| d.as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 500, 500]);
+    }
+
+    #[test]
+    fn jitter_adds_up_to_one_delay_and_differs_between_clients() {
+        let p = RetryPolicy::default()
+            .with_max_attempts(5)
+            .with_base_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_millis(400));
+        let plain: Vec<Duration> = p.clone().with_jitter(false).backoff().collect();
+        let runs: Vec<Vec<Duration>> = (0..8).map(|_| p.backoff().collect()).collect();
+        for run in &runs {
+            assert_eq!(run.len(), plain.len());
+            for (wait, base) in run.iter().zip(&plain) {
+                assert!(
+                    *wait >= *base && *wait < *base * 2,
+                    "{wait:?} from {base:?}"
+                );
+            }
+        }
+        assert!(
+            runs.iter().any(|run| run != &runs[0]),
+            "eight clients all drew the same waits: {runs:?}"
+        );
     }
 
     #[test]
@@ -299,15 +358,29 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(reqwest::header::RETRY_AFTER, "7".parse().expect("header"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        let later = std::time::SystemTime::now() + Duration::from_secs(30);
-        h.insert(
-            reqwest::header::RETRY_AFTER,
-            httpdate::fmt_http_date(later).parse().expect("header"),
+        let later = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+            + chrono::TimeDelta::seconds(30);
+        // IMF-fixdate, then the obsolete RFC 850 and asctime forms.
+        for format in [
+            "%a, %d %b %Y %H:%M:%S GMT",
+            "%A, %d-%b-%y %H:%M:%S GMT",
+            "%a %b %e %H:%M:%S %Y",
+        ] {
+            let date = later.format(format).to_string();
+            h.insert(reqwest::header::RETRY_AFTER, date.parse().expect("header"));
+            let d = retry_after(&h).unwrap_or_else(|| panic!("a date: {date}"));
+            assert!(
+                d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+                "{date}: {d:?}"
+            );
+        }
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            http_date("Sunday, 06-Nov-94 08:49:37 GMT")
         );
-        let d = retry_after(&h).expect("a date");
-        assert!(
-            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
-            "{d:?}"
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            http_date("Sun Nov  6 08:49:37 1994")
         );
         h.insert(
             reqwest::header::RETRY_AFTER,

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -15,17 +15,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// logging a whole create result does not leak it. It serialises as the plain
 /// string, as on the wire.
 #[derive(Clone)]
-pub struct Secret(SecretString);
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(SecretString::from(value.into()))
+        Self(Zeroizing::new(value.into()))
     }
 
     /// The secret itself. Everything that prints it is on purpose.
     pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+        self.0.as_str()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Printing keys and batch results as a table, JSON or NDJSON. Table cells
-//! are escaped (they hold server text); JSON and NDJSON stay exact.
+//! Printing keys and batch results as a table, CSV, JSON or NDJSON. Table
+//! cells are escaped (they hold server text); CSV cells are defused against
+//! formulas (`csv_out.rs`); JSON and NDJSON stay exact.
 
 use std::io::{self, Write};
 

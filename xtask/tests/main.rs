@@ -2,4 +2,5 @@
 //! is a target of its own (`release_walk`) that `cargo test` does not run.
 
 mod imports;
+mod map;
 mod pipeline;
