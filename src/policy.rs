@@ -56,7 +56,140 @@ pub struct Policy {
     pub inactive_for_days: Option<u32>,
 }
 
+/// One rule of a [`Policy`], as tools name, describe and set it: the key a
+/// policy file gives it (the field's name), what it asks, and what it
+/// takes. [`Policy::RULES`] lists them all, in the order tools show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rule {
+    /// The rule's key in a policy file, such as `max_age_days`.
+    pub key: &'static str,
+    /// What it asks of a key, with the finding code it raises, as one
+    /// sentence without its final period (as help lines are); a rule of
+    /// days says `DAYS`.
+    pub help: &'static str,
+    /// Whether it is on or off, or a number of days.
+    pub kind: RuleKind,
+}
+
+/// What a [`Rule`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuleKind {
+    /// On or off.
+    Switch,
+    /// A number of days, or off.
+    Days,
+}
+
+/// The value of one rule in a policy: on or off, or a number of days (off
+/// when `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleValue {
+    /// A [`RuleKind::Switch`] rule's value.
+    Switch(bool),
+    /// A [`RuleKind::Days`] rule's value.
+    Days(Option<u32>),
+}
+
+impl RuleValue {
+    /// Whether the rule is on.
+    pub fn is_on(self) -> bool {
+        matches!(self, RuleValue::Switch(true) | RuleValue::Days(Some(_)))
+    }
+}
+
+impl std::fmt::Display for RuleValue {
+    /// As a policy file writes it: `true`, `90`; `false` or `off` when off.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuleValue::Switch(on) => write!(f, "{on}"),
+            RuleValue::Days(Some(days)) => write!(f, "{days}"),
+            RuleValue::Days(None) => f.write_str("off"),
+        }
+    }
+}
+
 impl Policy {
+    /// Every rule, in the order tools show them.
+    pub const RULES: &'static [Rule] = &[
+        Rule {
+            key: "require_expiry",
+            help: "Active keys must expire (no-expiry)",
+            kind: RuleKind::Switch,
+        },
+        Rule {
+            key: "max_lifetime_days",
+            help: "Active keys may live at most DAYS from creation to expiry (lifetime-too-long)",
+            kind: RuleKind::Days,
+        },
+        Rule {
+            key: "max_age_days",
+            help: "Active keys created more than DAYS ago are due for rotation (too-old)",
+            kind: RuleKind::Days,
+        },
+        Rule {
+            key: "unused_for_days",
+            help: "Active keys not used for more than DAYS, or never used and created more than DAYS ago (unused; servers since 1.7.0)",
+            kind: RuleKind::Days,
+        },
+        Rule {
+            key: "expiring_within_days",
+            help: "Active keys that expire within DAYS (expiring-soon)",
+            kind: RuleKind::Days,
+        },
+        Rule {
+            key: "require_inactivity_interval",
+            help: "Active keys must have an inactivity interval (no-inactivity-interval)",
+            kind: RuleKind::Switch,
+        },
+        Rule {
+            key: "forbid_global_keys",
+            help: "Active keys must be restricted to a collection (global-key)",
+            kind: RuleKind::Switch,
+        },
+        Rule {
+            key: "inactive_for_days",
+            help: "Inactive or expired keys created more than DAYS ago should be deleted (inactive-not-deleted)",
+            kind: RuleKind::Days,
+        },
+    ];
+
+    /// The value of the rule named `key` ([`Rule::key`]) in this policy, or
+    /// `None` for a name that is no rule.
+    pub fn rule(&self, key: &str) -> Option<RuleValue> {
+        use RuleValue::{Days, Switch};
+        Some(match key {
+            "require_expiry" => Switch(self.require_expiry),
+            "max_lifetime_days" => Days(self.max_lifetime_days),
+            "max_age_days" => Days(self.max_age_days),
+            "unused_for_days" => Days(self.unused_for_days),
+            "expiring_within_days" => Days(self.expiring_within_days),
+            "require_inactivity_interval" => Switch(self.require_inactivity_interval),
+            "forbid_global_keys" => Switch(self.forbid_global_keys),
+            "inactive_for_days" => Days(self.inactive_for_days),
+            _ => return None,
+        })
+    }
+
+    /// This policy with the rule named `key` set to `value`; `None` when
+    /// `key` is no rule or `value` is of the other kind.
+    pub fn with_rule(mut self, key: &str, value: RuleValue) -> Option<Self> {
+        use RuleValue::{Days, Switch};
+        match (key, value) {
+            ("require_expiry", Switch(on)) => self.require_expiry = on,
+            ("max_lifetime_days", Days(days)) => self.max_lifetime_days = days,
+            ("max_age_days", Days(days)) => self.max_age_days = days,
+            ("unused_for_days", Days(days)) => self.unused_for_days = days,
+            ("expiring_within_days", Days(days)) => self.expiring_within_days = days,
+            ("require_inactivity_interval", Switch(on)) => self.require_inactivity_interval = on,
+            ("forbid_global_keys", Switch(on)) => self.forbid_global_keys = on,
+            ("inactive_for_days", Days(days)) => self.inactive_for_days = days,
+            _ => return None,
+        }
+        Some(self)
+    }
+
     /// The policy `h2ogpte-keys audit` applies when given no rules: keys
     /// expire, live at most a year, are rotated within 90 days (as the CIS
     /// benchmark asks of cloud credentials), are not left unused for 90
@@ -468,6 +601,45 @@ impl std::fmt::Display for FindingCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_is_a_rule_that_reads_and_sets() {
+        let fields: Vec<String> = serde_json::to_value(Policy::default())
+            .expect("a policy serialises")
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        let mut keys: Vec<String> = Policy::RULES.iter().map(|r| r.key.to_owned()).collect();
+        keys.sort();
+        assert_eq!(
+            keys, fields,
+            "Policy::RULES lists every field of Policy, once"
+        );
+        for rule in Policy::RULES {
+            let value = match rule.kind {
+                RuleKind::Switch => RuleValue::Switch(true),
+                _ => RuleValue::Days(Some(3)),
+            };
+            let set = Policy::default()
+                .with_rule(rule.key, value)
+                .expect("settable");
+            assert_eq!(set.rule(rule.key), Some(value), "{}", rule.key);
+            assert_ne!(set, Policy::default(), "{} changes the policy", rule.key);
+            let other = match value {
+                RuleValue::Switch(_) => RuleValue::Days(Some(3)),
+                RuleValue::Days(_) => RuleValue::Switch(true),
+            };
+            assert_eq!(
+                Policy::default().with_rule(rule.key, other),
+                None,
+                "{}",
+                rule.key
+            );
+        }
+        assert_eq!(Policy::default().rule("no_such_rule"), None);
+    }
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")

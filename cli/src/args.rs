@@ -4,7 +4,8 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 use h2ogpte_api_keys::{
-    API_KEY_ENV, DEFAULT_MAX_STREAM_KEYS, MAX_PREFETCH, SERVER_URL_ENV, policy::Remedy,
+    API_KEY_ENV, DEFAULT_MAX_STREAM_KEYS, MAX_PREFETCH, SERVER_URL_ENV,
+    policy::{Policy, Remedy, Rule, RuleKind, RuleValue},
 };
 
 /// Environment variable that allows plain http to a host that is not loopback.
@@ -177,7 +178,7 @@ pub enum Command {
     Rotate(Rotate),
     /// Report the keys that break your rules: no expiry, too old, unused,
     /// expiring soon, global, inactive but kept… one row per finding.
-    #[command(after_help = AUDIT_HELP)]
+    #[command(after_help = audit_help())]
     Audit(Audit),
     /// Print a shell completion script.
     #[command(before_help = COMPLETIONS_HELP)]
@@ -194,9 +195,28 @@ pub enum Command {
 const BATCH_EXIT_CODES: &str = "Exit codes: 0 when every id is done, 1 when every id failed, 3 when some \
 failed (every result is still printed), 2 for a usage error, 130 or 143 after SIGINT or SIGTERM.";
 
-/// The audit's policy file, finding codes and exit codes, in its help.
-const AUDIT_HELP: &str =
-    "Finding codes (stable; scripts may match on them) and the remedy that clears \
+/// The audit's finding codes, pipes, policy file and exit codes, in its
+/// help; the policy keys and the recommended values come from the library.
+fn audit_help() -> String {
+    let keys: Vec<&str> = Policy::RULES.iter().map(|rule| rule.key).collect();
+    let recommended = Policy::recommended();
+    let on: Vec<String> = Policy::RULES
+        .iter()
+        .filter_map(|rule| {
+            let value = recommended.rule(rule.key)?;
+            value.is_on().then(|| format!("{} = {value}", rule.key))
+        })
+        .collect();
+    format!(
+        "{AUDIT_HELP_CODES}A policy file (--policy) is TOML with any of: {}; flags override it. With \
+neither a file nor a rule flag, the recommended policy applies: {}.{AUDIT_HELP_EXIT}",
+        keys.join(", "),
+        on.join(", ")
+    )
+}
+
+/// The first part of the audit's help: finding codes and pipes.
+const AUDIT_HELP_CODES: &str = "Finding codes (stable; scripts may match on them) and the remedy that clears \
 each: no-expiry and lifetime-too-long (expire), too-old, expiring-soon and global-key (rotate), \
 unused (deactivate), no-inactivity-interval (inactivity), inactive-not-deleted (delete; counted from \
 when the key stopped working, so a key deactivated by hand, whose moment the API does not give, is \
@@ -207,11 +227,10 @@ Pipe ids into the command that clears them, picked by remedy:
 Under `set -o pipefail` the audit's exit 4 fails the pipeline: write \
 `{ h2ogpte-keys audit --ids --remedy deactivate || [ $? -eq 4 ]; } | ...`.
 
-A policy file (--policy) is TOML with any of: require_expiry, max_lifetime_days, max_age_days, \
-unused_for_days, expiring_within_days, require_inactivity_interval, forbid_global_keys, \
-inactive_for_days; flags override it. With neither a file nor a rule flag, the recommended policy \
-applies: require_expiry = true, max_lifetime_days = 365, max_age_days = 90, unused_for_days = 90, \
-expiring_within_days = 7, inactive_for_days = 30.
+";
+
+/// The last part of the audit's help: exit codes.
+const AUDIT_HELP_EXIT: &str = "
 
 Exit codes: 0 when no key breaks the policy, 4 when some do (every finding is printed, and the \
 code stands when the reader closes the output early, as `| head` does), 5 when nothing was checked \
@@ -440,48 +459,88 @@ pub struct Audit {
     pub rules: Rules,
 }
 
-/// The audit's rules as flags.
-#[derive(Args, Debug, Default, Clone)]
-#[command(next_help_heading = "Rules")]
+/// The audit's rules as flags, one per [`Policy::RULES`] entry: its key
+/// without `_days`, dashed (`max_age_days` is `--max-age DAYS`), with the
+/// library's help, so a rule the library adds is a flag here unedited.
+#[derive(Debug, Default, Clone)]
 pub struct Rules {
-    /// Active keys must expire (no-expiry).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub require_expiry: Option<bool>,
-    /// Active keys may live at most DAYS from creation to expiry (lifetime-too-long).
-    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
-    pub max_lifetime: Option<u32>,
-    /// Active keys created more than DAYS ago are due for rotation (too-old).
-    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
-    pub max_age: Option<u32>,
-    /// Active keys not used for more than DAYS, or never used and created
-    /// more than DAYS ago (unused; servers since 1.7.0).
-    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
-    pub unused_for: Option<u32>,
-    /// Active keys that expire within DAYS (expiring-soon).
-    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
-    pub expiring_within: Option<u32>,
-    /// Active keys must have an inactivity interval (no-inactivity-interval).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub require_inactivity_interval: Option<bool>,
-    /// Active keys must be restricted to a collection (global-key).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub forbid_global_keys: Option<bool>,
-    /// Inactive or expired keys created more than DAYS ago should be deleted
-    /// (inactive-not-deleted).
-    #[arg(long, value_name = "DAYS", value_parser = between(1u32, MAX_DAYS as u32))]
-    pub inactive_for: Option<u32>,
+    /// The rules given on the command line, in the library's order.
+    pub set: Vec<(&'static str, RuleValue)>,
 }
 
 impl Rules {
     /// Whether any rule flag was given.
     pub fn any(&self) -> bool {
-        self.require_expiry.is_some()
-            || self.max_lifetime.is_some()
-            || self.max_age.is_some()
-            || self.unused_for.is_some()
-            || self.expiring_within.is_some()
-            || self.require_inactivity_interval.is_some()
-            || self.forbid_global_keys.is_some()
-            || self.inactive_for.is_some()
+        !self.set.is_empty()
+    }
+
+    /// The flag that sets `rule`.
+    pub fn flag(rule: &Rule) -> String {
+        rule.key
+            .strip_suffix("_days")
+            .unwrap_or(rule.key)
+            .replace('_', "-")
+    }
+}
+
+impl clap::FromArgMatches for Rules {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut rules = Self::default();
+        rules.update_from_arg_matches(matches)?;
+        Ok(rules)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for rule in Policy::RULES {
+            let value = match rule.kind {
+                RuleKind::Switch => matches
+                    .get_one::<bool>(rule.key)
+                    .copied()
+                    .map(RuleValue::Switch),
+                RuleKind::Days => matches
+                    .get_one::<u32>(rule.key)
+                    .map(|days| RuleValue::Days(Some(*days))),
+                _ => None,
+            };
+            if let Some(value) = value {
+                self.set.retain(|(key, _)| *key != rule.key);
+                self.set.push((rule.key, value));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for Rules {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        // The heading in force before, put back after the rules.
+        let heading: Option<clap::builder::Str> =
+            cmd.get_next_help_heading().map(|h| h.to_owned().into());
+        let mut cmd = cmd.next_help_heading("Rules");
+        for rule in Policy::RULES {
+            let arg = clap::Arg::new(rule.key)
+                .long(Self::flag(rule))
+                .help(rule.help)
+                .action(clap::ArgAction::Set);
+            cmd = cmd.arg(match rule.kind {
+                RuleKind::Switch => arg
+                    .value_name("BOOL")
+                    .value_parser(clap::value_parser!(bool))
+                    .num_args(0..=1)
+                    .require_equals(true)
+                    .default_missing_value("true"),
+                _ => arg
+                    .value_name("DAYS")
+                    .value_parser(between(1u32, MAX_DAYS as u32)),
+            });
+        }
+        match heading {
+            Some(heading) => cmd.next_help_heading(heading),
+            None => cmd.next_help_heading(None::<&'static str>),
+        }
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }

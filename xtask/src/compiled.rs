@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::workspace;
+use crate::{semver::Level, workspace};
 
 /// The package whose public API is checked.
 pub const PACKAGE: &str = "h2ogpte-api-keys";
@@ -22,8 +22,8 @@ pub enum Compiled {
     NoRevision,
     /// It ran: the bump it requires and the lints that failed.
     Verdict {
-        /// "major", "minor" or "patch" (nothing to bump).
-        level: &'static str,
+        /// The bump it requires (`Patch`: nothing to bump).
+        level: Level,
         /// Each failed lint, as `name: what it found`.
         lints: Vec<String>,
     },
@@ -33,9 +33,9 @@ pub enum Compiled {
 
 impl Compiled {
     /// The semver level, when the tool gave one.
-    pub fn level(&self) -> Option<&'static str> {
+    pub fn level(&self) -> Option<Level> {
         match self {
-            Compiled::Verdict { level, .. } => Some(level),
+            Compiled::Verdict { level, .. } => Some(*level),
             _ => None,
         }
     }
@@ -136,9 +136,9 @@ pub fn parse(report: &str) -> Compiled {
         .map(str::trim)
         .rfind(|line| line.starts_with("Summary"));
     let level = match summary {
-        Some(s) if s.contains("new major version") => "major",
-        Some(s) if s.contains("new minor version") => "minor",
-        Some(s) if s.contains("no semver update required") => "patch",
+        Some(s) if s.contains("new major version") => Level::Major,
+        Some(s) if s.contains("new minor version") => Level::Minor,
+        Some(s) if s.contains("no semver update required") => Level::Patch,
         _ => {
             let lines: Vec<&str> = report.lines().collect();
             let tail = &lines[lines.len().saturating_sub(8)..];

@@ -12,6 +12,7 @@ pub mod lint;
 pub mod readme;
 pub mod regen;
 pub mod schema;
+pub mod semver;
 pub mod spec;
 pub mod upstream;
 pub mod workspace;

@@ -66,9 +66,8 @@ pub fn run(base: &str) -> Result<(), String> {
     }
     upstream::note_regenerated()?;
     println!("\nregen: the spec against {base}:");
-    let report = diff::run(base)?;
-    if let Some(draft) = diff::changelog_draft(&report) {
-        changelog::append(draft)?;
+    if let Some(draft) = diff::run(base)?.changelog_draft {
+        changelog::append(&draft)?;
         println!(
             "\nregen: the draft above is merged into {}'s Unreleased section: edit it into words for users",
             changelog::CHANGELOG_PATH

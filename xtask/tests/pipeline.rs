@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use xtask::{
     compiled::Compiled,
     diff::{self, Impact},
-    import, lint, spec, upstream,
+    import, lint,
+    semver::Level,
+    spec, upstream,
     upstream::Selection,
     workspace,
 };
@@ -380,7 +382,7 @@ fn each_kind_of_change_gets_its_wire_and_rust_verdicts() {
             "{name}: {}",
             changes[0].what
         );
-        assert_eq!(diff::verdict(&changes), semver, "{name}");
+        assert_eq!(diff::verdict(&changes).as_str(), semver, "{name}");
         let report = diff::report(&changes, "0.1.0", &Compiled::NotInstalled);
         assert!(
             report.contains(&format!("semver: {semver} (from 0.1.0 to "))
@@ -429,12 +431,12 @@ fn behaviour_changes_and_unreadable_old_servers_are_explained() {
 #[test]
 fn the_verdict_names_the_version_it_means() {
     for (current, verdict, next) in [
-        ("0.1.0", "major", "0.2.0"),
-        ("0.1.0", "minor", "0.1.1"),
-        ("0.1.0", "patch", "0.1.1"),
-        ("1.4.2", "major", "2.0.0"),
-        ("1.4.2", "minor", "1.5.0"),
-        ("1.4.2", "patch", "1.4.3"),
+        ("0.1.0", Level::Major, "0.2.0"),
+        ("0.1.0", Level::Minor, "0.1.1"),
+        ("0.1.0", Level::Patch, "0.1.1"),
+        ("1.4.2", Level::Major, "2.0.0"),
+        ("1.4.2", Level::Minor, "1.5.0"),
+        ("1.4.2", Level::Patch, "1.4.3"),
     ] {
         assert_eq!(
             diff::next_version(current, verdict).as_deref(),
@@ -442,10 +444,10 @@ fn the_verdict_names_the_version_it_means() {
             "{current} {verdict}"
         );
     }
-    assert_eq!(diff::next_version("x", "major"), None);
+    assert_eq!(diff::next_version("x", Level::Major), None);
     let version = diff::crate_version().expect("the client crate's version");
     assert!(
-        diff::next_version(&version, "patch").is_some(),
+        diff::next_version(&version, Level::Patch).is_some(),
         "{version} is a version"
     );
 }
@@ -592,7 +594,7 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
     assert_eq!(
         compiled,
         Compiled::Verdict {
-            level: "major",
+            level: Level::Major,
             lints: vec![
                 "constructible_struct_adds_field: externally-constructible struct adds field: field ApiKeyInfo.rotated_from"
                     .to_owned()
@@ -600,7 +602,7 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
         }
     );
     let none = xtask::compiled::parse("     Summary no semver update required\n");
-    assert_eq!(none.level(), Some("patch"));
+    assert_eq!(none.level(), Some(Level::Patch));
     assert!(matches!(
         xtask::compiled::parse("error: could not build the baseline\n"),
         Compiled::Failed(_)
@@ -691,7 +693,7 @@ fn diff_says_version_renames_and_types_precisely() {
         .as_str()
         .expect("a version")
         .to_owned();
-    let next = diff::next_version(&current, "minor").expect("a next version");
+    let next = diff::next_version(&current, Level::Minor).expect("a next version");
     let version_only = classify(|s| s["info"]["version"] = json!(next));
     assert_eq!(version_only.len(), 1, "{version_only:#?}");
     assert!(
@@ -703,7 +705,7 @@ fn diff_says_version_renames_and_types_precisely() {
         version_only[0].what
     );
     assert_eq!(
-        diff::verdict(&version_only),
+        diff::verdict(&version_only).as_str(),
         "minor",
         "a wire change of every request"
     );
@@ -726,7 +728,7 @@ fn diff_says_version_renames_and_types_precisely() {
         &retyped,
         "0.1.0",
         &Compiled::Verdict {
-            level: "patch",
+            level: Level::Patch,
             lints: Vec::new(),
         },
     );

@@ -126,7 +126,7 @@ fn the_worked_release_ends_green() {
 
     // 2. The verdict.
     let version = diff::crate_version().expect("the crate's version");
-    let next = diff::next_version(&version, "major").expect("a next version");
+    let next = diff::next_version(&version, xtask::semver::Level::Major).expect("a next version");
     let verdict = cargo(&dir, &["xtask", "diff"]);
     assert!(verdict.ok, "{}", verdict.out);
     for row in [

@@ -197,31 +197,25 @@ fn policy(file: Option<&Path>, rules: &Rules) -> Result<Policy, Failure> {
         None if !rules.any() => return Ok(Policy::recommended()),
         None => Policy::default(),
     };
-    let Rules {
-        require_expiry,
-        max_lifetime,
-        max_age,
-        unused_for,
-        expiring_within,
-        require_inactivity_interval,
-        forbid_global_keys,
-        inactive_for,
-    } = *rules;
-    if let Some(on) = require_expiry {
-        policy.require_expiry = on;
+    for (key, value) in &rules.set {
+        policy = policy.with_rule(key, *value).ok_or_else(|| {
+            Failure::usage(format!(
+                "--{}: not a rule of this version of the library",
+                key
+            ))
+        })?;
     }
-    if let Some(on) = require_inactivity_interval {
-        policy.require_inactivity_interval = on;
-    }
-    if let Some(on) = forbid_global_keys {
-        policy.forbid_global_keys = on;
-    }
-    policy.max_lifetime_days = max_lifetime.or(policy.max_lifetime_days);
-    policy.max_age_days = max_age.or(policy.max_age_days);
-    policy.unused_for_days = unused_for.or(policy.unused_for_days);
-    policy.expiring_within_days = expiring_within.or(policy.expiring_within_days);
-    policy.inactive_for_days = inactive_for.or(policy.inactive_for_days);
     Ok(policy)
+}
+
+/// The policy file's keys, as a sentence lists them: `a, b and c`.
+fn policy_keys() -> String {
+    let keys: Vec<&str> = Policy::RULES.iter().map(|rule| rule.key).collect();
+    match keys.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// A policy file: TOML naming only known rules, each of its type.
@@ -243,7 +237,8 @@ fn read_policy(path: &Path) -> Result<Policy, Failure> {
     }
     let invalid = |what: String| {
         Failure::usage(format!(
-            "the policy file {name} is not a valid policy: {what}; its keys are require_expiry, max_lifetime_days, max_age_days, unused_for_days, expiring_within_days, require_inactivity_interval, forbid_global_keys and inactive_for_days"
+            "the policy file {name} is not a valid policy: {what}; its keys are {}",
+            policy_keys()
         ))
     };
     let document =

@@ -10,8 +10,11 @@ use serde_json::Value;
 
 use crate::{
     compiled::{self, Compiled},
+    semver::Level,
     spec, workspace,
 };
+
+pub use crate::semver::next_version;
 
 /// How a change affects one audience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -121,12 +124,12 @@ pub fn rust_type(schema: &str) -> String {
 }
 
 /// The semver bump the Rust crate needs for these changes.
-pub fn verdict(changes: &[Change]) -> &'static str {
+pub fn verdict(changes: &[Change]) -> Level {
     // A wire break is a break for the crate's users too, whatever its types do.
     match changes.iter().map(|c| c.rust.max(c.wire)).max() {
-        Some(Impact::Breaking | Impact::Behaviour) => "major",
-        Some(Impact::Additive) => "minor",
-        _ => "patch",
+        Some(Impact::Breaking | Impact::Behaviour) => Level::Major,
+        Some(Impact::Additive) => Level::Minor,
+        _ => Level::Patch,
     }
 }
 
@@ -179,51 +182,43 @@ pub fn classify(base: &Value, new: &Value) -> Vec<Change> {
     out
 }
 
-/// The version a verdict means for a crate now at `current`: under Cargo's
-/// rules a 0.x crate bumps its minor for a breaking change and its patch for
-/// anything else (0.1.0 becomes 0.2.0 or 0.1.1).
-pub fn next_version(current: &str, verdict: &str) -> Option<String> {
-    let mut parts = current.split('.').map(|p| p.parse::<u64>().ok());
-    let (major, minor, patch) = (parts.next()??, parts.next()??, parts.next()??);
-    let next = match (major, verdict) {
-        (_, "patch") | (0, "minor") => (major, minor, patch + 1),
-        (0, "major") => (0, minor + 1, 0),
-        (_, "minor") => (major, minor + 1, 0),
-        (_, "major") => (major + 1, 0, 0),
-        _ => return None,
-    };
-    Some(format!("{}.{}.{}", next.0, next.1, next.2))
-}
-
-/// The stricter of two semver levels.
-fn stricter(a: &'static str, b: Option<&'static str>) -> &'static str {
-    let rank = |l: &str| ["patch", "minor", "major"].iter().position(|x| *x == l);
-    match b {
-        Some(b) if rank(b) > rank(a) => b,
-        _ => a,
-    }
-}
-
 /// The report: a table of spec changes with the spec-level verdict, the
 /// compiled API's verdict beside it (and which is right when they differ),
 /// the stricter of the two with the version it means for a crate at
 /// `version`, and a changelog draft under that version.
 pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String {
+    assess(changes, version, compiled).report
+}
+
+/// What `cargo xtask diff` found: the report it prints, and the changelog
+/// draft in it (none when nothing changed), for `regen` to merge.
+pub struct Diff {
+    /// The whole report, as printed.
+    pub report: String,
+    /// The `## [version]` section for the changelog.
+    pub changelog_draft: Option<String>,
+}
+
+/// The [`report`] and its changelog draft as a value.
+pub fn assess(changes: &[Change], version: &str, compiled: &Compiled) -> Diff {
     let mut s = String::new();
     let compiled_lints: &[String] = match compiled {
         Compiled::Verdict { lints, .. } => lints,
         _ => &[],
     };
     let spec_level = verdict(changes);
-    let level = stricter(spec_level, compiled.level());
+    let level = compiled.level().map_or(spec_level, |c| c.max(spec_level));
     // Nothing changed at all: one line, one verdict.
-    if changes.is_empty() && compiled_lints.is_empty() && level == "patch" {
+    if changes.is_empty() && compiled_lints.is_empty() && level == Level::Patch {
         let compared = match compiled {
             Compiled::Verdict { .. } => " (the compiled API agrees: no change)",
             _ => " (the compiled API was not compared)",
         };
         s.push_str(&format!("no spec changes{compared}\nsemver: none\n"));
-        return s;
+        return Diff {
+            report: s,
+            changelog_draft: None,
+        };
     }
     if changes.is_empty() {
         s.push_str("no spec changes\nsemver (spec): patch\n");
@@ -247,8 +242,9 @@ pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String 
         .unwrap_or_default();
     let heading = next.unwrap_or_else(|| "Unreleased".to_owned());
     s.push_str(&format!(
-        "\nsemver: {level}{range}, the stricter of the two\n\nchangelog draft:\n\n## [{heading}]\n"
+        "\nsemver: {level}{range}, the stricter of the two\n\nchangelog draft:\n\n"
     ));
+    let mut draft = format!("## [{heading}]\n");
     let breaking = |c: &&Change| c.rust == Impact::Breaking || c.wire == Impact::Breaking;
     let lines = |items: Vec<&Change>| items.iter().map(|c| c.what.clone()).collect::<Vec<_>>();
     let mut breaking_lines = lines(changes.iter().filter(breaking).collect());
@@ -263,7 +259,7 @@ pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String 
         .iter()
         .map(|lint| format!("compiled API: {lint}"));
     match compiled.level() {
-        Some("major") => breaking_lines.extend(compiled_lines),
+        Some(Level::Major) => breaking_lines.extend(compiled_lines),
         _ => added_lines.extend(compiled_lines),
     }
     let sections = [
@@ -290,13 +286,17 @@ pub fn report(changes: &[Change], version: &str, compiled: &Compiled) -> String 
     ];
     for (title, items) in sections {
         if !items.is_empty() {
-            s.push_str(&format!("\n### {title}\n\n"));
+            draft.push_str(&format!("\n### {title}\n\n"));
             for line in items {
-                s.push_str(&format!("- {line}\n"));
+                draft.push_str(&format!("- {line}\n"));
             }
         }
     }
-    s
+    s.push_str(&draft);
+    Diff {
+        report: s,
+        changelog_draft: Some(draft),
+    }
 }
 
 /// The version of the client crate, from the workspace's `Cargo.toml`.
@@ -319,16 +319,9 @@ pub fn crate_version() -> Result<String, String> {
         .ok_or_else(|| "Cargo.toml's [package] has no version".to_owned())
 }
 
-/// The changelog draft of a [`report`], if it has one.
-pub fn changelog_draft(report: &str) -> Option<&str> {
-    report
-        .split_once("changelog draft:\n\n")
-        .map(|(_, draft)| draft)
-}
-
 /// Runs the task: the committed spec against `base` (a git revision or a
-/// file); prints the report and returns it.
-pub fn run(base: &str) -> Result<String, String> {
+/// file); prints the report and returns it with its changelog draft.
+pub fn run(base: &str) -> Result<Diff, String> {
     let old = spec::load_base(base)?;
     let text = workspace::read(spec::SPEC_PATH)?;
     let new = spec::parse(&text, spec::SPEC_PATH)?;
@@ -337,9 +330,9 @@ pub fn run(base: &str) -> Result<String, String> {
         println!("diff: running cargo-semver-checks against {base} (builds both versions' docs)");
     }
     let compiled = compiled::check(base);
-    let report = report(&changes, &crate_version()?, &compiled);
-    print!("{report}");
-    Ok(report)
+    let diff = assess(&changes, &crate_version()?, &compiled);
+    print!("{}", diff.report);
+    Ok(diff)
 }
 
 /// Whether two schemas differ in `format` only: the JSON on the wire is the
@@ -373,7 +366,7 @@ pub(crate) fn shape(schema: &Value) -> Value {
 
 /// What to print for the compiled verdict beside the spec-level one, and
 /// which is right when they disagree.
-fn explain(spec_level: &str, compiled: &Compiled, changes: &[Change]) -> String {
+fn explain(spec_level: Level, compiled: &Compiled, changes: &[Change]) -> String {
     let mut s = String::from("\ncompiled API (cargo-semver-checks): ");
     match compiled {
         Compiled::NotInstalled => {
@@ -395,8 +388,7 @@ fn explain(spec_level: &str, compiled: &Compiled, changes: &[Change]) -> String 
             for lint in lints {
                 s += &format!("  - {lint}\n");
             }
-            let rank = |l: &str| ["patch", "minor", "major"].iter().position(|x| *x == l);
-            s += &match rank(spec_level).cmp(&rank(level)) {
+            s += &match spec_level.cmp(level) {
                 std::cmp::Ordering::Equal => {
                     "the spec-level and compiled verdicts agree\n".to_owned()
                 }
