@@ -30,7 +30,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .build()
         .expect("runtime");
     let server = rt
-        .block_on(FakeServer::builder().seed_keys(200).start())
+        .block_on(FakeServer::builder().plain_keys(200).start())
         .expect("fake server");
     let client = Client::builder()
         .with_server_url(server.url())

@@ -36,7 +36,7 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|");
     for total in [10_000u32, 100_000] {
         let server = rt
-            .block_on(FakeServer::builder().seed_keys(total).start())
+            .block_on(FakeServer::builder().plain_keys(total).start())
             .expect("fake server");
         let client = Client::builder()
             .with_server_url(server.url())

@@ -11,7 +11,7 @@ use h2ogpte_fake_server::FakeServer;
 
 /// A fake server on a runtime of its own thread (the test itself has none);
 /// returns its URL and admin key, and the sender that stops it.
-fn fake_server(seed_keys: u32) -> (String, String, mpsc::Sender<()>) {
+fn fake_server(plain_keys: u32) -> (String, String, mpsc::Sender<()>) {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
@@ -22,7 +22,7 @@ fn fake_server(seed_keys: u32) -> (String, String, mpsc::Sender<()>) {
         runtime.block_on(async move {
             let server = FakeServer::builder()
                 .user("u-alice", "alice")
-                .seed_keys(seed_keys)
+                .plain_keys(plain_keys)
                 .start()
                 .await
                 .expect("server");

@@ -345,7 +345,7 @@ async fn a_server_before_1_7_is_read_and_its_missing_operation_named() {
     let (_server, client) = start_with(
         FakeServer::builder()
             .api_version(ApiVersion::V1_6)
-            .seed_keys(3),
+            .plain_keys(3),
     )
     .await;
     let keys = client
@@ -374,7 +374,7 @@ async fn a_server_before_1_7_is_read_and_its_missing_operation_named() {
 async fn prefetching_pages_keeps_the_servers_order() {
     let (_server, client) = start_with(
         FakeServer::builder()
-            .seed_keys(1049)
+            .plain_keys(1049)
             .latency(std::time::Duration::from_millis(2)),
     )
     .await;

@@ -8,6 +8,7 @@ mod extremes;
 mod fake_server;
 mod faults;
 mod front_door;
+mod intervals;
 mod key_ids;
 mod logs;
 mod request_hook;

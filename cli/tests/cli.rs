@@ -420,7 +420,7 @@ fn a_server_before_1_7_is_listed_and_its_missing_operation_named() {
         .block_on(
             h2ogpte_fake_server::FakeServer::builder()
                 .api_version(h2ogpte_fake_server::ApiVersion::V1_6)
-                .seed_keys(2)
+                .plain_keys(2)
                 .start(),
         )
         .expect("server");

@@ -207,7 +207,7 @@ fn with_closed_stdout(mut cmd: StdCommand) -> (Option<i32>, String) {
 #[test]
 fn a_closed_stdout_ends_quietly() {
     let server = RUNTIME
-        .block_on(FakeServer::builder().seed_keys(300).start())
+        .block_on(FakeServer::builder().plain_keys(300).start())
         .expect("server");
     for args in [
         &["completions", "bash"][..],
@@ -595,7 +595,7 @@ fn invisible_characters_are_escaped_in_tables() {
 #[test]
 fn a_long_table_has_one_header_and_every_row() {
     let server = RUNTIME
-        .block_on(FakeServer::builder().seed_keys(2_100).start())
+        .block_on(FakeServer::builder().plain_keys(2_100).start())
         .expect("server");
     let r = run(cli(&server).args(["list", "--all"]));
     assert_eq!(r.code, 0, "{}", r.stderr);

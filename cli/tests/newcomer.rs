@@ -17,7 +17,7 @@ fn client_side_filters_see_every_key() {
         .block_on(
             FakeServer::builder()
                 .user("u-alice", "alice")
-                .seed_keys(250)
+                .plain_keys(250)
                 .start(),
         )
         .expect("server");

@@ -34,7 +34,7 @@ pub struct FakeServerBuilder {
     collections: Vec<Collection>,
     settings: Settings,
     protect_admin_key: bool,
-    seed_keys: u32,
+    plain_keys: u32,
     realistic_keys: u32,
     seed: u64,
     seed_file: Option<PathBuf>,
@@ -53,7 +53,7 @@ impl Default for FakeServerBuilder {
             collections: Vec::new(),
             settings: Settings::default(),
             protect_admin_key: false,
-            seed_keys: 0,
+            plain_keys: 0,
             realistic_keys: 0,
             seed: 0,
             seed_file: None,
@@ -134,11 +134,14 @@ impl FakeServerBuilder {
         self
     }
 
-    /// Start with `n` extra keys of the admin user, named `seed 0`, `seed 1`, …
-    /// (for demos, paging tests and load tests); at most [`MAX_SEED_KEYS`],
-    /// or starting fails with an error that says so.
-    pub fn seed_keys(mut self, n: u32) -> Self {
-        self.seed_keys = n;
+    /// Start with `n` plain extra keys of the admin user, alike but for their
+    /// names, `seed 0`, `seed 1`, … (for demos, paging tests and load tests);
+    /// at most [`MAX_SEED_KEYS`], or starting fails with an error that says
+    /// so. For a population with ages, users and states, see
+    /// [`realistic_keys`](Self::realistic_keys) (what the binary's
+    /// `--seed-keys` makes).
+    pub fn plain_keys(mut self, n: u32) -> Self {
+        self.plain_keys = n;
         self
     }
 
@@ -219,7 +222,7 @@ impl FakeServerBuilder {
             seeds.extend(read_seed_file(path)?);
         }
         let planned =
-            u64::from(self.seed_keys) + u64::from(self.realistic_keys) + seeds.len() as u64;
+            u64::from(self.plain_keys) + u64::from(self.realistic_keys) + seeds.len() as u64;
         if planned > u64::from(MAX_SEED_KEYS) {
             return Err(format!(
                 "{planned} seed keys is more than this in-memory server holds: give at most {MAX_SEED_KEYS}"
@@ -267,7 +270,7 @@ impl FakeServerBuilder {
         if self.protect_admin_key {
             state.store().protect(&admin_key.id);
         }
-        for i in 0..self.seed_keys {
+        for i in 0..self.plain_keys {
             let now = state.now();
             let req = CreateRequest::named(&self.admin_id, format!("seed {i}"));
             state

@@ -259,7 +259,7 @@ fn every_documented_query_parameter_is_honoured_or_ignored_on_purpose() {
 #[tokio::test]
 async fn the_honoured_parameters_act() {
     let (state, admin) = FakeServer::builder()
-        .seed_keys(3)
+        .plain_keys(3)
         .into_state()
         .expect("state");
     let router = app(state);

@@ -874,7 +874,7 @@ async fn latency_delays_each_response_and_requests_overlap() {
 #[test]
 fn seeding_beyond_the_bound_fails_with_a_message() {
     let err = FakeServer::builder()
-        .seed_keys(h2ogpte_fake_server::MAX_SEED_KEYS + 1)
+        .plain_keys(h2ogpte_fake_server::MAX_SEED_KEYS + 1)
         .into_state()
         .map(|_| ())
         .expect_err("too many seed keys");
