@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use comfy_table::{Table, presets::NOTHING};
-use h2ogpte_api_keys::types::ApiKeyInfo;
+use h2ogpte_api_keys::{KeyState, types::ApiKeyInfo};
 use serde::Serialize;
 
 use crate::{
@@ -15,14 +15,14 @@ use crate::{
     terminal::escape,
 };
 
-/// A key's state for people: active, expired or inactive.
+/// A key's state ([`KeyState`], the library's judgement) in the tables'
+/// words: active, expired, or inactive (idle past its interval, or
+/// deactivated).
 pub fn status(key: &ApiKeyInfo, now: DateTime<Utc>) -> &'static str {
-    if key.expires_at.is_some_and(|at| at <= now) {
-        "expired"
-    } else if key.is_active {
-        "active"
-    } else {
-        "inactive"
+    match KeyState::of(key, now) {
+        KeyState::Active => "active",
+        KeyState::Expired { .. } => "expired",
+        _ => "inactive",
     }
 }
 

@@ -4,22 +4,23 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use h2ogpte_api_keys::{Client, ListQuery, types};
+use h2ogpte_api_keys::{Client, KeyState, ListQuery, types};
 
 use crate::{
     args::{Global, List, Output},
     commands::PAGE_SIZE,
     csv_out::{Cells, CsvWriter, KEY_COLUMNS},
     failure::Failure,
-    output::{KeyWriter, key_details, status, write_ndjson},
+    output::{KeyWriter, key_details, write_ndjson},
     terminal::note,
 };
 
 fn keep(args: &List, key: &types::ApiKeyInfo, now: DateTime<Utc>) -> bool {
-    let state = status(key, now);
-    let state_ok = (!args.active || state == "active")
-        && (!args.inactive || state != "active")
-        && (!args.expired || state == "expired");
+    let state = KeyState::of(key, now);
+    let active = state == KeyState::Active;
+    let state_ok = (!args.active || active)
+        && (!args.inactive || !active)
+        && (!args.expired || matches!(state, KeyState::Expired { .. }));
     let unused_ok = args.unused_for.is_none_or(|days| {
         let since = key.last_used_at.unwrap_or(key.created_at);
         now - since >= chrono::TimeDelta::days(i64::from(days))
