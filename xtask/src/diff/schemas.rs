@@ -76,7 +76,7 @@ pub(super) fn compare(base: &Value, new: &Value) -> Vec<Change> {
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let (requests, responses) = usage(new);
-    // Response models are `#[non_exhaustive]` (build/generate.rs): a field
+    // Response models are `#[non_exhaustive]` (build/client.rs): a field
     // added to one that was already a response model breaks no Rust code.
     let (_, old_responses) = usage(base);
     for name in old_schemas.keys().filter(|n| !new_schemas.contains_key(*n)) {
