@@ -359,7 +359,8 @@ impl ClientBuilder {
             })?;
         let hooks = Hooks::with_api_key(api_key.expose())?
             .with_max_response_bytes(self.max_response_bytes)
-            .with_request_hook(self.request_hook.clone());
+            .with_request_hook(self.request_hook.clone())
+            .with_base_path(base_url.path());
         let http = match self.transport.http_client.clone() {
             Some(_) if self.transport.is_customised() => {
                 return Err(Error::config(

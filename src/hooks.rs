@@ -34,6 +34,9 @@ pub struct Hooks {
     options: Option<Arc<CallOptions>>,
     /// The caller's hook, run last on every attempt.
     request_hook: Option<RequestHook>,
+    /// The API base URL's path, from the URL the builder made; `None` for
+    /// hooks a `raw` user put on a client of their own.
+    base_path: Option<Arc<str>>,
 }
 
 impl Default for Hooks {
@@ -44,6 +47,7 @@ impl Default for Hooks {
             call: None,
             options: None,
             request_hook: None,
+            base_path: None,
         }
     }
 }
@@ -87,6 +91,12 @@ impl Hooks {
         self
     }
 
+    /// These hooks, for a client whose API base URL has this path.
+    pub(crate) fn with_base_path(mut self, path: &str) -> Self {
+        self.base_path = Some(path.into());
+        self
+    }
+
     /// These hooks, running the caller's `hook` on every attempt.
     pub(crate) fn with_request_hook(mut self, hook: Option<RequestHook>) -> Self {
         self.request_hook = hook;
@@ -121,8 +131,16 @@ impl ClientHooks<Hooks> for Client {
         if let Some(options) = &self.inner().options {
             options.apply(request).map_err(Error::InvalidRequest)?;
         }
-        wire::check_path(request, self.baseurl(), info.operation_id)
-            .map_err(Error::InvalidRequest)?;
+        let base_path = match &self.inner().base_path {
+            Some(path) => std::borrow::Cow::Borrowed(&**path),
+            // A client built by hand: read its base URL once per request.
+            None => std::borrow::Cow::Owned(
+                url::Url::parse(self.baseurl())
+                    .map(|url| url.path().to_owned())
+                    .unwrap_or_default(),
+            ),
+        };
+        wire::check_path(request, &base_path, info.operation_id).map_err(Error::InvalidRequest)?;
         wire::apply(request);
         if let Some(hook) = &self.inner().request_hook {
             let attempt = self.inner().call.as_deref().map_or(1, CallReport::attempt);

@@ -65,19 +65,16 @@ pub(crate) fn encode_path(value: &str) -> String {
 /// request would reach another route, such as `DELETE /admin/` or the
 /// create collection. Checked on the request every call sends, the front
 /// door's and `raw()`'s alike, before any byte leaves.
+///
+/// `base_path` is the API base URL's path (`/api/v1`), as the URL was built.
 pub(crate) fn check_path(
     request: &Request,
-    base_url: &str,
+    base_path: &str,
     operation_id: &str,
 ) -> Result<(), String> {
     let Some((_, template)) = PATH_TEMPLATES.iter().find(|(id, _)| *id == operation_id) else {
         return Ok(());
     };
-    // The base URL's path: what follows the authority, if anything.
-    let after_scheme = base_url
-        .split_once("://")
-        .map_or(base_url, |(_, rest)| rest);
-    let base_path = after_scheme.find('/').map_or("", |at| &after_scheme[at..]);
     let path = request.url().path();
     let below = path
         .strip_prefix(base_path.trim_end_matches('/'))
