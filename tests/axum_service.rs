@@ -3,7 +3,8 @@
 //! rotates with an overlap and deactivates, against the fake server; and a
 //! client error reaches its caller as the status of its kind.
 
-use h2ogpte_api_keys::{Client, reqwest};
+use crate::support::serve;
+use h2ogpte_api_keys::reqwest;
 use h2ogpte_fake_server::FakeServer;
 use serde_json::{Value, json};
 
@@ -20,18 +21,13 @@ struct Running {
 }
 
 async fn start() -> Running {
-    let server = FakeServer::builder()
-        .user("team-1", "team.one")
-        // A username the API's filter for "team.one" also matches.
-        .user("team-1b", "team.one.backup")
-        .start()
-        .await
-        .expect("server starts");
-    let client = Client::builder()
-        .with_server_url(server.url())
-        .with_api_key(server.admin_key())
-        .build()
-        .expect("client builds");
+    let (server, client) = serve(
+        FakeServer::builder()
+            .user("team-1", "team.one")
+            // A username the API's filter for "team.one" also matches.
+            .user("team-1b", "team.one.backup"),
+    )
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");

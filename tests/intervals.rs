@@ -3,8 +3,9 @@
 //! any client) agree on the same inputs: what one refuses the other
 //! refuses, and what both read comes to the same expiry.
 
+use crate::support::serve;
 use chrono::{TimeDelta, Utc};
-use h2ogpte_api_keys::{Client, CreateKey, ErrorKind, RetryPolicy, parse_interval};
+use h2ogpte_api_keys::{CreateKey, ErrorKind, parse_interval};
 use h2ogpte_fake_server::FakeServer;
 
 /// Counts and units around every edge of the grammar: signs, zero, case,
@@ -63,17 +64,7 @@ fn inputs() -> Vec<String> {
 
 #[tokio::test]
 async fn the_client_and_the_fake_server_read_intervals_alike() {
-    let server = FakeServer::builder()
-        .user("u-alice", "alice")
-        .start()
-        .await
-        .expect("server starts");
-    let client = Client::builder()
-        .with_server_url(server.url())
-        .with_api_key(server.admin_key())
-        .with_retry_policy(RetryPolicy::none())
-        .build()
-        .expect("client builds");
+    let (_server, client) = serve(FakeServer::builder().user("u-alice", "alice")).await;
     let key = client
         .create_api_key_for_user(CreateKey::for_user("u-alice"))
         .await

@@ -17,6 +17,7 @@ mod responses;
 mod rotation;
 mod schemas;
 mod send;
+mod support;
 mod surface;
 mod tls;
 mod transport;

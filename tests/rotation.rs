@@ -3,6 +3,7 @@
 //! old key's life, refusing a window the server would not allow before
 //! anything is created, and keeping one replacement when two race.
 
+use crate::support::serve;
 use chrono::{TimeDelta, Utc};
 use h2ogpte_api_keys::{
     Client, CreateKey, Error, ErrorKind,
@@ -11,17 +12,7 @@ use h2ogpte_api_keys::{
 use h2ogpte_fake_server::{FakeServer, FakeServerBuilder};
 
 async fn start(builder: FakeServerBuilder) -> (FakeServer, Client) {
-    let server = builder
-        .user("alice", "alice")
-        .start()
-        .await
-        .expect("server starts");
-    let client = Client::builder()
-        .with_server_url(server.url())
-        .with_api_key(server.admin_key())
-        .build()
-        .expect("client builds");
-    (server, client)
+    serve(builder.user("alice", "alice")).await
 }
 
 async fn key(client: &Client, expires_in: Option<&str>) -> String {

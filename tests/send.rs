@@ -4,6 +4,7 @@
 //! `Send`; the second runs each through `tokio::spawn` on a multi-thread
 //! runtime against the fake server.
 
+use crate::support::serve;
 use chrono::{TimeDelta, Utc};
 use futures::TryStreamExt;
 use h2ogpte_api_keys::{
@@ -65,16 +66,7 @@ fn every_future_is_send(client: &Client, plan: h2ogpte_api_keys::rotation::Rotat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_call_runs_in_a_spawned_task() {
-    let server = FakeServer::builder()
-        .user("u-1", "alice")
-        .start()
-        .await
-        .expect("server starts");
-    let client = Client::builder()
-        .with_server_url(server.url())
-        .with_api_key(server.admin_key())
-        .build()
-        .expect("client builds");
+    let (_server, client) = serve(FakeServer::builder().user("u-1", "alice")).await;
     let c = client.clone();
     let created = tokio::spawn(async move {
         c.create_api_key_for_user(CreateKey::for_user("u-1").name("ingest"))
