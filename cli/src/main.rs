@@ -11,6 +11,7 @@ mod batch;
 mod commands;
 mod connect;
 mod csv_out;
+mod deliver;
 mod exit;
 mod failure;
 mod output;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::{
     args::Output,
+    batch::Outcome,
     csv_out::{self, CsvWriter},
     terminal::escape,
 };
@@ -339,99 +340,6 @@ pub fn write_ndjson<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<
     serde_json::to_writer(&mut *out, item)?;
     writeln!(out)?;
     out.flush()
-}
-
-/// The columns of a batch outcome in CSV: the fields of [`Outcome`].
-pub const OUTCOME_COLUMNS: [&str; 6] = ["id", "ok", "note", "error", "status", "code"];
-
-/// One id's outcome in a batch.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    /// The key id.
-    pub id: String,
-    /// Whether the key ended as asked.
-    pub ok: bool,
-    /// How a key that was already as asked ended, such as "already inactive".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<&'static str>,
-    /// What went wrong, in words.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The HTTP status of the answer, when one came.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// The API's error code (`EndpointError.code`), when it sent one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-}
-
-impl Outcome {
-    /// An id that is as asked, with `note` saying how.
-    pub fn done(id: String, note: &'static str) -> Self {
-        Self {
-            id,
-            ok: true,
-            note: Some(note),
-            error: None,
-            status: None,
-            code: None,
-        }
-    }
-
-    /// An id refused before any call, with why.
-    pub fn refused(id: String, error: String) -> Self {
-        Self {
-            id,
-            ok: false,
-            note: None,
-            error: Some(error),
-            status: None,
-            code: None,
-        }
-    }
-
-    /// The outcome of one id's call: `settled` says which error still
-    /// leaves the key as asked (a 409 "already inactive" to a deactivate),
-    /// `describe` words the others.
-    pub fn of(
-        id: String,
-        result: Result<(), h2ogpte_api_keys::Error>,
-        settled: impl Fn(&h2ogpte_api_keys::Error) -> Option<&'static str>,
-        describe: impl Fn(&h2ogpte_api_keys::Error) -> String,
-    ) -> Self {
-        let Err(e) = result else {
-            return Outcome {
-                id,
-                ok: true,
-                note: None,
-                error: None,
-                status: None,
-                code: None,
-            };
-        };
-        let (status, code) = (
-            e.status().map(|s| s.as_u16()),
-            e.endpoint_error().map(|err| err.code),
-        );
-        match settled(&e) {
-            Some(note) => Outcome {
-                id,
-                ok: true,
-                note: Some(note),
-                error: None,
-                status,
-                code,
-            },
-            None => Outcome {
-                id,
-                ok: false,
-                note: None,
-                error: Some(describe(&e)),
-                status,
-                code,
-            },
-        }
-    }
 }
 
 /// The table of batch outcomes.

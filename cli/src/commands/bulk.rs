@@ -8,10 +8,10 @@ use h2ogpte_api_keys::{Client, Error, KeyState, ListQuery, policy::reports_last_
 
 use crate::{
     args::{Batch, Deactivate, Delete, Expire, Global, Inactivity, Output},
-    batch::{self, Summary},
+    batch::{self, OUTCOME_COLUMNS, Outcome, Summary},
     commands::{PAGE_SIZE, unless_signalled},
     failure::{Failure, describe},
-    output::{OUTCOME_COLUMNS, Outcome, outcomes_table, print_items, unless_closed, write_ndjson},
+    output::{outcomes_table, print_items, unless_closed, write_ndjson},
     signals::Signals,
     terminal::{escape, note},
 };

@@ -4,7 +4,7 @@ use h2ogpte_api_keys::{Client, parse_interval, types};
 
 use crate::{
     args::{Create, Global, Output},
-    commands::deliver::{Framing, check_output_keeps_secrets, create_key, deliver_or_undo},
+    deliver::{Framing, check_output_keeps_secrets, create_key, deliver_or_undo},
     failure::Failure,
     output::line,
     signals::Signals,

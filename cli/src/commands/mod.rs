@@ -3,7 +3,6 @@
 mod audit;
 mod bulk;
 mod create;
-mod deliver;
 mod list;
 mod rotate;
 

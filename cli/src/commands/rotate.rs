@@ -10,13 +10,10 @@ use h2ogpte_api_keys::{
 
 use crate::{
     args::{Global, Output, Rotate},
-    commands::{
-        deliver::{
-            Framing, OldKeyEnd, check_output_keeps_secrets, create_key, finish_rotation,
-            print_created, undone,
-        },
-        interruptible,
-        list::find,
+    commands::{interruptible, list::find},
+    deliver::{
+        Framing, OldKeyEnd, check_output_keeps_secrets, create_key, finish_rotation, print_created,
+        undone,
     },
     failure::{EXIT_PARTIAL, Failure, describe},
     output::line,
