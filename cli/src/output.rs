@@ -60,48 +60,24 @@ fn inactivity(days: Option<i64>) -> String {
     days.map_or_else(|| "-".to_owned(), |d| format!("{d} days"))
 }
 
-/// The table of keys; with `widths` (those of an earlier part of the same
-/// listing), without a header and with columns at least that wide, so it
-/// continues that part. `header` says whether a first part has one.
-fn keys_table_after(
-    keys: &[ApiKeyInfo],
-    now: DateTime<Utc>,
-    widths: Option<&[u16]>,
-    header: bool,
-) -> Table {
-    let mut t = table();
-    if widths.is_none() && header {
-        t.set_header(KEY_COLUMNS);
-    }
-    for (i, k) in keys.iter().enumerate() {
-        let mut row = [
-            escape(&k.id),
-            escape(&k.username),
-            escape(&k.name),
-            format!("…{}", escape(&k.hint)),
-            k.collection_name
-                .as_deref()
-                .map_or_else(|| "-".to_owned(), escape),
-            time(Some(k.created_at)),
-            time(k.expires_at),
-            time(k.last_used_at),
-            inactivity(k.inactivity_interval),
-            k.total_calls
-                .map_or_else(|| "-".to_owned(), |n| n.to_string()),
-            status(k, now).to_owned(),
-        ];
-        // A continuation's first row is padded to the earlier widths, so
-        // every column is at least as wide as before and the chunks line up.
-        if let (0, Some(widths)) = (i, widths) {
-            for (cell, width) in row.iter_mut().zip(widths) {
-                let width = usize::from(*width);
-                let short = width.saturating_sub(cell.chars().count());
-                cell.extend(std::iter::repeat_n(' ', short));
-            }
-        }
-        t.add_row(row);
-    }
-    t
+/// A key's row in the keys table.
+fn key_row(k: &ApiKeyInfo, now: DateTime<Utc>) -> [String; 11] {
+    [
+        escape(&k.id),
+        escape(&k.username),
+        escape(&k.name),
+        format!("…{}", escape(&k.hint)),
+        k.collection_name
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), escape),
+        time(Some(k.created_at)),
+        time(k.expires_at),
+        time(k.last_used_at),
+        inactivity(k.inactivity_interval),
+        k.total_calls
+            .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+        status(k, now).to_owned(),
+    ]
 }
 
 /// One key, one field per line under the API's field names, every field
@@ -150,20 +126,86 @@ pub fn key_details(k: &ApiKeyInfo, now: DateTime<Utc>) -> String {
 }
 
 /// Rows of a table printed at a time: memory stays bounded by these,
-/// whatever the number of keys.
-const TABLE_CHUNK: usize = 1000;
+/// whatever the number of rows.
+pub const TABLE_CHUNK: usize = 1000;
+
+/// A table printed a chunk of rows at a time, in memory bounded by the
+/// chunk: the header on the first chunk only, and every chunk's first row
+/// padded to `widths` so the columns line up from chunk to chunk. The
+/// widths are given when known up front (the audit measures its rows as it
+/// spills them), or else taken from the first chunk.
+pub struct ChunkedTable<const N: usize> {
+    header: Option<[&'static str; N]>,
+    widths: Option<[usize; N]>,
+    rows: Vec<[String; N]>,
+}
+
+impl<const N: usize> ChunkedTable<N> {
+    /// A table with `header` (none: rows only), its columns at least
+    /// `widths` wide when given.
+    pub fn new(header: Option<[&'static str; N]>, widths: Option<[usize; N]>) -> Self {
+        Self {
+            header,
+            widths,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Queues a row; [`is_full`](Self::is_full) says when to write the chunk.
+    pub fn push(&mut self, row: [String; N]) {
+        self.rows.push(row);
+    }
+
+    /// Whether a chunk's worth of rows waits.
+    pub fn is_full(&self) -> bool {
+        self.rows.len() >= TABLE_CHUNK
+    }
+
+    /// Writes the rows queued so far as the next chunk. With none queued it
+    /// writes nothing, or with `header_alone`, a header not yet written.
+    pub fn write(&mut self, out: &mut impl Write, header_alone: bool) -> io::Result<()> {
+        if self.rows.is_empty() && !(header_alone && self.header.is_some()) {
+            return Ok(());
+        }
+        let mut t = table();
+        if let Some(header) = self.header.take() {
+            t.set_header(header);
+        }
+        if let (Some(widths), Some(first)) = (&self.widths, self.rows.first_mut()) {
+            for (cell, width) in first.iter_mut().zip(widths) {
+                let short = width.saturating_sub(cell.chars().count());
+                cell.extend(std::iter::repeat_n(' ', short));
+            }
+        }
+        for row in self.rows.drain(..) {
+            t.add_row(row);
+        }
+        writeln!(out, "{t}")?;
+        if self.widths.is_none() {
+            let widths = t.column_max_content_widths();
+            self.widths = Some(std::array::from_fn(|i| {
+                widths.get(i).map_or(0, |w| usize::from(*w))
+            }));
+        }
+        Ok(())
+    }
+}
 
 /// Writes keys as they arrive, in any format, in memory that does not grow
 /// with their number: JSON as an array written element by element, NDJSON
 /// a line each, a table in chunks whose columns line up with the first.
 pub struct KeyWriter<W: Write> {
     out: Sink<W>,
-    format: Output,
     now: DateTime<Utc>,
-    header: bool,
     written: u64,
-    chunk: Vec<ApiKeyInfo>,
-    widths: Option<Vec<u16>>,
+}
+
+/// Where a [`KeyWriter`] writes, in its format.
+enum Sink<W: Write> {
+    Table(W, ChunkedTable<11>),
+    Json(W),
+    Ndjson(W),
+    Csv(Box<CsvWriter<W>>),
 }
 
 impl<W: Write> KeyWriter<W> {
@@ -171,96 +213,73 @@ impl<W: Write> KeyWriter<W> {
     /// `header`.
     pub fn new(out: W, format: Output, now: DateTime<Utc>, header: bool) -> io::Result<Self> {
         let out = match format {
+            Output::Table => {
+                Sink::Table(out, ChunkedTable::new(header.then_some(KEY_COLUMNS), None))
+            }
+            Output::Json => Sink::Json(out),
+            Output::Ndjson => Sink::Ndjson(out),
             Output::Csv => Sink::Csv(Box::new(CsvWriter::new(
                 out,
                 &csv_out::KEY_COLUMNS,
                 header,
                 csv_out::Cells::for_stdout(),
             )?)),
-            _ => Sink::Plain(out),
         };
         Ok(Self {
             out,
-            format,
             now,
-            header,
             written: 0,
-            chunk: Vec::new(),
-            widths: None,
         })
     }
 
     /// Writes (or, for a table, queues) one key.
     pub fn push(&mut self, key: ApiKeyInfo) -> io::Result<()> {
-        let out = match &mut self.out {
-            Sink::Csv(csv) => {
-                self.written += 1;
-                return csv.push(&key);
+        match &mut self.out {
+            Sink::Table(out, table) => {
+                table.push(key_row(&key, self.now));
+                if table.is_full() {
+                    table.write(out, false)?;
+                }
             }
-            Sink::Plain(out) => out,
-        };
-        match self.format {
-            Output::Ndjson => {
+            Sink::Json(out) => write_json_element(out, &key, self.written == 0)?,
+            Sink::Ndjson(out) => {
                 serde_json::to_writer(&mut *out, &key)?;
                 writeln!(out)?;
             }
-            Output::Json => write_json_element(out, &key, self.written == 0)?,
-            Output::Table => {
-                self.chunk.push(key);
-                if self.chunk.len() == TABLE_CHUNK {
-                    self.write_chunk()?;
-                }
-            }
-            Output::Csv => {}
+            Sink::Csv(csv) => csv.push(&key)?,
         }
         self.written += 1;
         Ok(())
     }
 
-    fn write_chunk(&mut self) -> io::Result<()> {
-        if self.chunk.is_empty() && (self.widths.is_some() || !self.header) {
-            return Ok(());
-        }
-        let Sink::Plain(out) = &mut self.out else {
-            return Ok(());
-        };
-        let table = keys_table_after(&self.chunk, self.now, self.widths.as_deref(), self.header);
-        writeln!(out, "{table}")?;
-        if self.widths.is_none() {
-            self.widths = Some(table.column_max_content_widths());
-        }
-        self.chunk.clear();
-        Ok(())
-    }
-
     /// Ends the output (the JSON array's end, the table's last chunk).
-    pub fn finish(mut self) -> io::Result<()> {
-        if self.format == Output::Table {
-            self.write_chunk()?;
-        }
+    pub fn finish(self) -> io::Result<()> {
         match self.out {
-            Sink::Csv(csv) => csv.finish(),
-            Sink::Plain(mut out) => {
-                if self.format == Output::Json {
-                    end_json_array(&mut out, self.written)?;
-                }
+            // An empty listing still shows its header.
+            Sink::Table(mut out, mut table) => {
+                table.write(&mut out, true)?;
                 out.flush()
             }
+            Sink::Json(mut out) => {
+                end_json_array(&mut out, self.written)?;
+                out.flush()
+            }
+            Sink::Ndjson(mut out) => out.flush(),
+            Sink::Csv(csv) => csv.finish(),
         }
     }
-}
 
-impl<W: Write> KeyWriter<W> {
     /// Ends an output a failure cut short: the keys so far (a table's last
     /// chunk too), but no JSON array's end and no bare CSV header, so no
     /// reader takes it for a complete answer.
-    pub fn abandon(mut self) -> io::Result<()> {
-        if self.format == Output::Table && !self.chunk.is_empty() {
-            self.write_chunk()?;
-        }
+    pub fn abandon(self) -> io::Result<()> {
         match self.out {
+            Sink::Table(mut out, mut table) => {
+                table.write(&mut out, false)?;
+                out.flush()
+            }
+            Sink::Json(mut out) | Sink::Ndjson(mut out) => out.flush(),
             Sink::Csv(csv) => csv.abandon(),
-            Sink::Plain(mut out) => out.flush(),
         }
     }
 
@@ -268,12 +287,6 @@ impl<W: Write> KeyWriter<W> {
     pub fn written(&self) -> u64 {
         self.written
     }
-}
-
-/// Where a [`KeyWriter`] writes: straight, or through a CSV writer.
-enum Sink<W: Write> {
-    Plain(W),
-    Csv(Box<CsvWriter<W>>),
 }
 
 /// Writes one element of a JSON array written as its elements come,
@@ -344,21 +357,41 @@ pub fn write_ndjson<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<
 
 /// The table of batch outcomes.
 pub fn outcomes_table(outcomes: &[Outcome], header: bool) -> String {
-    let mut t = table();
-    if header {
-        t.set_header(["ID", "RESULT"]);
+    const HEADER: [&str; 2] = ["ID", "RESULT"];
+    let rows: Vec<[String; 2]> = outcomes
+        .iter()
+        .map(|o| {
+            [
+                escape(&o.id),
+                match (&o.error, o.note) {
+                    (Some(e), _) => format!("failed: {}", escape(e)),
+                    (None, Some(note)) => format!("ok ({note})"),
+                    (None, None) => "ok".to_owned(),
+                },
+            ]
+        })
+        .collect();
+    // Every outcome is at hand: the whole table's widths are known, so its
+    // chunks line up as one table.
+    let mut widths = HEADER.map(|h| if header { h.len() } else { 0 });
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
     }
-    for o in outcomes {
-        t.add_row([
-            escape(&o.id),
-            match (&o.error, o.note) {
-                (Some(e), _) => format!("failed: {}", escape(e)),
-                (None, Some(note)) => format!("ok ({note})"),
-                (None, None) => "ok".to_owned(),
-            },
-        ]);
+    let mut table = ChunkedTable::new(header.then_some(HEADER), Some(widths));
+    let mut out = Vec::new();
+    for row in rows {
+        table.push(row);
+        if table.is_full() {
+            // Writing to memory cannot fail.
+            let _ = table.write(&mut out, false);
+        }
     }
-    t.to_string()
+    let _ = table.write(&mut out, false);
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    text.truncate(text.trim_end_matches('\n').len());
+    text
 }
 
 /// A write's result with a closed output (`| head`) taken as the end of
@@ -377,4 +410,51 @@ pub fn line(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{text}")?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(i: usize) -> Outcome {
+        // Ids of every length from 1 to 40, so later chunks hold both the
+        // narrowest and the widest.
+        let id = "k".repeat(1 + i % 40);
+        if i % 3 == 0 {
+            Outcome::refused(id, "no such key".to_owned())
+        } else {
+            Outcome::done(id, "already inactive")
+        }
+    }
+
+    #[test]
+    fn a_short_outcome_table_is_one_plain_table() {
+        let outcomes: Vec<Outcome> = (0..5).map(outcome).collect();
+        let mut plain = table();
+        plain.set_header(["ID", "RESULT"]);
+        for o in &outcomes {
+            plain.add_row([
+                escape(&o.id),
+                match (&o.error, o.note) {
+                    (Some(e), _) => format!("failed: {}", escape(e)),
+                    (None, Some(note)) => format!("ok ({note})"),
+                    (None, None) => "ok".to_owned(),
+                },
+            ]);
+        }
+        assert_eq!(outcomes_table(&outcomes, true), plain.to_string());
+    }
+
+    #[test]
+    fn a_long_outcome_table_lines_up_across_its_chunks() {
+        let outcomes: Vec<Outcome> = (0..2 * TABLE_CHUNK + 17).map(outcome).collect();
+        let text = outcomes_table(&outcomes, true);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), outcomes.len() + 1, "one header and a line each");
+        let column = |line: &str| line.find(|c| c == 'o' || c == 'f' || c == 'R');
+        let first = column(lines[0]);
+        for line in &lines {
+            assert_eq!(column(line), first, "{line:?}");
+        }
+    }
 }

@@ -10,7 +10,6 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use comfy_table::{Table, presets::NOTHING};
 use futures::TryStreamExt;
 use h2ogpte_api_keys::{
     Client, ListQuery,
@@ -24,7 +23,7 @@ use crate::{
     commands::{PAGE_SIZE, unless_signalled},
     csv_out::{Cells, CsvWriter},
     failure::Failure,
-    output::{end_json_array, unless_closed, write_json_element, write_ndjson},
+    output::{ChunkedTable, end_json_array, unless_closed, write_json_element, write_ndjson},
     signals::{Signal, Signals},
     terminal::{clip, escape, note},
 };
@@ -587,12 +586,9 @@ impl<W: Write> RowWriter<W> {
     }
 }
 
-/// Rows of the findings table printed at a time.
-const TABLE_CHUNK: usize = 1000;
-
 /// The findings table, grouped by finding in report order and as listed
-/// within each, read back from the groups' files a chunk at a time; each
-/// chunk's columns are padded to the first one's widths so they line up.
+/// within each, read back from the groups' files a chunk at a time; every
+/// chunk's columns are padded to the widest cells of the whole table.
 /// A signal stops it between chunks: that signal.
 fn write_grouped(
     out: &mut impl Write,
@@ -601,45 +597,25 @@ fn write_grouped(
     widths: [usize; 6],
     signals: &mut Signals,
 ) -> io::Result<Option<Signal>> {
-    let mut first = true;
-    let mut chunk: Vec<[String; 6]> = Vec::with_capacity(TABLE_CHUNK);
-    let mut flush = |chunk: &mut Vec<[String; 6]>, out: &mut dyn Write| -> io::Result<()> {
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let mut t = Table::new();
-        t.load_preset(NOTHING);
-        if std::mem::take(&mut first) && header {
-            t.set_header(TABLE_HEADER);
-        }
-        // Every chunk as wide as the widest cell of the whole table.
-        for (cell, width) in chunk[0].iter_mut().zip(widths) {
-            let short = width.saturating_sub(cell.chars().count());
-            cell.extend(std::iter::repeat_n(' ', short));
-        }
-        for row in chunk.drain(..) {
-            t.add_row(row);
-        }
-        writeln!(out, "{t}")
-    };
+    let mut table = ChunkedTable::new(header.then_some(TABLE_HEADER), Some(widths));
     for (code, file) in groups {
         let mut file = file.into_inner().map_err(|e| e.into_error())?;
         file.seek(io::SeekFrom::Start(0))?;
         for line in io::BufReader::new(file).lines() {
             let r: Spilled = serde_json::from_str(&line?)?;
-            chunk.push(r.cells(code));
-            if chunk.len() == TABLE_CHUNK {
+            table.push(r.cells(code));
+            if table.is_full() {
                 if let Some(signal) = signals.pending() {
                     return Ok(Some(signal));
                 }
-                flush(&mut chunk, out)?;
+                table.write(out, false)?;
             }
         }
     }
     if let Some(signal) = signals.pending() {
         return Ok(Some(signal));
     }
-    flush(&mut chunk, out).map(|()| None)
+    table.write(out, false).map(|()| None)
 }
 
 #[cfg(test)]
