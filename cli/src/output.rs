@@ -202,7 +202,7 @@ pub struct KeyWriter<W: Write> {
 
 /// Where a [`KeyWriter`] writes, in its format.
 enum Sink<W: Write> {
-    Table(W, ChunkedTable<11>),
+    Table(W, Box<ChunkedTable<11>>),
     Json(W),
     Ndjson(W),
     Csv(Box<CsvWriter<W>>),
@@ -213,9 +213,10 @@ impl<W: Write> KeyWriter<W> {
     /// `header`.
     pub fn new(out: W, format: Output, now: DateTime<Utc>, header: bool) -> io::Result<Self> {
         let out = match format {
-            Output::Table => {
-                Sink::Table(out, ChunkedTable::new(header.then_some(KEY_COLUMNS), None))
-            }
+            Output::Table => Sink::Table(
+                out,
+                Box::new(ChunkedTable::new(header.then_some(KEY_COLUMNS), None)),
+            ),
             Output::Json => Sink::Json(out),
             Output::Ndjson => Sink::Ndjson(out),
             Output::Csv => Sink::Csv(Box::new(CsvWriter::new(
@@ -420,7 +421,7 @@ mod tests {
         // Ids of every length from 1 to 40, so later chunks hold both the
         // narrowest and the widest.
         let id = "k".repeat(1 + i % 40);
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             Outcome::refused(id, "no such key".to_owned())
         } else {
             Outcome::done(id, "already inactive")
@@ -450,7 +451,11 @@ mod tests {
         let outcomes: Vec<Outcome> = (0..2 * TABLE_CHUNK + 17).map(outcome).collect();
         let text = outcomes_table(&outcomes, true);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), outcomes.len() + 1, "one header and a line each");
+        assert_eq!(
+            lines.len(),
+            outcomes.len() + 1,
+            "one header and a line each"
+        );
         let column = |line: &str| line.find(|c| c == 'o' || c == 'f' || c == 'R');
         let first = column(lines[0]);
         for line in &lines {
