@@ -456,7 +456,7 @@ mod tests {
             outcomes.len() + 1,
             "one header and a line each"
         );
-        let column = |line: &str| line.find(|c| c == 'o' || c == 'f' || c == 'R');
+        let column = |line: &str| line.find(['o', 'f', 'R']);
         let first = column(lines[0]);
         for line in &lines {
             assert_eq!(column(line), first, "{line:?}");
