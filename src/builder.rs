@@ -8,11 +8,15 @@ use url::Url;
 
 use crate::{
     Client, Error, RetryPolicy, Setting,
-    hooks::{DEFAULT_MAX_RESPONSE_BYTES, Hooks},
+    hooks::Hooks,
     raw,
     request_hook::{RequestHook, RequestInfo},
     secret::Secret,
-    server_url::{SERVER_URL_ENV, api_base_url, is_loopback, shown_server_url},
+    server_url::{api_base_url, is_loopback, shown_server_url},
+    settings::{
+        API_KEY_ENV, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STREAM_KEYS, DEFAULT_PREFETCH,
+        SERVER_URL_ENV,
+    },
     transport::Transport,
 };
 
@@ -24,16 +28,6 @@ fn setting_of(name: &str) -> Setting {
         Setting::ServerUrl
     }
 }
-
-/// Environment variable holding an administrator's API key.
-pub const API_KEY_ENV: &str = "H2OGPTE_API_KEY";
-
-/// Pages a stream requests ahead by default.
-pub const DEFAULT_PREFETCH: usize = 4;
-
-/// Keys a stream yields at most by default: a hundred times the largest
-/// deployments, so only a server that pages forever reaches it.
-pub const DEFAULT_MAX_STREAM_KEYS: u64 = 1_000_000;
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

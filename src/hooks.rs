@@ -16,12 +16,9 @@ use crate::{
     call::CallReport,
     generated::{Client, Error},
     request_hook::RequestHook,
+    settings::DEFAULT_MAX_RESPONSE_BYTES,
     wire,
 };
-
-/// Default limit on one response body: far above the largest legitimate
-/// page (1000 keys are about 500 KiB), far below what would hurt a process.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 /// State the hooks need, kept in the generated client (`raw::Client`).
 #[derive(Clone)]

@@ -37,6 +37,7 @@ mod retry;
 pub mod rotation;
 mod secret;
 mod server_url;
+mod settings;
 mod transport;
 mod wire;
 
@@ -48,7 +49,7 @@ pub mod raw {
     pub use crate::hooks::Hooks;
 }
 
-pub use builder::{API_KEY_ENV, ClientBuilder, DEFAULT_MAX_STREAM_KEYS, DEFAULT_PREFETCH};
+pub use builder::ClientBuilder;
 pub use call_options::CallOptions;
 /// The date and time crate whose types appear in this crate's API
 /// (`DateTime<Utc>` in keys, `TimeDelta` in rotations).
@@ -57,15 +58,17 @@ pub use client::Client;
 pub use create_key::CreateKey;
 pub use error::{Error, ErrorKind, Setting};
 pub use generated::types;
-pub use hooks::DEFAULT_MAX_RESPONSE_BYTES;
 pub use interval::parse_interval;
 pub use key_state::KeyState;
-pub use query::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PREFETCH};
+pub use query::ListQuery;
 pub use request_hook::RequestInfo;
 /// The HTTP client crate whose types appear in this crate's API.
 pub use reqwest;
 pub use retry::RetryPolicy;
-pub use secret::{BODY_SNIPPET_LIMIT, Secret};
-pub use server_url::{API_PATH, DEFAULT_SERVER_URL, SERVER_URL_ENV};
+pub use secret::Secret;
+pub use settings::{
+    API_KEY_ENV, API_PATH, BODY_SNIPPET_LIMIT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STREAM_KEYS,
+    DEFAULT_PAGE_SIZE, DEFAULT_PREFETCH, DEFAULT_SERVER_URL, MAX_PREFETCH, SERVER_URL_ENV,
+};
 #[cfg(feature = "rustls")]
 pub use transport::install_crypto_provider;

@@ -3,14 +3,10 @@
 
 use std::num::NonZeroU64;
 
-use crate::Error;
-
-/// The spec's default `limit`, and the page size of a default [`ListQuery`].
-pub const DEFAULT_PAGE_SIZE: u64 = 100;
-
-/// The most pages a stream requests ahead at once: beyond a few, overlap
-/// gains nothing and a server far away only sees a burst.
-pub const MAX_PREFETCH: usize = 32;
+use crate::{
+    Error,
+    settings::{DEFAULT_PAGE_SIZE, MAX_PREFETCH},
+};
 
 /// The parameters of `list_all_api_keys`, named so that offset and limit
 /// cannot be swapped: `ListQuery::new().with_filter("alice").with_limit(500)`.

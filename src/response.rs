@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use crate::{
     Error, raw,
     retry::retry_after,
-    secret::{BODY_SNIPPET_LIMIT, redacted_decode_error, snippet},
+    secret::{redacted_decode_error, snippet},
+    settings::BODY_SNIPPET_LIMIT,
     types::EndpointError,
 };
 

@@ -5,9 +5,10 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::settings::BODY_SNIPPET_LIMIT;
 
 /// A secret string, such as the `secret_key` of a newly created API key.
 ///
@@ -82,9 +83,6 @@ impl schemars::JsonSchema for Secret {
         schemars::json_schema!({ "type": "string", "format": "password" })
     }
 }
-
-/// Most bytes of a response body kept in an error or a log line.
-pub const BODY_SNIPPET_LIMIT: usize = 512;
 
 /// The first [`BODY_SNIPPET_LIMIT`] bytes of a body as text, cut at a
 /// character boundary, with `…` when cut.

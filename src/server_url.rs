@@ -4,16 +4,10 @@
 
 use url::{Host, Url};
 
-use crate::{API_KEY_ENV, Error, Setting};
-
-/// Environment variable holding the server root, such as `https://h2ogpte.example.com`.
-pub const SERVER_URL_ENV: &str = "H2OGPTE_SERVER_URL";
-/// The hosted h2oGPTe service. Never used unless named: a client without a
-/// server URL is a configuration error, so pass this to `with_server_url`
-/// on purpose.
-pub const DEFAULT_SERVER_URL: &str = "https://h2ogpte.genai.h2o.ai";
-/// Path of the REST API below the server root.
-pub const API_PATH: &str = "/api/v1";
+use crate::{
+    Error, Setting,
+    settings::{API_KEY_ENV, API_PATH, DEFAULT_SERVER_URL, SERVER_URL_ENV},
+};
 
 /// Whether the URL names this machine, where plain http is safe.
 pub(crate) fn is_loopback(url: &Url) -> bool {
