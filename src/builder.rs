@@ -385,18 +385,6 @@ impl ClientBuilder {
     }
 }
 
-impl Client {
-    /// A client configured from `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY`.
-    pub fn from_env() -> Result<Self, Error> {
-        ClientBuilder::from_env()?.build()
-    }
-
-    /// A builder with the defaults; same as [`ClientBuilder::new`].
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::env::VarError;

@@ -8,11 +8,17 @@ use progenitor_client::ClientInfo;
 use reqwest::StatusCode;
 use url::Url;
 
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, TryStreamExt};
+
 use crate::{
-    CallOptions, Error, ListQuery, RetryPolicy,
+    CallOptions, ClientBuilder, Error, ListQuery, RetryPolicy,
     call::{self, Call, Failure},
     paging::StreamLimits,
-    raw, types,
+    policy::{KeyAudit, Policy},
+    raw,
+    rotation::{Retire, Rotated, RotationPlan},
+    types::{self, ApiKeyInfo},
 };
 
 /// A configured client for the API-key administration endpoints.
@@ -117,10 +123,7 @@ impl Client {
     ///
     /// A page with more keys than the limit asked for is an
     /// [`Error::Paging`]: the server ignores `limit`.
-    pub async fn list_all_api_keys(
-        &self,
-        query: &ListQuery,
-    ) -> Result<Vec<types::ApiKeyInfo>, Error> {
+    pub async fn list_all_api_keys(&self, query: &ListQuery) -> Result<Vec<ApiKeyInfo>, Error> {
         let limit = query.limit_checked()?;
         let page = self
             .run(Call::idempotent("list_all_api_keys"), |raw| async move {
@@ -269,5 +272,138 @@ impl Client {
         Fut: Future<Output = call::Attempt<T>> + Send,
     {
         call::run(&self.raw, &self.retry, self.max_response_bytes, call, send).await
+    }
+}
+
+/// Making a client, walking every key, the audit and the rotation
+/// composites: their work is done in `builder.rs`, `paging.rs`, the
+/// policy and `rotation.rs`; every method of `Client` is in this file.
+impl Client {
+    /// A client configured from `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY`.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// A builder with the defaults; same as [`ClientBuilder::new`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// Every key the query matches (its filter; its limit is the page size
+    /// and its offset where to start), in the server's order, until a short
+    /// page.
+    ///
+    /// Round trips overlap: up to the prefetch count of pages
+    /// ([`ListQuery::with_prefetch`], else the client's
+    /// [`with_prefetch`](crate::ClientBuilder::with_prefetch), 4 by default)
+    /// are requested ahead at once, and keys are still yielded in the
+    /// server's order. At most prefetch + 1 pages are held, whatever the
+    /// total; pages fetched past the short one that ends the walk are
+    /// dropped. A prefetch of 1 fetches one page after the other.
+    ///
+    /// Offset paging is not a snapshot: while others create or delete keys,
+    /// a key can be skipped (a deletion before the current offset shifts the
+    /// rest back) or seen twice (a creation before it shifts them forward). A
+    /// key already yielded from the previous page is not yielded again; keys
+    /// that move further than one page are not tracked, to keep memory flat.
+    /// A server that ignores `limit` or `offset` ends the stream with
+    /// [`Error::Paging`]; one that always has another page, with
+    /// [`Error::TooManyKeys`] once the client's
+    /// [`with_max_stream_keys`](crate::ClientBuilder::with_max_stream_keys)
+    /// bound is passed.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: h2ogpte_api_keys::Client) -> Result<(), h2ogpte_api_keys::Error> {
+    /// use h2ogpte_api_keys::ListQuery;
+    /// let query = ListQuery::new().with_filter("alice").with_limit(500);
+    /// let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
+    /// while let Some(key) = keys.try_next().await? {
+    ///     println!("{} {}", key.id, key.is_active);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream_all_api_keys<'a>(
+        &'a self,
+        query: &ListQuery,
+    ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'a {
+        crate::paging::stream_all_api_keys(self, query)
+    }
+
+    /// Every key the query matches, collected from all its pages; see
+    /// [`stream_all_api_keys`](Self::stream_all_api_keys) for the paging
+    /// caveats. Memory grows with the number of keys.
+    pub async fn collect_all_api_keys(&self, query: &ListQuery) -> Result<Vec<ApiKeyInfo>, Error> {
+        self.stream_all_api_keys(query).try_collect().await
+    }
+
+    /// Every key the query matches, each with the rules of `policy` it
+    /// breaks at `now` ([`Policy::evaluate`]), page after page as
+    /// [`stream_all_api_keys`](Self::stream_all_api_keys) fetches them.
+    /// Clean keys are yielded too (their `findings` are empty), so a caller
+    /// can count what was checked; a listing that fails ends the stream with
+    /// its error, after the keys judged so far.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt;
+    /// # async fn demo(client: h2ogpte_api_keys::Client) -> Result<(), h2ogpte_api_keys::Error> {
+    /// use h2ogpte_api_keys::{ListQuery, chrono::Utc, policy::Policy};
+    ///
+    /// let policy = Policy::recommended().with_max_age_days(Some(30));
+    /// let mut audit = std::pin::pin!(client.audit(&ListQuery::new(), &policy, Utc::now()));
+    /// while let Some(judged) = audit.try_next().await? {
+    ///     for finding in &judged.findings {
+    ///         println!("{} {}: {}", judged.key.id, finding.code, finding.detail);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn audit<'a>(
+        &'a self,
+        query: &ListQuery,
+        policy: &Policy,
+        now: DateTime<Utc>,
+    ) -> impl Stream<Item = Result<KeyAudit, Error>> + Send + 'a {
+        let policy = policy.clone();
+        self.stream_all_api_keys(query).map_ok(move |key| KeyAudit {
+            findings: policy.evaluate(&key, now),
+            key,
+        })
+    }
+
+    /// The key with this id, found by paging through every key (the API has
+    /// no call that reads one key).
+    pub async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKeyInfo>, Error> {
+        crate::rotation::find_api_key(self, key_id).await
+    }
+
+    /// Reads the key and plans its rotation ([`RotationPlan::new`]); nothing
+    /// is changed. The plan makes the replacement for the key's username:
+    /// give the user's id with [`RotationPlan::for_user`] where the two
+    /// differ (see [the rotation module](crate::rotation)).
+    pub async fn plan_rotation(&self, key_id: &str, retire: Retire) -> Result<RotationPlan, Error> {
+        crate::rotation::plan_rotation(self, key_id, retire).await
+    }
+
+    /// Rotates a key in one call: plan, create for `user_id`, retire.
+    ///
+    /// `user_id` is the id of the key's user, which the API does not list
+    /// (it lists the username; on a real server ids are UUIDs). A wrong id
+    /// fails with an [`Error::Rotation`] whose `stop` is
+    /// [`RotationStop::Create`] (its `source` the create's 404), with
+    /// nothing created and the old key's expiry put back; the id of another
+    /// user makes a key that is deleted again ([`RotationStop::WrongUser`]).
+    ///
+    /// The result holds the new secret. An error means no new key is left
+    /// (a key that someone revoked meanwhile gets no replacement:
+    /// [`RotationStop::RevokedMeanwhile`]), except where the error's
+    /// `orphan` names a key a delete failed on.
+    pub async fn rotate_api_key(
+        &self,
+        key_id: &str,
+        user_id: &str,
+        retire: Retire,
+    ) -> Result<Rotated, Error> {
+        crate::rotation::rotate_api_key(self, key_id, user_id, retire).await
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use futures_util::{Stream, StreamExt, TryStreamExt, stream};
+use futures_util::{Stream, StreamExt, stream};
 
 use crate::{Client, Error, ListQuery, types::ApiKeyInfo};
 
@@ -54,96 +54,55 @@ impl Pager {
     }
 }
 
-impl Client {
-    /// Every key the query matches (its filter; its limit is the page size
-    /// and its offset where to start), in the server's order, until a short
-    /// page.
-    ///
-    /// Round trips overlap: up to the prefetch count of pages
-    /// ([`ListQuery::with_prefetch`], else the client's
-    /// [`with_prefetch`](crate::ClientBuilder::with_prefetch), 4 by default)
-    /// are requested ahead at once, and keys are still yielded in the
-    /// server's order. At most prefetch + 1 pages are held, whatever the
-    /// total; pages fetched past the short one that ends the walk are
-    /// dropped. A prefetch of 1 fetches one page after the other.
-    ///
-    /// Offset paging is not a snapshot: while others create or delete keys,
-    /// a key can be skipped (a deletion before the current offset shifts the
-    /// rest back) or seen twice (a creation before it shifts them forward). A
-    /// key already yielded from the previous page is not yielded again; keys
-    /// that move further than one page are not tracked, to keep memory flat.
-    /// A server that ignores `limit` or `offset` ends the stream with
-    /// [`Error::Paging`]; one that always has another page, with
-    /// [`Error::TooManyKeys`] once the client's
-    /// [`with_max_stream_keys`](crate::ClientBuilder::with_max_stream_keys)
-    /// bound is passed.
-    ///
-    /// ```no_run
-    /// use futures::TryStreamExt;
-    /// # async fn demo(client: h2ogpte_api_keys::Client) -> Result<(), h2ogpte_api_keys::Error> {
-    /// use h2ogpte_api_keys::ListQuery;
-    /// let query = ListQuery::new().with_filter("alice").with_limit(500);
-    /// let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
-    /// while let Some(key) = keys.try_next().await? {
-    ///     println!("{} {}", key.id, key.is_active);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn stream_all_api_keys<'a>(
-        &'a self,
-        query: &ListQuery,
-    ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'a {
-        let limit = query.limit();
-        let prefetch = query.prefetch().unwrap_or(self.stream_limits.prefetch);
-        let start = query.offset();
-        let template = query.clone();
-        // Pages at start, start + limit, …, requested `prefetch` at a time
-        // and delivered in order; dropping the stream cancels those in flight.
-        let pages = stream::iter(0u64..)
-            .map(move |index| {
-                let page = template
-                    .clone()
-                    .with_offset(start.saturating_add(index.saturating_mul(limit)));
-                async move { self.list_all_api_keys(&page).await }
-            })
-            .buffered(prefetch);
-        let pager = Pager {
-            offset: start,
-            yielded: 0,
-            max_keys: self.stream_limits.max_keys,
-            buffer: VecDeque::new(),
-            last_page_ids: HashSet::new(),
-            exhausted: false,
-        };
-        stream::try_unfold(
-            (Box::pin(pages), pager),
-            move |(mut pages, mut pager)| async move {
-                loop {
-                    if let Some(key) = pager.buffer.pop_front() {
-                        if pager.yielded >= pager.max_keys {
-                            return Err(Error::TooManyKeys {
-                                limit: pager.max_keys,
-                            });
-                        }
-                        pager.yielded += 1;
-                        return Ok(Some((key, (pages, pager))));
+/// [`Client::stream_all_api_keys`]: the pages, `prefetch` at a time, walked
+/// in order into one stream of keys.
+pub(crate) fn stream_all_api_keys<'a>(
+    client: &'a Client,
+    query: &ListQuery,
+) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'a {
+    let limit = query.limit();
+    let prefetch = query.prefetch().unwrap_or(client.stream_limits.prefetch);
+    let start = query.offset();
+    let template = query.clone();
+    // Pages at start, start + limit, …, requested `prefetch` at a time
+    // and delivered in order; dropping the stream cancels those in flight.
+    let pages = stream::iter(0u64..)
+        .map(move |index| {
+            let page = template
+                .clone()
+                .with_offset(start.saturating_add(index.saturating_mul(limit)));
+            async move { client.list_all_api_keys(&page).await }
+        })
+        .buffered(prefetch);
+    let pager = Pager {
+        offset: start,
+        yielded: 0,
+        max_keys: client.stream_limits.max_keys,
+        buffer: VecDeque::new(),
+        last_page_ids: HashSet::new(),
+        exhausted: false,
+    };
+    stream::try_unfold(
+        (Box::pin(pages), pager),
+        move |(mut pages, mut pager)| async move {
+            loop {
+                if let Some(key) = pager.buffer.pop_front() {
+                    if pager.yielded >= pager.max_keys {
+                        return Err(Error::TooManyKeys {
+                            limit: pager.max_keys,
+                        });
                     }
-                    if pager.exhausted {
-                        return Ok(None);
-                    }
-                    match pages.next().await {
-                        Some(page) => pager.take(page?, limit)?,
-                        None => return Ok(None),
-                    }
+                    pager.yielded += 1;
+                    return Ok(Some((key, (pages, pager))));
                 }
-            },
-        )
-    }
-
-    /// Every key the query matches, collected from all its pages; see
-    /// [`stream_all_api_keys`](Self::stream_all_api_keys) for the paging
-    /// caveats. Memory grows with the number of keys.
-    pub async fn collect_all_api_keys(&self, query: &ListQuery) -> Result<Vec<ApiKeyInfo>, Error> {
-        self.stream_all_api_keys(query).try_collect().await
-    }
+                if pager.exhausted {
+                    return Ok(None);
+                }
+                match pages.next().await {
+                    Some(page) => pager.take(page?, limit)?,
+                    None => return Ok(None),
+                }
+            }
+        },
+    )
 }

@@ -438,68 +438,55 @@ pub struct Rotated {
     pub old_key: OldKey,
 }
 
-impl Client {
-    /// The key with this id, found by paging through every key (the API has
-    /// no call that reads one key).
-    pub async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKeyInfo>, Error> {
-        let mut keys = std::pin::pin!(self.stream_all_api_keys(&ListQuery::new()));
-        while let Some(key) = keys.try_next().await? {
-            if key.id == key_id {
-                return Ok(Some(key));
-            }
+/// [`Client::find_api_key`]: pages through every key for this id.
+pub(crate) async fn find_api_key(
+    client: &Client,
+    key_id: &str,
+) -> Result<Option<ApiKeyInfo>, Error> {
+    let mut keys = std::pin::pin!(client.stream_all_api_keys(&ListQuery::new()));
+    while let Some(key) = keys.try_next().await? {
+        if key.id == key_id {
+            return Ok(Some(key));
         }
-        Ok(None)
     }
+    Ok(None)
+}
 
-    /// Reads the key and plans its rotation ([`RotationPlan::new`]); nothing
-    /// is changed. The plan makes the replacement for the key's username:
-    /// give the user's id with [`RotationPlan::for_user`] where the two
-    /// differ (see [the rotation module](crate::rotation)).
-    pub async fn plan_rotation(&self, key_id: &str, retire: Retire) -> Result<RotationPlan, Error> {
-        let old = self
-            .find_api_key(key_id)
-            .await?
-            .ok_or_else(|| RotationFailure::new(key_id, None, RotationStop::NoSuchKey))?;
-        RotationPlan::new(old, retire, now_utc())
-    }
+/// [`Client::plan_rotation`]: reads the key and plans its rotation.
+pub(crate) async fn plan_rotation(
+    client: &Client,
+    key_id: &str,
+    retire: Retire,
+) -> Result<RotationPlan, Error> {
+    let old = find_api_key(client, key_id)
+        .await?
+        .ok_or_else(|| RotationFailure::new(key_id, None, RotationStop::NoSuchKey))?;
+    RotationPlan::new(old, retire, now_utc())
+}
 
-    /// Rotates a key in one call: plan, create for `user_id`, retire.
-    ///
-    /// `user_id` is the id of the key's user, which the API does not list
-    /// (it lists the username; on a real server ids are UUIDs). A wrong id
-    /// fails with an [`Error::Rotation`] whose `stop` is
-    /// [`RotationStop::Create`] (its `source` the create's 404), with
-    /// nothing created and the old key's expiry put back; the id of another
-    /// user makes a key that is deleted again ([`RotationStop::WrongUser`]).
-    ///
-    /// The result holds the new secret. An error means no new key is left
-    /// (a key that someone revoked meanwhile gets no replacement:
-    /// [`RotationStop::RevokedMeanwhile`]), except where the error's
-    /// `orphan` names a key a delete failed on.
-    pub async fn rotate_api_key(
-        &self,
-        key_id: &str,
-        user_id: &str,
-        retire: Retire,
-    ) -> Result<Rotated, Error> {
-        let rotation = self
-            .plan_rotation(key_id, retire)
-            .await?
-            .for_user(user_id)
-            .create(self)
-            .await?;
-        match rotation.retire_old(self).await {
-            // Nobody holds the new secret yet: a key revoked meanwhile is
-            // not handed on in its replacement.
-            OldKey::RetiredElsewhere => {
-                Err(rotation.abandon(self, RotationStop::RevokedMeanwhile).await)
-            }
-            old_key => Ok(Rotated {
-                created: rotation.created,
-                old: rotation.plan.old,
-                old_key,
-            }),
-        }
+/// [`Client::rotate_api_key`]: plan, create for `user_id`, retire.
+pub(crate) async fn rotate_api_key(
+    client: &Client,
+    key_id: &str,
+    user_id: &str,
+    retire: Retire,
+) -> Result<Rotated, Error> {
+    let rotation = plan_rotation(client, key_id, retire)
+        .await?
+        .for_user(user_id)
+        .create(client)
+        .await?;
+    match rotation.retire_old(client).await {
+        // Nobody holds the new secret yet: a key revoked meanwhile is
+        // not handed on in its replacement.
+        OldKey::RetiredElsewhere => Err(rotation
+            .abandon(client, RotationStop::RevokedMeanwhile)
+            .await),
+        old_key => Ok(Rotated {
+            created: rotation.created,
+            old: rotation.plan.old,
+            old_key,
+        }),
     }
 }
 
