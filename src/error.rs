@@ -546,6 +546,51 @@ fn root_cause(e: &(dyn StdError + 'static)) -> String {
 }
 
 impl Error {
+    /// How long the server asked to wait before retrying (its
+    /// `Retry-After`), whatever the status and whether the spec documents
+    /// it; for a composite's failure, what its failed call was told.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api { retry_after, .. }
+            | Error::UnexpectedStatus { retry_after, .. }
+            | Error::Decode { retry_after, .. } => *retry_after,
+            Error::Rotation(failure) => failure.source.as_ref().and_then(Error::retry_after),
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same request again could succeed: connection
+    /// failures, timeouts, and the statuses 429, 502, 503 and 504. Whether
+    /// the client does retry also depends on the operation (see
+    /// [`RetryPolicy`](crate::RetryPolicy)).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
+                crate::retry::is_retryable_status(*status)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the server may have carried out the request that failed this
+    /// way: a transport failure once the request could have been sent (a
+    /// reset, a timeout), or a 500, 502 or 504, after which the server may
+    /// have acted. A 429 or 503 says the request was not processed, and a
+    /// connection that was never made sent nothing.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => matches!(
+                *status,
+                StatusCode::INTERNAL_SERVER_ERROR
+                    | StatusCode::BAD_GATEWAY
+                    | StatusCode::GATEWAY_TIMEOUT
+            ),
+            _ => false,
+        }
+    }
+
     /// The status of a failed response that held no API error (an
     /// undocumented status, or a body that is not the API's), if this is one.
     pub(crate) fn status_without_api_error(&self) -> Option<StatusCode> {

@@ -11,7 +11,7 @@ use crate::Error;
 
 /// The statuses worth sending the same request again for: too many
 /// requests, and a gateway or the service itself unavailable for now.
-fn is_retryable_status(status: StatusCode) -> bool {
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(
         status,
         StatusCode::TOO_MANY_REQUESTS
@@ -71,55 +71,6 @@ fn http_date(value: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .iter()
         .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
         .map(|at| at.and_utc())
-}
-
-impl Error {
-    /// How long the server asked to wait before retrying (its
-    /// `Retry-After`), whatever the status and whether the spec documents
-    /// it; for a composite's failure, what its failed call was told.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Error::Api { retry_after, .. }
-            | Error::UnexpectedStatus { retry_after, .. }
-            | Error::Decode { retry_after, .. } => *retry_after,
-            Error::Rotation(failure) => failure.source.as_ref().and_then(Error::retry_after),
-            _ => None,
-        }
-    }
-
-    /// Whether sending the same request again could succeed: connection
-    /// failures, timeouts, and the statuses 429, 502, 503 and 504. Whether
-    /// the client does retry also depends on the operation (see
-    /// [`RetryPolicy`](crate::RetryPolicy)).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
-            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => {
-                is_retryable_status(*status)
-            }
-            _ => false,
-        }
-    }
-}
-
-impl Error {
-    /// Whether the server may have carried out the request that failed this
-    /// way: a transport failure once the request could have been sent (a
-    /// reset, a timeout), or a 500, 502 or 504, after which the server may
-    /// have acted. A 429 or 503 says the request was not processed, and a
-    /// connection that was never made sent nothing.
-    pub fn may_have_been_applied(&self) -> bool {
-        match self {
-            Error::Timeout { .. } | Error::Transport { .. } => true,
-            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => matches!(
-                *status,
-                StatusCode::INTERNAL_SERVER_ERROR
-                    | StatusCode::BAD_GATEWAY
-                    | StatusCode::GATEWAY_TIMEOUT
-            ),
-            _ => false,
-        }
-    }
 }
 
 /// How failed calls are retried.
