@@ -14,7 +14,8 @@ use crate::{
     seed::{self, MAX_SEED_FILE_BYTES, SeedKey},
     serve::{Timeouts, serve},
     state::AppState,
-    store::{ApiVersion, Collection, Settings, Store, User},
+    store::Store,
+    world::{ApiVersion, Collection, Settings, User},
 };
 
 /// The most keys a fake server is seeded with: ten times a large

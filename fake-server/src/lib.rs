@@ -29,6 +29,7 @@ mod seed;
 mod serve;
 mod state;
 mod store;
+mod world;
 
 pub use error::ApiError;
 pub use fake_server::{DEFAULT_ADMIN_ID, FakeServer, FakeServerBuilder, MAX_SEED_KEYS};
@@ -41,4 +42,5 @@ pub use secret::{NewKey, sha256};
 pub use seed::{MAX_SEED_FILE_BYTES, SeedKey};
 pub use serve::{Timeouts, serve};
 pub use state::{AppState, MAX_CLOCK_OFFSET};
-pub use store::{ApiVersion, Collection, Settings, Store, User};
+pub use store::Store;
+pub use world::{ApiVersion, Collection, Settings, User};

@@ -18,7 +18,7 @@ use crate::{
     model::{CreateRequest, UpdateExpiryRequest, UpdateInactivityIntervalRequest},
     secret::{NewKey, sha256},
     state::AppState,
-    store::ApiVersion,
+    world::ApiVersion,
 };
 
 /// The spec this server implements, served at `/api-spec.yaml` like the real server.
