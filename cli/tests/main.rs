@@ -1,12 +1,15 @@
-//! The `h2ogpte-keys` binary's tests, one module per concern, in one test
-//! binary.
+//! The `h2ogpte-keys` binary's tests, in one test binary: a module per
+//! command, one for the journeys across them, and two for the promises
+//! every command keeps (`promises`, `signals`).
 
-mod admin;
-mod admin_loop;
-mod cli;
 mod common;
-mod delivery;
-mod hardening;
-mod hostile;
-mod newcomer;
+
+mod audit;
+mod batches;
+mod create;
+mod help;
+mod journeys;
+mod list;
+mod promises;
+mod rotate;
 mod signals;

@@ -3,6 +3,12 @@
 
 #![allow(dead_code)]
 
+pub mod states;
+
+pub mod sinks;
+
+pub mod fleet;
+
 use std::sync::LazyLock;
 
 use assert_cmd::Command;
@@ -75,4 +81,53 @@ pub fn create(server: &FakeServer, args: &[&str]) -> Value {
 
 pub fn id_of(created: &Value) -> String {
     created["api_key"]["id"].as_str().expect("id").to_owned()
+}
+
+// Shared by several test modules.
+use assert_cmd::cargo::CommandCargoExt;
+use h2ogpte_test_support::scripted::Scripted;
+use h2ogpte_test_support::scripted::Step;
+
+/// Snapshot settings that replace what changes from run to run: ids,
+/// secrets, hints, times.
+pub fn redacted() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[id]",
+    );
+    settings.add_filter(r"sk-[A-Za-z0-9]+", "[secret]");
+    settings.add_filter(r"…[A-Za-z0-9]{4}", "…[hint]");
+    settings.add_filter(
+        r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|\+00:00)?",
+        "[time]",
+    );
+    settings.add_filter(r#""hint": "[A-Za-z0-9]{4}""#, r#""hint": "[hint]""#);
+    settings
+}
+
+/// A server with keys that break the recommended policy (no expiry).
+pub fn with_findings(n: usize) -> FakeServer {
+    let server = server();
+    for i in 0..n {
+        create(&server, &["--user", "u-alice", "--name", &format!("k{i}")]);
+    }
+    server
+}
+
+/// The binary pointed at `server`, as a plain `Command`.
+pub fn binary(server: &FakeServer) -> std::process::Command {
+    let mut cmd = std::process::Command::cargo_bin("h2ogpte-keys").expect("binary");
+    cmd.env_remove("RUST_LOG")
+        .env("H2OGPTE_SERVER_URL", server.url())
+        .env("H2OGPTE_API_KEY", server.admin_key());
+    cmd
+}
+
+/// Serves `responses` (whole HTTP responses) to one connection after
+/// another, in order, the last one repeated; returns its URL and the
+/// server, whose requests are the request lines it saw.
+pub fn scripted_server(responses: Vec<String>) -> (String, Scripted) {
+    let server = Scripted::start(responses.into_iter().map(Step::Respond).collect());
+    (server.url.clone(), server)
 }
