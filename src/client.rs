@@ -390,13 +390,13 @@ impl Client {
     /// `user_id` is the id of the key's user, which the API does not list
     /// (it lists the username; on a real server ids are UUIDs). A wrong id
     /// fails with an [`Error::Rotation`] whose `stop` is
-    /// [`RotationStop::Create`] (its `source` the create's 404), with
+    /// [`RotationStop::Create`](crate::rotation::RotationStop::Create) (its `source` the create's 404), with
     /// nothing created and the old key's expiry put back; the id of another
-    /// user makes a key that is deleted again ([`RotationStop::WrongUser`]).
+    /// user makes a key that is deleted again ([`RotationStop::WrongUser`](crate::rotation::RotationStop::WrongUser)).
     ///
     /// The result holds the new secret. An error means no new key is left
     /// (a key that someone revoked meanwhile gets no replacement:
-    /// [`RotationStop::RevokedMeanwhile`]), except where the error's
+    /// [`RotationStop::RevokedMeanwhile`](crate::rotation::RotationStop::RevokedMeanwhile)), except where the error's
     /// `orphan` names a key a delete failed on.
     pub async fn rotate_api_key(
         &self,
