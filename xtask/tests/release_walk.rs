@@ -50,28 +50,6 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> Ran {
     }
 }
 
-/// Seeds the walk's target dir with the outer build's dependencies, so the
-/// scratch clone compiles only the workspace's own crates (theirs are the
-/// same versions with the same features). A copy, not hard links: rustc may
-/// rewrite an output in place. The outer cargo holds its own target dir
-/// while this test runs, hence a dir of the walk's own.
-fn seed_target_dir() {
-    let outer = workspace::root().join("target/debug");
-    let walk = workspace::root().join("target/release-walk/debug");
-    if walk.exists() || !outer.exists() {
-        return;
-    }
-    std::fs::create_dir_all(&walk).expect("the walk's target dir");
-    for part in ["deps", "build", ".fingerprint"] {
-        // Best effort: a failed copy only means a longer build.
-        let _ = Command::new("cp")
-            .arg("-r")
-            .arg(outer.join(part))
-            .arg(walk.join(part))
-            .status();
-    }
-}
-
 fn tail(out: &str) -> String {
     let lines: Vec<&str> = out.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
@@ -105,7 +83,6 @@ fn scratch() -> PathBuf {
 
 #[test]
 fn the_worked_release_ends_green() {
-    seed_target_dir();
     let dir = scratch();
     let spec_path = dir.join("openapi/h2ogpte-api-keys.yaml");
 
