@@ -638,6 +638,10 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
         report.contains("semver: minor (from 0.1.0 to 0.1.1)"),
         "{report}"
     );
+    assert!(
+        report.contains("the verdicts agree that nothing breaks"),
+        "{report}"
+    );
 
     // A documented error status: the spec sees a behaviour change, the
     // compiled API nothing; both are printed and the difference explained.

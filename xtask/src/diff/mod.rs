@@ -392,6 +392,13 @@ fn explain(spec_level: Level, compiled: &Compiled, changes: &[Change]) -> String
                 std::cmp::Ordering::Equal => {
                     "the spec-level and compiled verdicts agree\n".to_owned()
                 }
+                // An addition: cargo-semver-checks looks for breaks, found
+                // none, and has nothing to say about what was added.
+                std::cmp::Ordering::Greater
+                    if spec_level == Level::Minor && changes.iter().all(|c| c.rust <= Impact::Additive && c.wire <= Impact::Additive) =>
+                {
+                    "the verdicts agree that nothing breaks: the spec-level one counts what was added (minor); cargo-semver-checks looks only for breaks and found none\n".to_owned()
+                }
                 std::cmp::Ordering::Greater => {
                     let mut why = format!(
                         "the verdicts differ: the spec-level one ({spec_level}) is right here; the compiled API did not see:\n"
