@@ -23,8 +23,10 @@ pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 /// SIGTERM.
 ///
 /// A command that creates a key (create, rotate) either delivers its secret
-/// on stdout or deletes the key again; a signal during the create waits for
-/// it to finish (a second one stops waiting).
+/// (on stdout, or with --secret-file, --secret-dir or --secret-command) or
+/// deletes the key again; a signal during the create waits for it to finish
+/// (a second one stops waiting). Rotations journal their steps in the state
+/// directory, so `rotate --resume` finishes or undoes a run that was killed.
 #[derive(Parser, Debug)]
 #[command(name = "h2ogpte-keys", version, about, long_about)]
 pub struct Cli {
@@ -74,6 +76,37 @@ pub struct Global {
     /// Seconds one HTTP request may take.
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds, global = true, help_heading = "Connection")]
     pub timeout: Duration,
+    /// Where rotations keep their journal (default
+    /// `$XDG_STATE_HOME/h2ogpte-keys`, else `~/.local/state/h2ogpte-keys`).
+    #[arg(long, value_name = "DIR", global = true, help_heading = "State")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Where a new key's secret goes, when not to standard output.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Secret")]
+pub struct SinkArgs {
+    /// Write the secret alone to this file instead of standard output: made
+    /// with mode 600 under a temporary name in the same directory (which must
+    /// exist), synced, then renamed into place. An existing file is refused
+    /// unless --force.
+    #[arg(long, value_name = "PATH", conflicts_with = "secret_command")]
+    pub secret_file: Option<PathBuf>,
+    /// Run this command with the secret alone on its standard input (no
+    /// shell: write `sh -c '...'` for one). Its environment names the key:
+    /// H2OGPTE_NEW_KEY_ID, H2OGPTE_KEY_NAME, H2OGPTE_KEY_USERNAME and, in a
+    /// rotation, H2OGPTE_OLD_KEY_ID; the secret is never in its arguments
+    /// or environment, nor is H2OGPTE_API_KEY. Exit 0 in time is delivered;
+    /// anything else is not, and the new key is deleted again.
+    #[arg(long, value_name = "CMD")]
+    pub secret_command: Option<String>,
+    /// Seconds the --secret-command may take before it is killed and the
+    /// secret counts as not delivered.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    pub secret_command_timeout: Duration,
+    /// Replace an existing secret file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Environment variable naming a PEM file of extra CA certificates.
@@ -278,6 +311,8 @@ pub struct Create {
     /// Say what would be created, and create nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// `list`.
@@ -410,7 +445,35 @@ pub struct Delete {
 #[derive(Args, Debug)]
 pub struct Rotate {
     /// Id of the key to replace.
-    pub id: String,
+    #[arg(required_unless_present_any = ["from_file", "resume"], conflicts_with_all = ["from_file", "resume"])]
+    pub id: Option<String>,
+    /// Rotate every key whose id is in this file (`-` for standard input),
+    /// one per line, as `audit --ids --remedy rotate` prints them; each
+    /// secret goes to --secret-dir or --secret-command.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub from_file: Option<PathBuf>,
+    /// With --from-file: write each new secret to a file named by the old
+    /// key's id in this directory, which must have mode 700.
+    #[arg(long, value_name = "DIR", requires = "from_file", conflicts_with_all = ["secret_file", "secret_command"])]
+    pub secret_dir: Option<PathBuf>,
+    /// With --from-file: the user id of each username, as CSV lines
+    /// `username,user_id` or TOML `username = "user_id"`; a key whose user
+    /// is not in it is refused before anything is made for it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "from_file",
+        conflicts_with = "user"
+    )]
+    pub user_map: Option<PathBuf>,
+    /// With --from-file: rotations run at once, between 1 and 64.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = between(1u16, 64))]
+    pub concurrency: u16,
+    /// Finish or undo the rotations an earlier run left unfinished (killed,
+    /// or the machine rebooted), as its journal in the state directory
+    /// records them, and say which.
+    #[arg(long, conflicts_with_all = ["user", "delete_old", "overlap", "expires_in", "dry_run", "secret_file", "secret_command", "force"])]
+    pub resume: bool,
     /// Id of the key's user, when it differs from the username (the API lists
     /// keys by username only).
     #[arg(long = "user", value_name = "ID")]
@@ -435,6 +498,8 @@ pub struct Rotate {
     /// Read the key and say what would be done; create and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// `audit`.

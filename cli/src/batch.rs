@@ -96,53 +96,51 @@ pub struct How<'a> {
 }
 
 /// What a batch did.
-pub struct Summary {
-    /// Each id whose call finished, in input order.
-    pub outcomes: Vec<Outcome>,
-    /// Ids not attempted because a signal stopped the batch.
+pub struct Summary<O = Outcome> {
+    /// Each item whose work finished, in input order.
+    pub outcomes: Vec<O>,
+    /// Items not attempted because a signal stopped the batch.
     pub not_attempted: usize,
-    /// Calls in flight when a second signal ended the batch at once: their
+    /// Items in flight when a second signal ended the batch at once: their
     /// outcome is unknown.
     pub abandoned: usize,
     /// The signal that stopped the batch, if one did.
     pub signal: Option<Signal>,
 }
 
-/// Runs `op` for every id, `how.concurrency` at a time, turning each result
-/// into an outcome with `judge` and calling `report` with it as soon as it
-/// is known.
+/// Runs `op` for every item, `how.concurrency` at a time, calling `report`
+/// with each outcome as soon as it is known.
 ///
-/// A first SIGINT or SIGTERM stops starting new calls; the calls in flight
-/// finish (each bounded by the request timeout) and are reported. A second
-/// one ends the batch at once: the results known so far are returned, and
-/// the calls still in flight are counted as abandoned.
-pub async fn run<F, Fut>(
-    ids: Vec<String>,
+/// A first SIGINT or SIGTERM stops starting new work; the work in flight
+/// finishes (each call bounded by the request timeout) and is reported. A
+/// second one ends the batch at once: the outcomes known so far are
+/// returned, and the work still in flight is counted as abandoned.
+pub async fn run<I, O, F, Fut>(
+    items: Vec<I>,
     how: How<'_>,
     op: F,
-    mut report: impl FnMut(&Outcome),
-    judge: impl Fn(String, Result<(), h2ogpte_api_keys::Error>) -> Outcome,
+    mut report: impl FnMut(&O),
     signals: &mut Signals,
-) -> Summary
+) -> Summary<O>
 where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<(), h2ogpte_api_keys::Error>>,
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = O>,
 {
-    let total = ids.len();
+    let total = items.len();
     let stop = AtomicBool::new(false);
     let started = AtomicUsize::new(0);
     let progress = progress_bar(total, how.verb, how.quiet);
-    let (op, progress_ref, judge) = (&op, &progress, &judge);
+    let (op, progress_ref) = (&op, &progress);
     let (stop_ref, started_ref) = (&stop, &started);
-    let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(total);
+    let mut outcomes: Vec<(usize, O)> = Vec::with_capacity(total);
     let mut results = std::pin::pin!(
-        stream::iter(ids.into_iter().enumerate())
+        stream::iter(items.into_iter().enumerate())
             .take_while(|_| std::future::ready(!stop_ref.load(Ordering::SeqCst)))
-            .map(|(index, id)| async move {
+            .map(|(index, item)| async move {
                 started_ref.fetch_add(1, Ordering::SeqCst);
-                let result = op(id.clone()).await;
+                let outcome = op(item).await;
                 progress_ref.inc(1);
-                (index, judge(id, result))
+                (index, outcome)
             })
             .buffer_unordered(how.concurrency.max(1))
     );
@@ -158,7 +156,7 @@ where
             },
             received = signals.next() => {
                 if signal.is_some() {
-                    // The second signal: stop waiting for the calls in flight.
+                    // The second signal: stop waiting for the work in flight.
                     break;
                 }
                 signal = Some(received);

@@ -14,9 +14,12 @@ mod csv_out;
 mod deliver;
 mod exit;
 mod failure;
+mod journal;
 mod output;
 mod signals;
+mod sink;
 mod terminal;
+mod user_map;
 mod wait;
 
 use std::{io::IsTerminal, process::ExitCode};

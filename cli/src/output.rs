@@ -358,29 +358,33 @@ pub fn write_ndjson<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<
 
 /// The table of batch outcomes.
 pub fn outcomes_table(outcomes: &[Outcome], header: bool) -> String {
-    const HEADER: [&str; 2] = ["ID", "RESULT"];
-    let rows: Vec<[String; 2]> = outcomes
-        .iter()
-        .map(|o| {
-            [
-                escape(&o.id),
-                match (&o.error, o.note) {
-                    (Some(e), _) => format!("failed: {}", escape(e)),
-                    (None, Some(note)) => format!("ok ({note})"),
-                    (None, None) => "ok".to_owned(),
-                },
-            ]
-        })
-        .collect();
-    // Every outcome is at hand: the whole table's widths are known, so its
-    // chunks line up as one table.
-    let mut widths = HEADER.map(|h| if header { h.len() } else { 0 });
+    let rows = outcomes.iter().map(|o| {
+        [
+            escape(&o.id),
+            match (&o.error, o.note) {
+                (Some(e), _) => format!("failed: {}", escape(e)),
+                (None, Some(note)) => format!("ok ({note})"),
+                (None, None) => "ok".to_owned(),
+            },
+        ]
+    });
+    whole_table(["ID", "RESULT"], rows.collect(), header)
+}
+
+/// A table of rows all at hand: the whole table's widths are known, so its
+/// chunks line up as one table. Cells are written as given (escape them).
+pub fn whole_table<const N: usize>(
+    columns: [&'static str; N],
+    rows: Vec<[String; N]>,
+    header: bool,
+) -> String {
+    let mut widths = columns.map(|h| if header { h.len() } else { 0 });
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let mut table = ChunkedTable::new(header.then_some(HEADER), Some(widths));
+    let mut table = ChunkedTable::new(header.then_some(columns), Some(widths));
     let mut out = Vec::new();
     for row in rows {
         table.push(row);

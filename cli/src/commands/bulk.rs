@@ -333,7 +333,12 @@ where
         verb: act.verb,
         quiet: g.quiet,
     };
-    let mut summary = batch::run(ids, how, op, report, judge, signals).await;
+    let (op, judge) = (&op, &judge);
+    let each = |id: String| async move {
+        let result = op(id.clone()).await;
+        judge(id, result)
+    };
+    let mut summary = batch::run(ids, how, each, report, signals).await;
     // The decided outcomes back in their places among the ones that ran.
     for (at, outcome) in decided {
         let at = at.min(summary.outcomes.len());
@@ -590,7 +595,7 @@ async fn dry_run(
 }
 
 /// The keys among `ids` that exist, found by paging through every key once.
-async fn keys_named(
+pub(super) async fn keys_named(
     client: &Client,
     ids: &[String],
     g: &Global,

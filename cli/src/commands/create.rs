@@ -4,10 +4,11 @@ use h2ogpte_api_keys::{Client, parse_interval, types};
 
 use crate::{
     args::{Create, Global, Output},
-    deliver::{Framing, check_output_keeps_secrets, create_key, deliver_or_undo},
+    deliver::{Framing, check_output_keeps_secrets, create_key, deliver_or_undo, undo},
     failure::Failure,
     output::line,
     signals::Signals,
+    sink::{KeyFacts, Sink},
     terminal::{escape, note},
 };
 
@@ -24,10 +25,15 @@ pub async fn create(
         expires_in: args.expires_in.clone(),
         inactivity_interval: args.inactivity_days,
     };
+    let sink = Sink::from_args(&args.sink, None)?;
     if args.dry_run {
         return say_request(&request, g);
     }
-    check_output_keeps_secrets(g)?;
+    if sink.is_stdout() {
+        check_output_keeps_secrets(g)?;
+    } else {
+        sink.check(None).map_err(Failure::usage)?;
+    }
     let user = request.user_id.clone();
     let (result, deferred) = create_key(
         client.create_api_key_for_user(request),
@@ -38,7 +44,21 @@ pub async fn create(
     )
     .await?;
     let created = result.map_err(|e| Failure::from_error(&e, g.timeout))?;
-    deliver_or_undo(client, &created, g, Framing::Alone).await?;
+    if sink.is_stdout() {
+        deliver_or_undo(client, &created, g, Framing::Alone).await?;
+    } else {
+        let key = &created.api_key;
+        let facts = KeyFacts {
+            new_id: &key.id,
+            name: &key.name,
+            username: &key.username,
+            old_id: None,
+        };
+        match sink.deliver(created.secret_key.expose(), facts).await {
+            Ok(to) => say_delivered(key, &to, g)?,
+            Err(why) => return Err(undo(client, &created, &why, g).await),
+        }
+    }
     match deferred.or_else(|| signals.pending()) {
         Some(signal) => Err(Failure::signalled(
             signal,
@@ -49,6 +69,31 @@ pub async fn create(
         )),
         None => Ok(()),
     }
+}
+
+/// A key whose secret went to a sink: in a table its id on stdout (for
+/// scripts) and where the secret went on stderr; in JSON the key and
+/// `secret_to`, without the secret.
+fn say_delivered(key: &types::ApiKeyInfo, to: &str, g: &Global) -> Result<(), Failure> {
+    let record = serde_json::json!({ "api_key": key, "secret_to": to });
+    match g.output {
+        Output::Json => {
+            line(&serde_json::to_string_pretty(&record).map_err(std::io::Error::from)?)?
+        }
+        Output::Ndjson => line(&record.to_string())?,
+        Output::Table | Output::Csv => {
+            line(&escape(&key.id))?;
+            if !g.quiet {
+                note(&format!(
+                    "created key {} for {}; its secret went to {}",
+                    escape(&key.id),
+                    escape(&key.username),
+                    escape(to)
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `--dry-run`: the request that would be sent, on stdout.

@@ -4,7 +4,9 @@ mod audit;
 mod bulk;
 mod create;
 mod list;
+mod resume;
 mod rotate;
+mod rotate_many;
 
 use std::io::Write;
 

@@ -16,8 +16,10 @@ use crate::{
         undone,
     },
     failure::{EXIT_PARTIAL, Failure, describe},
+    journal::{Entry, Journal, Retirement, Step, state_dir},
     output::line,
     signals::Signals,
+    sink::Sink,
     terminal::{escape, note},
 };
 
@@ -27,22 +29,25 @@ pub async fn rotate(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    let retire = match &args.overlap {
-        Some(text) => Retire::After(
-            parse_interval(text).map_err(|e| Failure::usage(format!("--overlap: {e}")))?,
-        ),
-        None if args.delete_old => Retire::Delete,
-        None => Retire::Deactivate,
-    };
-    if let Some(interval) = &args.expires_in {
-        parse_interval(interval).map_err(|e| Failure::usage(format!("--expires-in: {e}")))?;
+    if args.resume {
+        return super::resume::resume(client, g, signals).await;
     }
+    let sink = Sink::from_args(&args.sink, args.secret_dir.as_deref())?;
+    if args.from_file.is_some() && sink.is_stdout() {
+        return Err(Failure::usage(
+            "--from-file rotates many keys: give each secret a place with --secret-dir DIR or --secret-command CMD",
+        ));
+    }
+    let id = match &args.id {
+        Some(id) if sink.is_stdout() => id,
+        _ => return super::rotate_many::rotate_into(client, args, &sink, g, signals).await,
+    };
+    let retire = retire_of(args)?;
     if !args.dry_run {
         check_output_keeps_secrets(g)?;
     }
-    let old = interruptible(signals, find(client, &args.id, g)).await?;
-    let planned =
-        RotationPlan::new(old, retire, Utc::now()).map_err(|e| refused(e, &args.id, g))?;
+    let old = interruptible(signals, find(client, id, g)).await?;
+    let planned = RotationPlan::new(old, retire, Utc::now()).map_err(|e| refused(e, id, g))?;
     let planned = match &args.user {
         Some(user) => planned.for_user(user),
         None => planned,
@@ -56,8 +61,19 @@ pub async fn rotate(
     if args.dry_run {
         return say_plan(&plan, g, args.user.is_some());
     }
+    let journal = open_journal(client, g)?;
+    if journal.get(id).is_some() {
+        return Err(Failure::usage(format!(
+            "an earlier rotation of key {} is unfinished: run `h2ogpte-keys rotate --resume` first",
+            escape(id)
+        )));
+    }
     let old_id = plan.old().id.clone();
     let user = plan.request().user_id.clone();
+    let mut entry = journal_entry(&plan, "standard output".to_owned());
+    journal
+        .put(entry.clone())
+        .map_err(|e| Failure::api(format!("{e}; nothing was changed")))?;
     // A second signal stops waiting: the old key's expiry may have come
     // forward already, and the message must say so.
     let also = match plan.old_key_stops_at() {
@@ -68,12 +84,27 @@ pub async fn rotate(
         ),
         None => String::new(),
     };
+    let also = format!("{also}; or let `h2ogpte-keys rotate --resume` undo what is left");
     let (result, deferred) = create_key(plan.create(client), &user, &also, g, signals).await?;
-    let rotation = result.map_err(|e| create_failed(e, args, g))?;
+    let rotation = match result {
+        Ok(rotation) => rotation,
+        Err(e) => {
+            // The library undid what it could; the error says the rest.
+            let _ = journal.remove(&old_id);
+            let hint = args.user.is_none().then_some("--user");
+            return Err(create_failed(e, hint, g));
+        }
+    };
     let created = &rotation.created;
+    entry.step = Step::Created;
+    entry.new_key_id = Some(created.api_key.id.clone());
     // The old key is retired only once the new secret is in safe hands.
-    if let Err(e) = print_created(created, g, Framing::Rotation) {
-        let why = format!("the secret could not be written to standard output ({e})");
+    let printed = match journal.put(entry.clone()) {
+        Ok(()) => print_created(created, g, Framing::Rotation)
+            .map_err(|e| format!("the secret could not be written to standard output ({e})")),
+        Err(e) => Err(e),
+    };
+    if let Err(why) = printed {
         let mut failure = undone(rotation.withdraw(client).await, created, &why, g);
         if let Err(e) = rotation.restore_old_expiry(client).await {
             let old = escape(&old_id);
@@ -83,7 +114,17 @@ pub async fn rotate(
             );
             failure.code = failure.code.max(EXIT_PARTIAL);
         }
+        if failure.code != EXIT_PARTIAL {
+            let _ = journal.remove(&old_id);
+        }
         return Err(failure);
+    }
+    entry.step = Step::Delivered;
+    if let Err(e) = journal.put(entry) {
+        note(&format!(
+            "{e}: retiring the old key {} anyway",
+            escape(&old_id)
+        ));
     }
     let (old, new) = (escape(&old_id), escape(&created.api_key.id));
     if let Some(signal) = deferred.or_else(|| signals.pending()) {
@@ -92,8 +133,11 @@ pub async fn rotate(
         let end = plan_end(&rotation);
         let _ = finish_rotation(g, &old_id, end);
         let what = match end {
-            OldKeyEnd::Until(_) => "keeps working until the end of the overlap window".to_owned(),
-            _ => format!("is still active: retire it with `h2ogpte-keys deactivate {old}`"),
+            OldKeyEnd::Until(_) => {
+                let _ = journal.remove(&old_id);
+                "keeps working until the end of the overlap window".to_owned()
+            }
+            _ => "is still active: retire it with `h2ogpte-keys rotate --resume`".to_owned(),
         };
         return Err(Failure::signalled(
             signal,
@@ -110,6 +154,9 @@ pub async fn rotate(
         _ => OldKeyEnd::Active,
     };
     let _ = finish_rotation(g, &old_id, end);
+    if !matches!(outcome, OldKey::StillActive(_)) {
+        let _ = journal.remove(&old_id);
+    }
     match outcome {
         // The secret was delivered: the new key stays, whatever happened to
         // the old one; both are named, and the operator decides.
@@ -117,10 +164,54 @@ pub async fn rotate(
             "the new key {new} was delivered, but someone deactivated or deleted the old key {old} meanwhile: if that revocation was meant for its user, delete the new key too with `h2ogpte-keys delete {new}`"
         ))),
         OldKey::StillActive(e) => Err(Failure::partial(format!(
-            "the new key {new} was created, but the old key {old} is still active: {}; retire it with `h2ogpte-keys deactivate {old}`",
+            "the new key {new} was created, but the old key {old} is still active: {}; retire it with `h2ogpte-keys rotate --resume`",
             describe(&e, g.timeout),
         ))),
         _ => Ok(()),
+    }
+}
+
+/// How the old key is to be retired, from the flags; `--expires-in`'s
+/// grammar is checked too.
+pub(super) fn retire_of(args: &Rotate) -> Result<Retire, Failure> {
+    if let Some(interval) = &args.expires_in {
+        parse_interval(interval).map_err(|e| Failure::usage(format!("--expires-in: {e}")))?;
+    }
+    Ok(match &args.overlap {
+        Some(text) => Retire::After(
+            parse_interval(text).map_err(|e| Failure::usage(format!("--overlap: {e}")))?,
+        ),
+        None if args.delete_old => Retire::Delete,
+        None => Retire::Deactivate,
+    })
+}
+
+/// The journal of this state directory, for this server.
+pub(super) fn open_journal(client: &Client, g: &Global) -> Result<Journal, Failure> {
+    let dir = state_dir(g.state_dir.as_deref())?;
+    Journal::open(&dir, client.base_url().as_str())
+}
+
+/// A rotation's first journal entry, written before anything is changed.
+pub(super) fn journal_entry(plan: &RotationPlan, secret_to: String) -> Entry {
+    let old = plan.old();
+    let now = crate::journal::now();
+    Entry {
+        old_key_id: old.id.clone(),
+        username: old.username.clone(),
+        user_id: plan.request().user_id.clone(),
+        name: old.name.clone(),
+        old_expires_at: old.expires_at,
+        retire: match plan.retire() {
+            Retire::Delete => Retirement::Delete,
+            Retire::After(_) => Retirement::Expire,
+            _ => Retirement::Deactivate,
+        },
+        secret_to,
+        started_at: now,
+        step: Step::Creating,
+        new_key_id: None,
+        updated_at: now,
     }
 }
 
@@ -135,7 +226,7 @@ fn plan_end(rotation: &Rotation) -> OldKeyEnd {
 
 /// A plan the library refused: a revoked key stays revoked (a rotation
 /// would hand its access back), and a window must be a date.
-fn refused(e: Error, id: &str, g: &Global) -> Failure {
+pub(super) fn refused(e: Error, id: &str, g: &Global) -> Failure {
     let id = escape(id);
     let stop = match &e {
         Error::Rotation(failure) => &failure.stop,
@@ -161,7 +252,8 @@ fn refused(e: Error, id: &str, g: &Global) -> Failure {
 
 /// A failed first half: nothing was created (or what was, was deleted
 /// again); the message says what to do, from the causes the error carries.
-fn create_failed(e: Error, args: &Rotate, g: &Global) -> Failure {
+/// `hint` is the flag that gives the user's id, when none was given.
+pub(super) fn create_failed(e: Error, hint: Option<&str>, g: &Global) -> Failure {
     let Error::Rotation(failure) = &e else {
         return Failure::from_error(&e, g.timeout);
     };
@@ -197,13 +289,13 @@ fn create_failed(e: Error, args: &Rotate, g: &Global) -> Failure {
             "{cause}nothing was created, and key {old} is unchanged; choose a shorter --overlap (the server caps how long a key may live)"
         )),
         (RotationStop::Create, None)
-            if args.user.is_none()
+            if let Some(flag) = hint
                 && source
                     .as_ref()
                     .is_some_and(|s| s.kind() == ErrorKind::NotFound) =>
         {
             Failure::api(format!(
-                "{cause}the key's username is not its user's id; pass --user with that user's id. Nothing was created{}",
+                "{cause}the key's username is not its user's id; pass {flag} with that user's id. Nothing was created{}",
                 if expiry.is_some() {
                     String::new()
                 } else {

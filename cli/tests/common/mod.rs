@@ -47,6 +47,11 @@ pub fn bare() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // Rotation journals go beside the test build, one per fake server.
+    cmd.env(
+        "XDG_STATE_HOME",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("state"),
+    );
     cmd
 }
 

@@ -1,0 +1,368 @@
+//! Where a new key's secret goes instead of standard output: a file created
+//! `0600` and renamed into place, one such file per key in a private
+//! directory, or a command that reads it on its standard input. Each either
+//! delivers the secret or says why it did not; the caller undoes the key.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::{
+    args::SinkArgs,
+    failure::Failure,
+    terminal::{MESSAGE_LIMIT, clip, escape},
+};
+
+/// Environment variables a `--secret-command` is told the key in (never
+/// its secret, which is on its standard input).
+pub const NEW_KEY_ID_ENV: &str = "H2OGPTE_NEW_KEY_ID";
+/// The new key's name.
+pub const KEY_NAME_ENV: &str = "H2OGPTE_KEY_NAME";
+/// The username of the key's owner.
+pub const KEY_USERNAME_ENV: &str = "H2OGPTE_KEY_USERNAME";
+/// In a rotation, the id of the key it replaces.
+pub const OLD_KEY_ID_ENV: &str = "H2OGPTE_OLD_KEY_ID";
+
+/// Most bytes of a command's standard error kept to explain its failure.
+const COMMAND_STDERR_LIMIT: usize = 4096;
+
+/// Where a secret goes.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    /// Standard output, as the command's result (the default).
+    Stdout,
+    /// This file.
+    File { path: PathBuf, force: bool },
+    /// A file named by the old key's id in this directory (bulk rotation).
+    Dir { dir: PathBuf, force: bool },
+    /// This program and arguments, the secret on its standard input.
+    Command {
+        argv: Vec<String>,
+        timeout: Duration,
+    },
+}
+
+/// What a sink is told of the key whose secret it receives.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyFacts<'a> {
+    pub new_id: &'a str,
+    pub name: &'a str,
+    pub username: &'a str,
+    /// The key a rotation replaces.
+    pub old_id: Option<&'a str>,
+}
+
+impl Sink {
+    /// The sink the flags ask for; `--secret-dir` comes from a bulk
+    /// rotation's own flag.
+    pub fn from_args(args: &SinkArgs, dir: Option<&Path>) -> Result<Self, Failure> {
+        let sink = match (&args.secret_file, &args.secret_command, dir) {
+            (Some(path), None, None) => Sink::File {
+                path: path.clone(),
+                force: args.force,
+            },
+            (None, Some(command), None) => {
+                let argv = shlex::split(command)
+                    .filter(|argv| !argv.is_empty())
+                    .ok_or_else(|| {
+                        Failure::usage(
+                            "--secret-command: not a command line (an unclosed quote, or empty); quote it as a shell would, such as --secret-command 'vault kv put secret/app key=-'",
+                        )
+                    })?;
+                Sink::Command {
+                    argv,
+                    timeout: args.secret_command_timeout,
+                }
+            }
+            (None, None, Some(dir)) => Sink::Dir {
+                dir: dir.to_owned(),
+                force: args.force,
+            },
+            (None, None, None) => Sink::Stdout,
+            _ => {
+                return Err(Failure::usage(
+                    "give one place for the secret: --secret-file, --secret-dir or --secret-command",
+                ));
+            }
+        };
+        if args.force && !matches!(sink, Sink::File { .. } | Sink::Dir { .. }) {
+            return Err(Failure::usage(
+                "--force replaces an existing secret file: it goes with --secret-file or --secret-dir",
+            ));
+        }
+        Ok(sink)
+    }
+
+    /// Whether the secret goes to standard output.
+    pub fn is_stdout(&self) -> bool {
+        matches!(self, Sink::Stdout)
+    }
+
+    /// Checks, before anything is created, what can be checked: the file's
+    /// directory exists and the file does not (unless `--force`); the
+    /// directory is private; the command exists. For a directory, `old_id`
+    /// names the file.
+    pub fn check(&self, old_id: Option<&str>) -> Result<(), String> {
+        match self {
+            Sink::Stdout => Ok(()),
+            Sink::File { path, force } => check_target(path, *force),
+            Sink::Dir { dir, force } => {
+                let name = old_id.ok_or("a secret directory needs the old key's id")?;
+                check_target(&dir.join(file_name(name)?), *force)
+            }
+            Sink::Command { argv, .. } => {
+                let program = Path::new(&argv[0]);
+                if program.components().count() > 1 && !program.is_file() {
+                    return Err(format!(
+                        "--secret-command: {} does not exist",
+                        escape(&program.display().to_string())
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks a `--secret-dir` once: a directory that only its owner can
+    /// read, write or enter.
+    pub fn check_dir(&self) -> Result<(), Failure> {
+        let Sink::Dir { dir, .. } = self else {
+            return Ok(());
+        };
+        let shown = escape(&dir.display().to_string());
+        let meta = std::fs::metadata(dir)
+            .map_err(|e| Failure::usage(format!("--secret-dir {shown}: {e}")))?;
+        if !meta.is_dir() {
+            return Err(Failure::usage(format!(
+                "--secret-dir {shown} is not a directory"
+            )));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode != 0o700 {
+                return Err(Failure::usage(format!(
+                    "--secret-dir {shown} has mode {mode:o}: secrets go only into a directory of mode 700 (`chmod 700 {shown}`)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the secret of the key replacing `old_id` goes, in words.
+    pub fn target(&self, old_id: Option<&str>) -> String {
+        match self {
+            Sink::Stdout => "standard output".to_owned(),
+            Sink::File { path, .. } => format!("file {}", path.display()),
+            Sink::Dir { dir, .. } => {
+                let name = old_id.and_then(|id| file_name(id).ok()).unwrap_or("?");
+                format!("file {}", dir.join(name).display())
+            }
+            Sink::Command { argv, .. } => format!("command {}", argv[0]),
+        }
+    }
+
+    /// Delivers `secret`: Ok with where it went, or Err with why not.
+    /// Never for [`Sink::Stdout`], which the caller prints.
+    pub async fn deliver(&self, secret: &str, key: KeyFacts<'_>) -> Result<String, String> {
+        let target = self.target(key.old_id);
+        match self {
+            Sink::Stdout => Err("standard output is printed by the command itself".to_owned()),
+            Sink::File { path, force } => {
+                write_file(path.clone(), secret.to_owned(), *force).await?;
+                Ok(target)
+            }
+            Sink::Dir { dir, force } => {
+                let old = key
+                    .old_id
+                    .ok_or("a secret directory needs the old key's id")?;
+                write_file(dir.join(file_name(old)?), secret.to_owned(), *force).await?;
+                Ok(target)
+            }
+            Sink::Command { argv, timeout } => {
+                run_command(argv, *timeout, secret, key).await?;
+                Ok(target)
+            }
+        }
+    }
+}
+
+/// A key id as a file name: letters, digits, `.`, `_` and `-`, not
+/// starting with a dot, at most 200 bytes, so a server's id can neither
+/// climb out of the directory nor hide.
+pub fn file_name(id: &str) -> Result<&str, String> {
+    let fine = !id.is_empty()
+        && id.len() <= 200
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if fine {
+        Ok(id)
+    } else {
+        Err(format!(
+            "key id {} cannot name a file (only letters, digits, '.', '_' and '-'): use --secret-command for it",
+            escape(&clip(id, 80))
+        ))
+    }
+}
+
+/// A secret file's directory exists, and the file does not unless `force`.
+fn check_target(path: &Path, force: bool) -> Result<(), String> {
+    let shown = escape(&path.display().to_string());
+    let parent = parent_of(path);
+    if !parent.is_dir() {
+        return Err(format!(
+            "the directory of {shown} does not exist (it is not created): create it first"
+        ));
+    }
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(format!(
+            "{shown} exists already: choose another path, or pass --force to replace it"
+        ));
+    }
+    Ok(())
+}
+
+/// The directory a file is in (`.` for a bare name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `secret` alone to `path`: a temporary file of mode 0600 in the
+/// same directory, flushed and synced, renamed into place (never over a
+/// file unless `force`), then the directory synced.
+async fn write_file(path: PathBuf, secret: String, force: bool) -> Result<(), String> {
+    let secret = zeroize::Zeroizing::new(secret);
+    tokio::task::spawn_blocking(move || {
+        let shown = escape(&path.display().to_string());
+        let parent = parent_of(&path);
+        let fail = |what: &str, e: std::io::Error| format!("{what} {shown}: {e}");
+        let mut file = tempfile::Builder::new()
+            .prefix(".h2ogpte-keys-")
+            .suffix(".tmp")
+            .tempfile_in(parent)
+            .map_err(|e| fail("cannot create a temporary file beside", e))?;
+        file.write_all(secret.as_bytes())
+            .and_then(|()| file.flush())
+            .and_then(|()| file.as_file().sync_all())
+            .map_err(|e| fail("cannot write", e))?;
+        let placed = if force {
+            file.persist(&path).map(drop)
+        } else {
+            file.persist_noclobber(&path).map(drop)
+        };
+        placed.map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                format!("{shown} appeared meanwhile: it was left as it is")
+            } else {
+                fail("cannot move the secret into", e.error)
+            }
+        })?;
+        std::fs::File::open(parent)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| fail("cannot sync the directory of", e))
+    })
+    .await
+    .map_err(|e| format!("the file writer stopped: {e}"))?
+}
+
+/// Runs the command with the secret on its standard input and the key's
+/// facts in its environment (without the administrator's key); exit 0
+/// within `timeout` is delivered. Its output is kept out of the tool's:
+/// standard output is discarded, standard error kept (bounded) to say why
+/// it failed.
+async fn run_command(
+    argv: &[String],
+    timeout: Duration,
+    secret: &str,
+    key: KeyFacts<'_>,
+) -> Result<(), String> {
+    let program = escape(&argv[0]);
+    let mut command = tokio::process::Command::new(&argv[0]);
+    command
+        .args(&argv[1..])
+        .env_remove(h2ogpte_api_keys::API_KEY_ENV)
+        .env(NEW_KEY_ID_ENV, key.new_id)
+        .env(KEY_NAME_ENV, key.name)
+        .env(KEY_USERNAME_ENV, key.username)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    match key.old_id {
+        Some(old) => command.env(OLD_KEY_ID_ENV, old),
+        None => command.env_remove(OLD_KEY_ID_ENV),
+    };
+    // Its own process group: a ^C meant for this tool lets the deliveries in
+    // flight finish instead of killing them halfway.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("--secret-command {program} could not start: {e}"))?;
+    let mut stdin = child.stdin.take();
+    let mut stderr = child.stderr.take();
+    let work = async {
+        if let Some(mut input) = stdin.take() {
+            // A command that exits without reading is judged by its status.
+            let _ = input.write_all(secret.as_bytes()).await;
+            let _ = input.shutdown().await;
+        }
+        let mut said = Vec::new();
+        if let Some(err) = stderr.as_mut() {
+            let _ = err
+                .take(COMMAND_STDERR_LIMIT as u64)
+                .read_to_end(&mut said)
+                .await;
+        }
+        (child.wait().await, said)
+    };
+    let (status, said) = match tokio::time::timeout(timeout, work).await {
+        Ok(done) => done,
+        Err(_) => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(format!(
+                "--secret-command {program} did not finish within {} s (raise --secret-command-timeout); it was killed",
+                timeout.as_secs_f64()
+            ));
+        }
+    };
+    let status = status.map_err(|e| format!("--secret-command {program}: {e}"))?;
+    if status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&said);
+    let said = said.trim();
+    let tail = if said.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", escape(&clip(said, MESSAGE_LIMIT)))
+    };
+    Err(format!(
+        "--secret-command {program} failed ({status}){tail}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_that_would_leave_the_directory_name_no_file() {
+        for id in ["../x", "a/b", ".hidden", "", "a\nb", "é"] {
+            assert!(file_name(id).is_err(), "{id:?}");
+        }
+        assert_eq!(file_name("k-1.a_B"), Ok("k-1.a_B"));
+    }
+}
