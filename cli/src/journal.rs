@@ -88,7 +88,8 @@ pub enum Step {
     /// expiry back; a key the create may have made is named.
     Creating,
     /// The new key exists (`new_key_id`); its secret may not have been
-    /// delivered. Undone by deleting it and putting the expiry back.
+    /// delivered. Finished when the secret file holds it; else undone by
+    /// deleting the key and putting the expiry back.
     Created,
     /// The secret was delivered; the old key is to be retired. Finished by
     /// retiring it.
@@ -120,6 +121,10 @@ pub struct Entry {
     pub retire: Retirement,
     /// Where the secret goes, in words.
     pub secret_to: String,
+    /// The file the secret goes to, for a file sink: a resumed rotation
+    /// that finds the new key's secret there knows it was delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<PathBuf>,
     pub started_at: DateTime<Utc>,
     pub step: Step,
     /// The new key, from step `created` on.
@@ -358,6 +363,7 @@ mod tests {
             old_expires_at: None,
             retire: Retirement::Deactivate,
             secret_to: "file x".to_owned(),
+            secret_file: None,
             started_at: now(),
             step: Step::Creating,
             new_key_id: None,

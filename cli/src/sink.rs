@@ -155,6 +155,16 @@ impl Sink {
         Ok(())
     }
 
+    /// The file the secret of the key replacing `old_id` goes to, for a
+    /// file or directory sink.
+    pub fn file(&self, old_id: Option<&str>) -> Option<PathBuf> {
+        match self {
+            Sink::File { path, .. } => Some(path.clone()),
+            Sink::Dir { dir, .. } => Some(dir.join(file_name(old_id?).ok()?)),
+            _ => None,
+        }
+    }
+
     /// Where the secret of the key replacing `old_id` goes, in words.
     pub fn target(&self, old_id: Option<&str>) -> String {
         match self {
@@ -352,6 +362,16 @@ async fn run_command(
     Err(format!(
         "--secret-command {program} failed ({status}){tail}"
     ))
+}
+
+/// Whether `path` holds the secret whose hint (its last four characters)
+/// is `hint`: how a resumed rotation learns that a secret file was written
+/// before the run was killed. Reads at most 4 KiB.
+pub fn holds_secret(path: &Path, hint: &str) -> bool {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_string(&mut text));
+    read.is_ok() && text.starts_with("sk-") && hint.len() == 4 && text.ends_with(hint)
 }
 
 #[cfg(test)]

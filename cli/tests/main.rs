@@ -6,6 +6,7 @@ mod common;
 
 mod audit;
 mod batches;
+mod bulk_rotate;
 mod create;
 mod help;
 mod journeys;

@@ -1,8 +1,8 @@
 //! `rotate --resume`: finishes or undoes each rotation the journal holds,
-//! by the last step it recorded. Delivered: the old key is retired as
-//! planned (finished). Created: the new key is deleted and the old key's
-//! expiry put back (undone; its secret may have reached the sink, where it
-//! no longer works). Creating: the expiry is put back, and any key the
+//! by the last step it recorded. Delivered, or created with its secret found
+//! in its file: the old key is retired as planned (finished). Created
+//! otherwise: the new key is deleted and the old key's expiry put back
+//! (undone; a secret a command may have received no longer works). Creating: the expiry is put back, and any key the
 //! interrupted create may have made is named, never deleted on a guess (a
 //! same-named key may be someone else's).
 
@@ -19,6 +19,7 @@ use crate::{
     journal::{Entry, Journal, Retirement, Step},
     output::{print_items, unless_closed, whole_table, write_ndjson},
     signals::Signals,
+    sink::holds_secret,
     terminal::{escape, note},
 };
 
@@ -108,6 +109,20 @@ async fn settle(
                     fail(&e)
                 )
             }),
+        Step::Created if delivered(client, &entry).await => retire(client, &entry)
+            .await
+            .map(|how| {
+                format!(
+                    "finished: the new key's secret is in {}, and the old key {old} {how}",
+                    escape(&entry.secret_to)
+                )
+            })
+            .map_err(|e| {
+                format!(
+                    "retiring the old key {old} failed ({}); run `rotate --resume` again",
+                    fail(&e)
+                )
+            }),
         Step::Created => {
             let deleted = match entry.new_key_id.as_deref() {
                 Some(new) => already(client.delete_api_key(new).await, 404),
@@ -187,6 +202,24 @@ fn already(result: Result<(), Error>, status: u16) -> Result<(), Error> {
         }
         other => other,
     }
+}
+
+/// Whether the new key's secret reached its file before the run stopped:
+/// the file holds a secret ending in the new key's hint, as listed.
+async fn delivered(client: &Client, entry: &Entry) -> bool {
+    let (Some(path), Some(new)) = (&entry.secret_file, &entry.new_key_id) else {
+        return false;
+    };
+    let query = ListQuery::new()
+        .with_filter(entry.username.clone())
+        .with_limit(PAGE_SIZE);
+    let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
+    while let Ok(Some(key)) = keys.try_next().await {
+        if key.id == *new {
+            return key.is_active && holds_secret(path, &key.hint);
+        }
+    }
+    false
 }
 
 /// Retires the old key as planned; how, in words.

@@ -70,7 +70,7 @@ pub async fn rotate(
     }
     let old_id = plan.old().id.clone();
     let user = plan.request().user_id.clone();
-    let mut entry = journal_entry(&plan, "standard output".to_owned());
+    let mut entry = journal_entry(&plan, &Sink::Stdout);
     journal
         .put(entry.clone())
         .map_err(|e| Failure::api(format!("{e}; nothing was changed")))?;
@@ -193,7 +193,7 @@ pub(super) fn open_journal(client: &Client, g: &Global) -> Result<Journal, Failu
 }
 
 /// A rotation's first journal entry, written before anything is changed.
-pub(super) fn journal_entry(plan: &RotationPlan, secret_to: String) -> Entry {
+pub(super) fn journal_entry(plan: &RotationPlan, sink: &Sink) -> Entry {
     let old = plan.old();
     let now = crate::journal::now();
     Entry {
@@ -207,7 +207,8 @@ pub(super) fn journal_entry(plan: &RotationPlan, secret_to: String) -> Entry {
             Retire::After(_) => Retirement::Expire,
             _ => Retirement::Deactivate,
         },
-        secret_to,
+        secret_to: sink.target(Some(&old.id)),
+        secret_file: sink.file(Some(&old.id)),
         started_at: now,
         step: Step::Creating,
         new_key_id: None,

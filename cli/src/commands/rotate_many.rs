@@ -302,7 +302,7 @@ async fn rotate_one(
 ) -> RotationRow {
     let old_id = plan.old().id.clone();
     let mut row = RotationRow::failed(&old_id, String::new());
-    let mut entry = journal_entry(&plan, sink.target(Some(&old_id)));
+    let mut entry = journal_entry(&plan, sink);
     if let Err(e) = journal.put(entry.clone()) {
         row.error = Some(format!("{e}; nothing was changed"));
         return row;

@@ -1,0 +1,474 @@
+//! `rotate --from-file`: many keys rotated into a secret directory or a
+//! command, each delivered or undone; a run killed with SIGKILL finished by
+//! `rotate --resume`.
+
+use std::{
+    collections::HashMap,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use crate::common::{fleet::scratch, sinks::keys, *};
+use h2ogpte_fake_server::FakeServer;
+use serde_json::{Value, json};
+
+/// Users whose ids differ from their usernames, as on a real server.
+const USERS: [(&str, &str); 4] = [
+    ("svc-a", "u-1"),
+    ("svc-b", "u-2"),
+    ("svc-c", "u-3"),
+    ("svc-d", "u-4"),
+];
+
+/// A server with `n` active keys `k-000`…, named `key 0`…, over [`USERS`],
+/// each answering after `latency`.
+fn fleet(n: usize, latency: Duration) -> FakeServer {
+    let records: Vec<Value> = (0..n)
+        .map(|i| {
+            let (username, user_id) = USERS[i % USERS.len()];
+            json!({
+                "id": format!("k-{i:03}"), "user_id": user_id, "username": username,
+                "name": format!("key {i}"), "created_at": fleet::days(-30),
+                "expires_at": fleet::days(60), "total_calls": 1, "is_active": true,
+            })
+        })
+        .collect();
+    let dir = scratch("bulk-seed");
+    let path = dir.join(format!("{:?}-{n}.json", std::thread::current().id()));
+    std::fs::write(&path, Value::from(records).to_string()).expect("seed file");
+    let server = RUNTIME
+        .block_on(
+            FakeServer::builder()
+                .seed_file(&path)
+                .latency(latency)
+                .start(),
+        )
+        .expect("server");
+    let _ = std::fs::remove_file(&path);
+    server
+}
+
+/// A fresh directory for one test, of mode 700.
+fn private_dir(name: &str) -> PathBuf {
+    let dir = scratch(name).join(format!("{:?}", std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    dir
+}
+
+/// The ids file and the user map of a fleet of `n`.
+fn inputs(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let ids: String = (0..n).map(|i| format!("k-{i:03}\n")).collect();
+    let ids_path = dir.join("ids.txt");
+    std::fs::write(&ids_path, ids).expect("ids");
+    let map: String = USERS.iter().map(|(u, id)| format!("{u},{id}\n")).collect();
+    let map_path = dir.join("users.csv");
+    std::fs::write(&map_path, format!("username,user_id\n{map}")).expect("map");
+    (ids_path, map_path)
+}
+
+/// Every key, by name, split into the old (`k-…`) and the new.
+fn by_name(server: &FakeServer) -> (HashMap<String, Value>, HashMap<String, Vec<Value>>) {
+    let mut old = HashMap::new();
+    let mut new: HashMap<String, Vec<Value>> = HashMap::new();
+    for key in keys(server) {
+        let name = key["name"].as_str().unwrap_or("").to_owned();
+        if key["id"].as_str().is_some_and(|id| id.starts_with("k-")) {
+            old.insert(name, key);
+        } else {
+            new.entry(name).or_default().push(key);
+        }
+    }
+    (old, new)
+}
+
+/// Checks that the secret in `file` is the one of `key` (its hint is the
+/// secret's last four characters).
+fn has_secret_of(file: &Path, key: &Value) {
+    let secret = std::fs::read_to_string(file).expect("secret file");
+    assert!(secret.starts_with("sk-"), "{secret:?}");
+    assert!(!secret.ends_with('\n'), "the secret alone: {secret:?}");
+    let hint = key["hint"].as_str().expect("hint");
+    assert!(
+        secret.ends_with(hint),
+        "{} is not the secret of {key}",
+        file.display()
+    );
+}
+
+/// [`has_secret_of`], in a file the tool wrote: only its owner may read it.
+fn holds_secret_of(file: &Path, key: &Value) {
+    has_secret_of(file, key);
+    let mode = std::fs::metadata(file).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", file.display());
+}
+
+#[test]
+fn two_hundred_keys_are_rotated_into_a_secret_directory() {
+    let server = fleet(200, Duration::ZERO);
+    let work = private_dir("bulk-dir");
+    let (ids, map) = inputs(&work, 200);
+    let secrets = work.join("secrets");
+    std::fs::create_dir(&secrets).expect("dir");
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let r = run(cli(&server).args([
+        "rotate",
+        "--from-file",
+        ids.to_str().unwrap(),
+        "--secret-dir",
+        secrets.to_str().unwrap(),
+        "--user-map",
+        map.to_str().unwrap(),
+        "--concurrency",
+        "8",
+        "-o",
+        "ndjson",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("row"))
+        .collect();
+    assert_eq!(rows.len(), 200);
+    assert!(
+        rows.iter()
+            .all(|row| row["ok"] == true && row["old_key"] == "deactivated"),
+        "{rows:?}"
+    );
+    assert!(r.stderr.contains("200 rotated, 0 failed"), "{}", r.stderr);
+    let (old, new) = by_name(&server);
+    for i in 0..200 {
+        let name = format!("key {i}");
+        assert_eq!(old[&name]["is_active"], false, "{name}");
+        let made = &new[&name];
+        assert_eq!(made.len(), 1, "{name}: {made:?}");
+        assert_eq!(made[0]["username"], old[&name]["username"]);
+        holds_secret_of(&secrets.join(format!("k-{i:03}")), &made[0]);
+    }
+    // No temporary file is left beside the secrets.
+    assert_eq!(std::fs::read_dir(&secrets).expect("dir").count(), 200);
+}
+
+#[test]
+fn two_hundred_keys_are_rotated_into_a_command_that_never_sees_the_admin_key() {
+    let server = fleet(200, Duration::ZERO);
+    let work = private_dir("bulk-command");
+    let (ids, map) = inputs(&work, 200);
+    let out = work.join("delivered");
+    std::fs::create_dir(&out).expect("dir");
+    let command = r#"sh -c 'test -z "$H2OGPTE_API_KEY" || exit 9; cat > "$OUT/$H2OGPTE_OLD_KEY_ID.$H2OGPTE_NEW_KEY_ID"'"#;
+    let r = run(cli(&server).env("OUT", &out).args([
+        "rotate",
+        "--from-file",
+        ids.to_str().unwrap(),
+        "--secret-command",
+        command,
+        "--user-map",
+        map.to_str().unwrap(),
+        "--overlap",
+        "2 days",
+        "--concurrency",
+        "16",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(rows.len(), 200);
+    let (old, new) = by_name(&server);
+    for row in &rows {
+        assert_eq!(row["ok"], true, "{row}");
+        assert_eq!(row["old_key"], "expires", "{row}");
+        assert!(row["old_key_stops_at"].is_string(), "{row}");
+        let (old_id, new_id) = (
+            row["old_id"].as_str().unwrap(),
+            row["new_id"].as_str().unwrap(),
+        );
+        let i: usize = old_id[2..].parse().expect("index");
+        let name = format!("key {i}");
+        assert_eq!(
+            old[&name]["is_active"], true,
+            "the overlap keeps {old_id} working"
+        );
+        let made = &new[&name];
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0]["id"], new_id);
+        has_secret_of(&out.join(format!("{old_id}.{new_id}")), &made[0]);
+    }
+}
+
+#[test]
+fn a_sink_that_fails_for_some_keys_undoes_those_and_delivers_the_rest() {
+    let server = fleet(20, Duration::ZERO);
+    let work = private_dir("bulk-partial");
+    let (ids, map) = inputs(&work, 20);
+    let out = work.join("delivered");
+    std::fs::create_dir(&out).expect("dir");
+    // Keys ending in an odd digit cannot be delivered.
+    let command = r#"sh -c 'case "$H2OGPTE_OLD_KEY_ID" in *[13579]) echo "vault: permission denied" >&2; exit 2;; esac; cat > "$OUT/$H2OGPTE_OLD_KEY_ID"'"#;
+    let before = by_name(&server).0;
+    let r = run(cli(&server).env("OUT", &out).args([
+        "rotate",
+        "--from-file",
+        ids.to_str().unwrap(),
+        "--secret-command",
+        command,
+        "--user-map",
+        map.to_str().unwrap(),
+        "--overlap",
+        "1 day",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("10 rotated, 10 failed"), "{}", r.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    let (old, new) = by_name(&server);
+    for row in rows {
+        let old_id = row["old_id"].as_str().unwrap();
+        let i: usize = old_id[2..].parse().expect("index");
+        let name = format!("key {i}");
+        if i % 2 == 1 {
+            assert_eq!(row["ok"], false, "{row}");
+            let error = row["error"].as_str().unwrap();
+            assert!(
+                error.contains("permission denied") && error.contains("deleted again"),
+                "{error}"
+            );
+            assert!(!new.contains_key(&name), "{name} was undone");
+            assert_same_but_expiry(&old[&name], &before[&name]);
+            assert!(!out.join(old_id).exists());
+        } else {
+            assert_eq!(row["ok"], true, "{row}");
+            has_secret_of(&out.join(old_id), &new[&name][0]);
+        }
+    }
+}
+
+/// `key` is `before`, its expiry put back to the second.
+fn assert_same_but_expiry(key: &Value, before: &Value) {
+    let at = |k: &Value| {
+        chrono::DateTime::parse_from_rfc3339(k["expires_at"].as_str().expect("expires"))
+            .expect("date")
+    };
+    assert!(
+        (at(key) - at(before)).num_seconds().abs() <= 2,
+        "{key} against {before}"
+    );
+    let (mut a, mut b) = (key.clone(), before.clone());
+    a["expires_at"] = Value::Null;
+    b["expires_at"] = Value::Null;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made() {
+    let server = fleet(4, Duration::ZERO);
+    let work = private_dir("bulk-refused");
+    let (ids, _) = inputs(&work, 4);
+    let map = work.join("users.toml");
+    std::fs::write(&map, "svc-a = \"u-1\"\nsvc-b = \"u-2\"\n").expect("map");
+    let secrets = private_dir("bulk-refused-secrets");
+    let r = run(cli(&server).args([
+        "rotate",
+        "--from-file",
+        ids.to_str().unwrap(),
+        "--secret-dir",
+        secrets.to_str().unwrap(),
+        "--user-map",
+        map.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(rows[0]["ok"], true);
+    assert_eq!(rows[1]["ok"], true);
+    for row in &rows[2..] {
+        assert!(
+            row["error"]
+                .as_str()
+                .unwrap()
+                .contains("is not in --user-map"),
+            "{row}"
+        );
+    }
+    assert_eq!(
+        keys(&server).len(),
+        4 + 2 + 1,
+        "two new keys and the admin's"
+    );
+    // A directory others can read is refused before anything is read.
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let r = run(cli(&server).args([
+        "rotate",
+        "--from-file",
+        ids.to_str().unwrap(),
+        "--secret-dir",
+        secrets.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("chmod 700"), "{}", r.stderr);
+    // Many keys need a place for each secret: stdout is not one.
+    let r = run(cli(&server).args(["rotate", "--from-file", ids.to_str().unwrap()]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+/// The state directory's journal, as JSON.
+fn journal(state: &Path) -> Value {
+    let file = std::fs::read_dir(state)
+        .expect("state dir")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .expect("a journal");
+    serde_json::from_slice(&std::fs::read(file.path()).expect("read")).expect("journal JSON")
+}
+
+#[test]
+fn a_run_killed_midway_is_finished_or_undone_by_resume() {
+    let n = 120;
+    let server = fleet(n, Duration::from_millis(20));
+    let work = private_dir("bulk-kill");
+    let (ids, map) = inputs(&work, n);
+    let secrets = work.join("secrets");
+    std::fs::create_dir(&secrets).expect("dir");
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let state = work.join("state");
+    let mut child = binary(&server)
+        .args([
+            "rotate",
+            "--from-file",
+            ids.to_str().unwrap(),
+            "--secret-dir",
+            secrets.to_str().unwrap(),
+            "--user-map",
+            map.to_str().unwrap(),
+            "--concurrency",
+            "8",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "-q",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Killed once a few secrets are out, with rotations in flight.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(&secrets).map_or(0, |d| d.count()) < 20 {
+        assert!(Instant::now() < deadline, "no secret was delivered in 60 s");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the run ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let open = journal(&state)["rotations"]
+        .as_array()
+        .expect("rotations")
+        .len();
+    assert!(
+        open > 0,
+        "a run killed with rotations in flight leaves them in the journal"
+    );
+    let r = run(cli(&server).args([
+        "rotate",
+        "--resume",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert!(r.code == 0 || r.code == 3, "{}", r.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(rows.len(), open, "{rows:?}");
+    // Keys the interrupted creates may have made are named, not guessed at:
+    // delete them as the message says.
+    for row in rows.iter().filter(|r| r["ok"] == false) {
+        let error = row["error"].as_str().unwrap();
+        assert_eq!(row["step"], "creating", "{row}");
+        let command = error
+            .rsplit("`h2ogpte-keys delete ")
+            .next()
+            .unwrap()
+            .trim_end_matches('`');
+        let named: Vec<&str> = command.split_whitespace().collect();
+        let r = run(cli(&server).args(["delete", "--yes"]).args(&named));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert!(journal(&state)["rotations"].as_array().unwrap().is_empty());
+    // Every key is now whole: rotated (old deactivated, one new key whose
+    // secret is in the directory, even when the run was killed before it
+    // journalled the delivery) or untouched (old active, no new key).
+    let (old, new) = by_name(&server);
+    let mut rotated = 0;
+    for i in 0..n {
+        let name = format!("key {i}");
+        let file = secrets.join(format!("k-{i:03}"));
+        match new.get(&name).map(Vec::as_slice) {
+            Some([made]) => {
+                assert_eq!(old[&name]["is_active"], false, "{name}");
+                holds_secret_of(&file, made);
+                rotated += 1;
+            }
+            None => assert_eq!(old[&name]["is_active"], true, "{name}"),
+            Some(more) => panic!("{name} has {} new keys", more.len()),
+        }
+    }
+    // Temporary files a write cut short by the kill may leave start with a dot.
+    let files = std::fs::read_dir(&secrets)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert!(
+        rotated >= files && rotated < n,
+        "{rotated} rotated, {files} files"
+    );
+    // A second resume has nothing left to do.
+    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().unwrap()]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing to resume"), "{}", r.stderr);
+}
+
+#[test]
+fn a_corrupt_journal_is_refused_and_kept() {
+    let server = fleet(1, Duration::ZERO);
+    let work = private_dir("bulk-corrupt");
+    let state = work.join("state");
+    // A journal for this server, cut short.
+    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().unwrap()]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let file = std::fs::read_dir(&state)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+        .expect("lock")
+        .path()
+        .with_extension("json");
+    std::fs::write(&file, "{\"format\": 1, \"server\": \"x\", \"rotati").expect("write");
+    let secret = work.join("secret");
+    let single = ["rotate", "k-000", "--secret-file", secret.to_str().unwrap()];
+    for args in [&["rotate", "--resume"][..], &single[..]] {
+        let r = run(cli(&server)
+            .args(args)
+            .args(["--state-dir", state.to_str().unwrap()]));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+    }
+    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().unwrap()]));
+    assert!(
+        r.stderr.contains("corrupt") && r.stderr.contains("left as it is"),
+        "{}",
+        r.stderr
+    );
+    assert!(!secret.exists(), "nothing was made");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("kept"),
+        "{\"format\": 1, \"server\": \"x\", \"rotati"
+    );
+}
