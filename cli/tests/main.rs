@@ -13,4 +13,5 @@ mod journeys;
 mod list;
 mod promises;
 mod rotate;
+mod secrets;
 mod signals;
