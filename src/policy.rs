@@ -269,6 +269,21 @@ impl Policy {
     /// [`FindingCode::Unused`] and [`FindingCode::NoInactivityInterval`]
     /// are not guessed, and [`reports_last_use`] says so.
     pub fn evaluate(&self, key: &ApiKeyInfo, now: DateTime<Utc>) -> Vec<Finding> {
+        self.evaluate_seen_inactive(key, now, None)
+    }
+
+    /// [`evaluate`](Self::evaluate), for a caller that remembers when it
+    /// first saw `key` inactive (an audit that keeps state between runs, as
+    /// Kubernetes' token cleaner labels a token `invalid-since`): a
+    /// deactivated key, whose moment the API does not give, is judged by
+    /// [`FindingCode::InactiveNotDeleted`] from `first_seen_inactive`. Keys
+    /// whose moment the API gives (expired, idle) are judged by it alone.
+    pub fn evaluate_seen_inactive(
+        &self,
+        key: &ApiKeyInfo,
+        now: DateTime<Utc>,
+        first_seen_inactive: Option<DateTime<Utc>>,
+    ) -> Vec<Finding> {
         let mut found = Vec::new();
         let mut add = |code: FindingCode, detail: String, days: Option<i64>, limit: Option<u32>| {
             found.push(Finding {
@@ -283,14 +298,20 @@ impl Policy {
         let state = crate::KeyState::of(key, now);
         if !state.is_active() {
             // Counted from when it stopped working; a deactivated key's
-            // moment is not in the API, so it is not judged here.
-            if let (Some(days), Some(since)) = (self.inactive_for_days, state.since())
+            // moment is not in the API, so it is judged only from when the
+            // caller first saw it inactive.
+            let (since, seen) = match (state.since(), first_seen_inactive) {
+                (Some(since), _) => (Some(since), ""),
+                (None, Some(seen)) => (Some(seen), " (counted from when it was first seen so)"),
+                (None, None) => (None, ""),
+            };
+            if let (Some(days), Some(since)) = (self.inactive_for_days, since)
                 && now - since > TimeDelta::days(days.into())
             {
                 add(
                     FindingCode::InactiveNotDeleted,
                     format!(
-                        "{state} for {} (more than {days} days): delete it",
+                        "{state} for {}{seen} (more than {days} days): delete it",
                         beyond(now - since, days)
                     ),
                     Some((now - since).num_days()),
@@ -480,6 +501,20 @@ pub struct Finding {
     pub limit_days: Option<u32>,
 }
 
+impl Finding {
+    /// A finding of `code` that no rule of [`Policy`] measures, such as
+    /// [`FindingCode::RotationInProgress`] from a tool's journal.
+    pub fn new(code: FindingCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            remedy: code.remedy(),
+            detail: detail.into(),
+            days: None,
+            limit_days: None,
+        }
+    }
+}
+
 /// What clears a finding, named for the `h2ogpte-keys` command that does
 /// it: so an audit's ids can be piped into the act that suits them, and
 /// no live key is deactivated because it is due for rotation.
@@ -549,11 +584,16 @@ pub enum FindingCode {
     /// `inactive-not-deleted`: a key that stopped working long ago and is
     /// still kept.
     InactiveNotDeleted,
+    /// `rotation-in-progress`: a rotation of the key was left unfinished
+    /// (killed between its steps). [`Policy::evaluate`] never finds it: a
+    /// tool that journals its rotations reports it from its journal, and
+    /// its remedy is to finish or undo that rotation.
+    RotationInProgress,
 }
 
 impl FindingCode {
     /// Every code, in report order.
-    pub const ALL: [FindingCode; 8] = [
+    pub const ALL: [FindingCode; 9] = [
         FindingCode::NoExpiry,
         FindingCode::LifetimeTooLong,
         FindingCode::TooOld,
@@ -562,15 +602,17 @@ impl FindingCode {
         FindingCode::NoInactivityInterval,
         FindingCode::GlobalKey,
         FindingCode::InactiveNotDeleted,
+        FindingCode::RotationInProgress,
     ];
 
     /// What clears a finding of this code.
     pub fn remedy(self) -> Remedy {
         match self {
             FindingCode::NoExpiry | FindingCode::LifetimeTooLong => Remedy::Expire,
-            FindingCode::TooOld | FindingCode::ExpiringSoon | FindingCode::GlobalKey => {
-                Remedy::Rotate
-            }
+            FindingCode::TooOld
+            | FindingCode::ExpiringSoon
+            | FindingCode::GlobalKey
+            | FindingCode::RotationInProgress => Remedy::Rotate,
             FindingCode::Unused => Remedy::Deactivate,
             FindingCode::NoInactivityInterval => Remedy::Inactivity,
             FindingCode::InactiveNotDeleted => Remedy::Delete,
@@ -588,6 +630,7 @@ impl FindingCode {
             FindingCode::NoInactivityInterval => "no-inactivity-interval",
             FindingCode::GlobalKey => "global-key",
             FindingCode::InactiveNotDeleted => "inactive-not-deleted",
+            FindingCode::RotationInProgress => "rotation-in-progress",
         }
     }
 }
@@ -790,6 +833,16 @@ mod tests {
         let mut k = key(400);
         k.is_active = false;
         assert!(codes(&p, &k).is_empty(), "deactivated, moment unknown");
+        // Unless the caller remembers when it first saw it inactive.
+        let seen = |days| p.evaluate_seen_inactive(&k, now(), Some(now() - TimeDelta::days(days)));
+        assert!(seen(29).is_empty(), "seen inactive 29 days ago");
+        let found = seen(31);
+        assert_eq!(found[0].code, FindingCode::InactiveNotDeleted);
+        assert!(
+            found[0].detail.contains("first seen so"),
+            "{}",
+            found[0].detail
+        );
         // Expired: from its expiry, not its creation.
         let mut expired = key(400);
         expired.expires_at = Some(now() - TimeDelta::days(30));

@@ -174,6 +174,9 @@ pub enum Output {
     /// Comma-separated values with a header row of the API's field names,
     /// for spreadsheets (cells that would run as a formula start with ').
     Csv,
+    /// The OpenMetrics text format, for node_exporter's textfile collector
+    /// (`audit` only).
+    Openmetrics,
 }
 
 /// The tasks.
@@ -253,7 +256,12 @@ const AUDIT_HELP_CODES: &str = "Finding codes (stable; scripts may match on them
 each: no-expiry and lifetime-too-long (expire), too-old, expiring-soon and global-key (rotate), \
 unused (deactivate), no-inactivity-interval (inactivity), inactive-not-deleted (delete; counted from \
 when the key stopped working, so a key deactivated by hand, whose moment the API does not give, is \
-not judged).
+judged only with --state, from when it was first seen so), rotation-in-progress (rotate --resume; \
+from the rotation journal).
+
+With --state FILE each finding is new or open, and the report ends with the findings fixed since \
+the last run (or gone, with their key). -o openmetrics writes metrics for node_exporter's textfile \
+collector; --output-file FILE replaces FILE only once the audit is complete.
 
 Pipe ids into the command that clears them, picked by remedy:
   h2ogpte-keys audit --ids --remedy deactivate | h2ogpte-keys deactivate --from-file -
@@ -342,6 +350,11 @@ pub struct List {
     /// Only keys not used for at least this many days (never-used keys count from creation).
     #[arg(long, value_name = "DAYS", value_parser = between(0u32, 36_500))]
     pub unused_for: Option<u32>,
+    /// Write the listing to this file instead of standard output: to a
+    /// temporary file beside it, renamed over it only when the listing is
+    /// complete.
+    #[arg(long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 }
 
 impl List {
@@ -520,6 +533,31 @@ pub struct Audit {
     /// lists only unused keys, safe to pipe into `deactivate --from-file -`.
     #[arg(long, value_name = "REMEDY", value_parser = remedy)]
     pub remedy: Vec<Remedy>,
+    /// Remember the keys and their findings in this file between runs:
+    /// each finding is then new or open, the findings cleared since are
+    /// listed as fixed (or gone, with their key), and a deactivated key
+    /// counts as inactive from when it was first seen so. Written only
+    /// after a complete listing.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Run this command once per user with findings (no shell: write
+    /// `sh -c '...'` for one), that user's findings on its standard input as
+    /// NDJSON and H2OGPTE_USERNAME and H2OGPTE_FINDINGS (their count) in its
+    /// environment: mail each key's owner, as GitLab does.
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
+    /// Seconds each --notify-command may take before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    pub notify_timeout: Duration,
+    /// Most users --notify-command is run for; the rest are counted, not told.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = between(1usize, 100_000))]
+    pub notify_max: usize,
+    /// Write the report to this file instead of standard output: to a
+    /// temporary file beside it, renamed over it only when the audit read
+    /// every key, so a collector never reads half a report and a failed run
+    /// leaves the last one.
+    #[arg(long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
     #[command(flatten)]
     pub rules: Rules,
 }

@@ -152,7 +152,7 @@ pub fn print_created(
     framing: Framing,
 ) -> std::io::Result<()> {
     let quiet = g.quiet;
-    if framing == Framing::Rotation && !matches!(g.output, Output::Table | Output::Csv) {
+    if framing == Framing::Rotation && !matches!(g.output, Output::Table | Output::Csv | Output::Openmetrics) {
         let wrapped = serde_json::json!({ "created": created });
         return match g.output {
             Output::Json => {
@@ -169,7 +169,7 @@ pub fn print_created(
         };
     }
     match g.output {
-        Output::Table | Output::Csv => {
+        Output::Table | Output::Csv | Output::Openmetrics => {
             // Exact for a real secret (`sk-` and alphanumerics); a server's
             // control characters are escaped, as no header could carry them.
             deliver(&escape(created.secret_key.expose()))?;
@@ -189,7 +189,7 @@ pub fn print_created(
         Output::Json => deliver(&serde_json::to_string_pretty(created)?)?,
         Output::Ndjson => deliver(&serde_json::to_string(created)?)?,
     }
-    if !quiet && !matches!(g.output, Output::Table | Output::Csv) {
+    if !quiet && !matches!(g.output, Output::Table | Output::Csv | Output::Openmetrics) {
         note("the secret_key above will not be shown again: store it now");
     }
     Ok(())
@@ -220,7 +220,7 @@ pub fn finish_rotation(g: &Global, old_id: &str, end: OldKeyEnd) -> std::io::Res
         }
     };
     match g.output {
-        Output::Table | Output::Csv => {
+        Output::Table | Output::Csv | Output::Openmetrics => {
             if !g.quiet {
                 let id = escape(old_id);
                 match end {

@@ -254,6 +254,21 @@ impl Journal {
     }
 }
 
+/// The unfinished rotations of `server` in `dir`, read without the lock
+/// (for the audit; a rotation may be running): none when there is no
+/// journal.
+pub fn peek(dir: &Path, server: &str) -> Result<Vec<Entry>, Failure> {
+    let path = dir.join(file_names(server).0);
+    match File::open(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Failure::usage(format!(
+            "cannot read the rotation journal {}: {e}",
+            escape(&path.display().to_string())
+        ))),
+        Ok(file) => Ok(read(file, &path, server)?.rotations),
+    }
+}
+
 /// Reads and checks a journal file.
 fn read(file: File, path: &Path, server: &str) -> Result<Contents, Failure> {
     let shown = escape(&path.display().to_string());

@@ -7,6 +7,7 @@
 //! that checked nothing, 130 after SIGINT, 143 after SIGTERM.
 
 mod args;
+mod audit_state;
 mod batch;
 mod commands;
 mod connect;
@@ -15,7 +16,9 @@ mod deliver;
 mod exit;
 mod failure;
 mod journal;
+mod metrics;
 mod output;
+mod output_file;
 mod signals;
 mod sink;
 mod terminal;

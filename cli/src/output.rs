@@ -213,7 +213,7 @@ impl<W: Write> KeyWriter<W> {
     /// `header`.
     pub fn new(out: W, format: Output, now: DateTime<Utc>, header: bool) -> io::Result<Self> {
         let out = match format {
-            Output::Table => Sink::Table(
+            Output::Table | Output::Openmetrics => Sink::Table(
                 out,
                 Box::new(ChunkedTable::new(header.then_some(KEY_COLUMNS), None)),
             ),
@@ -334,7 +334,7 @@ pub fn print_items<T: Serialize>(
             }
             csv.finish()?;
         }
-        Output::Table => writeln!(out, "{}", table(items))?,
+        Output::Table | Output::Openmetrics => writeln!(out, "{}", table(items))?,
         Output::Json => {
             serde_json::to_writer_pretty(&mut out, items)?;
             writeln!(out)?;

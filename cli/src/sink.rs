@@ -66,19 +66,10 @@ impl Sink {
                 path: path.clone(),
                 force: args.force,
             },
-            (None, Some(command), None) => {
-                let argv = shlex::split(command)
-                    .filter(|argv| !argv.is_empty())
-                    .ok_or_else(|| {
-                        Failure::usage(
-                            "--secret-command: not a command line (an unclosed quote, or empty); quote it as a shell would, such as --secret-command 'vault kv put secret/app key=-'",
-                        )
-                    })?;
-                Sink::Command {
-                    argv,
-                    timeout: args.secret_command_timeout,
-                }
-            }
+            (None, Some(command), None) => Sink::Command {
+                argv: command_line("--secret-command", command)?,
+                timeout: args.secret_command_timeout,
+            },
             (None, None, Some(dir)) => Sink::Dir {
                 dir: dir.to_owned(),
                 force: args.force,
@@ -196,7 +187,16 @@ impl Sink {
                 Ok(target)
             }
             Sink::Command { argv, timeout } => {
-                run_command(argv, *timeout, secret, key).await?;
+                let mut env = vec![
+                    (NEW_KEY_ID_ENV, key.new_id),
+                    (KEY_NAME_ENV, key.name),
+                    (KEY_USERNAME_ENV, key.username),
+                ];
+                if let Some(old) = key.old_id {
+                    env.push((OLD_KEY_ID_ENV, old));
+                }
+                let what = "--secret-command";
+                run_with_input(what, argv, *timeout, secret.as_bytes(), &env).await?;
                 Ok(target)
             }
         }
@@ -286,47 +286,55 @@ async fn write_file(path: PathBuf, secret: String, force: bool) -> Result<(), St
     .map_err(|e| format!("the file writer stopped: {e}"))?
 }
 
-/// Runs the command with the secret on its standard input and the key's
-/// facts in its environment (without the administrator's key); exit 0
-/// within `timeout` is delivered. Its output is kept out of the tool's:
-/// standard output is discarded, standard error kept (bounded) to say why
-/// it failed.
-async fn run_command(
+/// A command line split as a shell would, without running one: `flag`
+/// names it in the error.
+pub fn command_line(flag: &str, command: &str) -> Result<Vec<String>, Failure> {
+    shlex::split(command)
+        .filter(|argv| !argv.is_empty())
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "{flag}: not a command line (an unclosed quote, or empty); quote it as a shell would, such as {flag} 'sh -c \"...\"'"
+            ))
+        })
+}
+
+/// Runs `argv` (the command of flag `what`) with `input` on its standard
+/// input and `env` added to its environment, without the administrator's
+/// key; exit 0 within `timeout` is success. Its output is kept out of the
+/// tool's: standard output is discarded, standard error kept (bounded) to
+/// say why it failed.
+pub async fn run_with_input(
+    what: &str,
     argv: &[String],
     timeout: Duration,
-    secret: &str,
-    key: KeyFacts<'_>,
+    input: &[u8],
+    env: &[(&str, &str)],
 ) -> Result<(), String> {
     let program = escape(&argv[0]);
     let mut command = tokio::process::Command::new(&argv[0]);
     command
         .args(&argv[1..])
         .env_remove(h2ogpte_api_keys::API_KEY_ENV)
-        .env(NEW_KEY_ID_ENV, key.new_id)
-        .env(KEY_NAME_ENV, key.name)
-        .env(KEY_USERNAME_ENV, key.username)
+        .env_remove(OLD_KEY_ID_ENV)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    match key.old_id {
-        Some(old) => command.env(OLD_KEY_ID_ENV, old),
-        None => command.env_remove(OLD_KEY_ID_ENV),
-    };
-    // Its own process group: a ^C meant for this tool lets the deliveries in
+    // Its own process group: a ^C meant for this tool lets the commands in
     // flight finish instead of killing them halfway.
     #[cfg(unix)]
     command.process_group(0);
     let mut child = command
         .spawn()
-        .map_err(|e| format!("--secret-command {program} could not start: {e}"))?;
+        .map_err(|e| format!("{what} {program} could not start: {e}"))?;
     let mut stdin = child.stdin.take();
     let mut stderr = child.stderr.take();
     let work = async {
-        if let Some(mut input) = stdin.take() {
+        if let Some(mut pipe) = stdin.take() {
             // A command that exits without reading is judged by its status.
-            let _ = input.write_all(secret.as_bytes()).await;
-            let _ = input.shutdown().await;
+            let _ = pipe.write_all(input).await;
+            let _ = pipe.shutdown().await;
         }
         let mut said = Vec::new();
         if let Some(err) = stderr.as_mut() {
@@ -334,6 +342,9 @@ async fn run_command(
                 .take(COMMAND_STDERR_LIMIT as u64)
                 .read_to_end(&mut said)
                 .await;
+            // The rest is read and dropped, so a chatty command never
+            // blocks on a full pipe.
+            let _ = tokio::io::copy(err, &mut tokio::io::sink()).await;
         }
         (child.wait().await, said)
     };
@@ -343,12 +354,12 @@ async fn run_command(
             let _ = child.start_kill();
             let _ = child.wait().await;
             return Err(format!(
-                "--secret-command {program} did not finish within {} s (raise --secret-command-timeout); it was killed",
+                "{what} {program} did not finish within {} s (raise {what}-timeout); it was killed",
                 timeout.as_secs_f64()
             ));
         }
     };
-    let status = status.map_err(|e| format!("--secret-command {program}: {e}"))?;
+    let status = status.map_err(|e| format!("{what} {program}: {e}"))?;
     if status.success() {
         return Ok(());
     }
@@ -359,9 +370,7 @@ async fn run_command(
     } else {
         format!(": {}", escape(&clip(said, MESSAGE_LIMIT)))
     };
-    Err(format!(
-        "--secret-command {program} failed ({status}){tail}"
-    ))
+    Err(format!("{what} {program} failed ({status}){tail}"))
 }
 
 /// Whether `path` holds the secret whose hint (its last four characters)

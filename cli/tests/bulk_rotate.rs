@@ -116,11 +116,11 @@ fn two_hundred_keys_are_rotated_into_a_secret_directory() {
     let r = run(cli(&server).args([
         "rotate",
         "--from-file",
-        ids.to_str().unwrap(),
+        ids.to_str().expect("a UTF-8 path"),
         "--secret-dir",
-        secrets.to_str().unwrap(),
+        secrets.to_str().expect("a UTF-8 path"),
         "--user-map",
-        map.to_str().unwrap(),
+        map.to_str().expect("a UTF-8 path"),
         "--concurrency",
         "8",
         "-o",
@@ -163,11 +163,11 @@ fn two_hundred_keys_are_rotated_into_a_command_that_never_sees_the_admin_key() {
     let r = run(cli(&server).env("OUT", &out).args([
         "rotate",
         "--from-file",
-        ids.to_str().unwrap(),
+        ids.to_str().expect("a UTF-8 path"),
         "--secret-command",
         command,
         "--user-map",
-        map.to_str().unwrap(),
+        map.to_str().expect("a UTF-8 path"),
         "--overlap",
         "2 days",
         "--concurrency",
@@ -184,8 +184,8 @@ fn two_hundred_keys_are_rotated_into_a_command_that_never_sees_the_admin_key() {
         assert_eq!(row["old_key"], "expires", "{row}");
         assert!(row["old_key_stops_at"].is_string(), "{row}");
         let (old_id, new_id) = (
-            row["old_id"].as_str().unwrap(),
-            row["new_id"].as_str().unwrap(),
+            row["old_id"].as_str().expect("present"),
+            row["new_id"].as_str().expect("present"),
         );
         let i: usize = old_id[2..].parse().expect("index");
         let name = format!("key {i}");
@@ -213,11 +213,11 @@ fn a_sink_that_fails_for_some_keys_undoes_those_and_delivers_the_rest() {
     let r = run(cli(&server).env("OUT", &out).args([
         "rotate",
         "--from-file",
-        ids.to_str().unwrap(),
+        ids.to_str().expect("a UTF-8 path"),
         "--secret-command",
         command,
         "--user-map",
-        map.to_str().unwrap(),
+        map.to_str().expect("a UTF-8 path"),
         "--overlap",
         "1 day",
         "-o",
@@ -228,12 +228,12 @@ fn a_sink_that_fails_for_some_keys_undoes_those_and_delivers_the_rest() {
     let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
     let (old, new) = by_name(&server);
     for row in rows {
-        let old_id = row["old_id"].as_str().unwrap();
+        let old_id = row["old_id"].as_str().expect("present");
         let i: usize = old_id[2..].parse().expect("index");
         let name = format!("key {i}");
         if i % 2 == 1 {
             assert_eq!(row["ok"], false, "{row}");
-            let error = row["error"].as_str().unwrap();
+            let error = row["error"].as_str().expect("present");
             assert!(
                 error.contains("permission denied") && error.contains("deleted again"),
                 "{error}"
@@ -275,11 +275,11 @@ fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made
     let r = run(cli(&server).args([
         "rotate",
         "--from-file",
-        ids.to_str().unwrap(),
+        ids.to_str().expect("a UTF-8 path"),
         "--secret-dir",
-        secrets.to_str().unwrap(),
+        secrets.to_str().expect("a UTF-8 path"),
         "--user-map",
-        map.to_str().unwrap(),
+        map.to_str().expect("a UTF-8 path"),
         "-o",
         "json",
     ]));
@@ -291,7 +291,7 @@ fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made
         assert!(
             row["error"]
                 .as_str()
-                .unwrap()
+                .expect("present")
                 .contains("is not in --user-map"),
             "{row}"
         );
@@ -306,14 +306,14 @@ fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made
     let r = run(cli(&server).args([
         "rotate",
         "--from-file",
-        ids.to_str().unwrap(),
+        ids.to_str().expect("a UTF-8 path"),
         "--secret-dir",
-        secrets.to_str().unwrap(),
+        secrets.to_str().expect("a UTF-8 path"),
     ]));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("chmod 700"), "{}", r.stderr);
     // Many keys need a place for each secret: stdout is not one.
-    let r = run(cli(&server).args(["rotate", "--from-file", ids.to_str().unwrap()]));
+    let r = run(cli(&server).args(["rotate", "--from-file", ids.to_str().expect("a UTF-8 path")]));
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
@@ -341,15 +341,15 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
         .args([
             "rotate",
             "--from-file",
-            ids.to_str().unwrap(),
+            ids.to_str().expect("a UTF-8 path"),
             "--secret-dir",
-            secrets.to_str().unwrap(),
+            secrets.to_str().expect("a UTF-8 path"),
             "--user-map",
-            map.to_str().unwrap(),
+            map.to_str().expect("a UTF-8 path"),
             "--concurrency",
             "8",
             "--state-dir",
-            state.to_str().unwrap(),
+            state.to_str().expect("a UTF-8 path"),
             "-q",
         ])
         .stdout(std::process::Stdio::null())
@@ -380,7 +380,7 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
         "rotate",
         "--resume",
         "--state-dir",
-        state.to_str().unwrap(),
+        state.to_str().expect("a UTF-8 path"),
         "-o",
         "json",
     ]));
@@ -390,18 +390,18 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
     // Keys the interrupted creates may have made are named, not guessed at:
     // delete them as the message says.
     for row in rows.iter().filter(|r| r["ok"] == false) {
-        let error = row["error"].as_str().unwrap();
+        let error = row["error"].as_str().expect("present");
         assert_eq!(row["step"], "creating", "{row}");
         let command = error
             .rsplit("`h2ogpte-keys delete ")
             .next()
-            .unwrap()
+            .expect("present")
             .trim_end_matches('`');
         let named: Vec<&str> = command.split_whitespace().collect();
         let r = run(cli(&server).args(["delete", "--yes"]).args(&named));
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    assert!(journal(&state)["rotations"].as_array().unwrap().is_empty());
+    assert!(journal(&state)["rotations"].as_array().expect("present").is_empty());
     // Every key is now whole: rotated (old deactivated, one new key whose
     // secret is in the directory, even when the run was killed before it
     // journalled the delivery) or untouched (old active, no new key).
@@ -431,7 +431,7 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
         "{rotated} rotated, {files} files"
     );
     // A second resume has nothing left to do.
-    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().unwrap()]));
+    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().expect("a UTF-8 path")]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("nothing to resume"), "{}", r.stderr);
 }
@@ -442,7 +442,7 @@ fn a_corrupt_journal_is_refused_and_kept() {
     let work = private_dir("bulk-corrupt");
     let state = work.join("state");
     // A journal for this server, cut short.
-    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().unwrap()]));
+    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().expect("a UTF-8 path")]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let file = std::fs::read_dir(&state)
         .expect("dir")
@@ -453,14 +453,14 @@ fn a_corrupt_journal_is_refused_and_kept() {
         .with_extension("json");
     std::fs::write(&file, "{\"format\": 1, \"server\": \"x\", \"rotati").expect("write");
     let secret = work.join("secret");
-    let single = ["rotate", "k-000", "--secret-file", secret.to_str().unwrap()];
+    let single = ["rotate", "k-000", "--secret-file", secret.to_str().expect("a UTF-8 path")];
     for args in [&["rotate", "--resume"][..], &single[..]] {
         let r = run(cli(&server)
             .args(args)
-            .args(["--state-dir", state.to_str().unwrap()]));
+            .args(["--state-dir", state.to_str().expect("a UTF-8 path")]));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
     }
-    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().unwrap()]));
+    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().expect("a UTF-8 path")]));
     assert!(
         r.stderr.contains("corrupt") && r.stderr.contains("left as it is"),
         "{}",

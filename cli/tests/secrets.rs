@@ -38,7 +38,7 @@ fn create_writes_the_secret_alone_to_a_private_file_and_never_over_one() {
     assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
     assert_eq!(
         r.stdout.trim(),
-        keys(&server).iter().find(|k| k["name"] == "app").unwrap()["id"]
+        keys(&server).iter().find(|k| k["name"] == "app").expect("present")["id"]
     );
     let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -111,7 +111,15 @@ fn rotate_into_a_file_journals_nothing_once_done() {
     let file = dir.join("svc.key");
     let state = dir.join("state");
     let r = run(cli(&server)
-        .args(["rotate", &old, "--user", "u-alice", "-o", "json", "--secret-file"])
+        .args([
+            "rotate",
+            &old,
+            "--user",
+            "u-alice",
+            "-o",
+            "json",
+            "--secret-file",
+        ])
         .arg(&file)
         .arg("--state-dir")
         .arg(&state));
@@ -122,13 +130,13 @@ fn rotate_into_a_file_journals_nothing_once_done() {
     let listed = keys(&server);
     let made = listed.iter().find(|k| k["id"] == new).expect("new key");
     let secret = std::fs::read_to_string(&file).expect("secret");
-    assert!(secret.ends_with(made["hint"].as_str().unwrap()));
+    assert!(secret.ends_with(made["hint"].as_str().expect("present")));
     let journal = std::fs::read_dir(&state)
         .expect("state")
         .filter_map(Result::ok)
         .find(|e| e.file_name().to_string_lossy().ends_with(".json"))
         .expect("journal");
-    let journal: Value = serde_json::from_slice(&std::fs::read(journal.path()).unwrap()).unwrap();
+    let journal: Value = serde_json::from_slice(&std::fs::read(journal.path()).expect("present")).expect("present");
     assert_eq!(journal["rotations"], Value::Array(vec![]));
     assert!(
         !journal.to_string().contains(&secret),

@@ -4,15 +4,15 @@
 //! [`Policy::evaluate`]; this module reads keys, writes rows and counts.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     io::{self, BufRead, Read, Seek, Write},
     path::Path,
 };
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use h2ogpte_api_keys::{
-    Client, ListQuery,
+    Client, KeyState, ListQuery,
     policy::{Finding, FindingCode, KeyAudit, Policy, Remedy, reports_last_use},
     types::ApiKeyInfo,
 };
@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     args::{Audit, Global, Output, Rules},
+    audit_state::{AuditMemory, Cleared, Standing},
+    journal::{self, Entry, Step, state_dir},
+    metrics::MetricsWriter,
+    sink::{command_line, run_with_input},
     commands::{PAGE_SIZE, unless_signalled},
     csv_out::{Cells, CsvWriter},
     failure::Failure,
@@ -43,12 +47,16 @@ struct Row {
     detail: String,
     days: Option<i64>,
     limit_days: Option<u32>,
-    created_at: DateTime<Utc>,
+    created_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
+    /// Against the last run, with `--state`: new, open, fixed or gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Standing>,
 }
 
-/// The columns of a finding, in CSV and in the order of [`Row`].
+/// The columns of a finding, in CSV and in the order of [`Row`], but for
+/// `status`, which follows them with `--state`.
 const ROW_COLUMNS: [&str; 11] = [
     "id",
     "username",
@@ -77,16 +85,42 @@ pub async fn audit(
             "the policy sets no rule, so no key could break it: set one in the file or with a flag (see --help)",
         ));
     }
+    if args.ids && g.output == Output::Openmetrics {
+        return Err(Failure::usage(
+            "--ids prints ids and -o openmetrics prints metrics: choose one",
+        ));
+    }
+    let notify = match &args.notify_command {
+        Some(command) => Some(Notify::new(command_line("--notify-command", command)?, args)),
+        None => None,
+    };
+    let server = client.base_url().as_str().to_owned();
+    let mut memory = match args.state.clone() {
+        Some(path) => {
+            let server = server.clone();
+            Some(unless_signalled(signals, move || AuditMemory::load(&path, &server)).await?)
+        }
+        None => None,
+    };
+    let in_progress = rotations_in_progress(g, &server);
     let now = Utc::now();
     let mut query = ListQuery::new().with_limit(PAGE_SIZE);
     if let Some(filter) = &args.filter {
         query = query.with_filter(filter);
     }
+    let format = match (args.ids, g.output) {
+        (true, _) => None,
+        (false, format) => Some(format),
+    };
     let mut rows = RowWriter::new(
         io::BufWriter::new(io::stdout().lock()),
-        if args.ids { None } else { Some(g.output) },
+        format,
         !g.no_headers,
+        memory.is_some(),
     )?;
+    let mut metrics = (g.output == Output::Openmetrics)
+        .then(|| MetricsWriter::new(io::BufWriter::new(io::stdout().lock())));
+    let mut notify = notify;
     let mut judged = std::pin::pin!(client.audit(&query, &policy, now));
     let mut tally = Tally::default();
     loop {
@@ -111,11 +145,17 @@ pub async fn audit(
                 // The findings so far are kept, and nothing that could pass
                 // for a complete answer (a closed JSON array, a bare header).
                 rows.abandon(Some(signals));
+                if let Some(metrics) = metrics.take() {
+                    let _ = metrics.fail(now);
+                }
                 let mut failure = Failure::from_error(&e, g.timeout);
                 failure.message += &format!(
                     "; the output is incomplete: it holds the findings of the {} key(s) read before the failure",
                     tally.keys
                 );
+                if memory.is_some() {
+                    failure.message += "; --state was left as it was";
+                }
                 return Err(failure);
             }
         };
@@ -123,21 +163,79 @@ pub async fn audit(
         if !reports_last_use(&key) {
             tally.unreported_use += 1;
         }
-        let findings: Vec<Finding> = findings
-            .into_iter()
-            .filter(|f| args.remedy.is_empty() || args.remedy.contains(&f.remedy))
-            .collect();
-        if !findings.is_empty() {
+        let mut findings = findings;
+        // A deactivated key's moment is not in the API: counted from when
+        // the state first saw it inactive.
+        if let Some(memory) = &memory
+            && KeyState::of(&key, now) == KeyState::Deactivated
+        {
+            findings = policy.evaluate_seen_inactive(&key, now, memory.first_inactive(&key.id, now));
+        }
+        if let Some(entry) = in_progress.get(&key.id) {
+            findings.push(Finding::new(
+                FindingCode::RotationInProgress,
+                format!(
+                    "a rotation stopped at step {} on {}: finish or undo it with `h2ogpte-keys rotate --resume`",
+                    step_word(entry.step),
+                    entry.updated_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            ));
+        }
+        let codes: Vec<FindingCode> = findings.iter().map(|f| f.code).collect();
+        let standings = memory.as_mut().map(|m| m.see(&key, now, &codes));
+        if let Some(metrics) = metrics.as_mut()
+            && let Err(e) = metrics.key(&key, now)
+        {
+            rows.stop_on(Err(e));
+        }
+        let mut flagged = false;
+        for (at, finding) in findings.into_iter().enumerate() {
+            if !args.remedy.is_empty() && !args.remedy.contains(&finding.remedy) {
+                continue;
+            }
+            flagged = true;
+            *tally.by_code.entry(finding.code).or_default() += 1;
+            let status = standings.as_ref().and_then(|s| s.get(at).copied());
+            if let Some(s) = status {
+                *tally.by_standing.entry(s).or_default() += 1;
+            }
+            let row = Row::of(&key, finding, status);
+            if let Some(notify) = notify.as_mut() {
+                notify.collect(&row);
+            }
+            rows.push(row);
+        }
+        if flagged {
             tally.flagged += 1;
         }
-        for finding in findings {
-            *tally.by_code.entry(finding.code).or_default() += 1;
-            rows.push(&key, finding);
+    }
+    // The listing is complete: what was fixed since the last run, and the
+    // state of this one.
+    if let Some(memory) = memory.as_mut() {
+        let (cleared, gone) = memory.cleared(args.filter.is_none());
+        tally.keys_gone = gone;
+        for c in cleared {
+            if !args.remedy.is_empty() && !args.remedy.contains(&c.code.remedy()) {
+                continue;
+            }
+            *tally.by_standing.entry(c.standing).or_default() += 1;
+            if !args.ids {
+                rows.push(Row::cleared(&c, memory.last_run()));
+            }
         }
+    }
+    if let Some(memory) = memory {
+        unless_signalled_now(signals)?;
+        memory.save(now)?;
     }
     // A reader that went away (`| head`) ends the output, not the audit:
     // the exit code still says what was found.
     let stopped = rows.finish(&tally, g, signals);
+    if let Some(metrics) = metrics
+        && let Err(e) = metrics.finish(&tally.by_code, now)
+    {
+        return Err(Failure::from(e));
+    }
     if let Some(Stopped::Signalled(signal)) = stopped {
         return Err(Failure::signalled(
             signal,
@@ -148,6 +246,13 @@ pub async fn audit(
         ));
     }
     let cut = Stopped::said(stopped.as_ref());
+    if !g.quiet && (!tally.by_standing.is_empty() || tally.keys_gone > 0) {
+        note(&tally.standings());
+    }
+    let told = match notify {
+        Some(notify) => Some(notify.run(g, signals).await?),
+        None => None,
+    };
     if tally.keys == 0 {
         let matched = args
             .filter
@@ -164,6 +269,10 @@ pub async fn audit(
             "{} key(s) listed, but no rule asked for could be checked on them: the server reports no last use or inactivity interval (before h2oGPTe 1.7.0)",
             tally.keys
         )));
+    }
+    // Owners who were not told make the run partial, whatever it found.
+    if let Some(Err(untold)) = told {
+        return Err(Failure::partial(untold));
     }
     match tally.flagged {
         0 if matches!(stopped, Some(Stopped::Failed(_))) => Err(Failure::api(format!(
@@ -185,6 +294,148 @@ pub async fn audit(
             tally.keys,
             tally.summary()
         ))),
+    }
+}
+
+/// A signal that came meanwhile, as the audit's end: the state is not
+/// written after one.
+fn unless_signalled_now(signals: &mut Signals) -> Result<(), Failure> {
+    match signals.pending() {
+        Some(signal) => Err(Failure::signalled(
+            signal,
+            format!("{signal}: the audit stopped; --state was left as it was"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The rotations the journal holds unfinished, by old key: read without
+/// its lock (a rotation may be running), and a journal that cannot be read
+/// is said, not fatal to the audit.
+fn rotations_in_progress(g: &Global, server: &str) -> HashMap<String, Entry> {
+    let read = state_dir(g.state_dir.as_deref()).and_then(|dir| journal::peek(&dir, server));
+    match read {
+        Ok(entries) => entries
+            .into_iter()
+            .map(|e| (e.old_key_id.clone(), e))
+            .collect(),
+        Err(e) => {
+            note(&format!(
+                "rotations in progress were not checked: {}",
+                e.message
+            ));
+            HashMap::new()
+        }
+    }
+}
+
+/// A journal step in words.
+fn step_word(step: Step) -> &'static str {
+    match step {
+        Step::Creating => "creating",
+        Step::Created => "created",
+        Step::Delivered => "delivered",
+    }
+}
+
+/// Most rows one user's `--notify-command` is given.
+const MAX_NOTIFY_ROWS: usize = 10_000;
+
+/// `--notify-command`: each user's findings, gathered as the audit runs,
+/// then handed to the command once per user.
+struct Notify {
+    argv: Vec<String>,
+    timeout: std::time::Duration,
+    max_users: usize,
+    /// NDJSON lines per username, in username order.
+    users: BTreeMap<String, Vec<String>>,
+    /// Rows of users past `max_users`, and rows past [`MAX_NOTIFY_ROWS`].
+    users_left_out: u64,
+    rows_left_out: u64,
+}
+
+impl Notify {
+    fn new(argv: Vec<String>, args: &Audit) -> Self {
+        Self {
+            argv,
+            timeout: args.notify_timeout,
+            max_users: args.notify_max,
+            users: BTreeMap::new(),
+            users_left_out: 0,
+            rows_left_out: 0,
+        }
+    }
+
+    fn collect(&mut self, row: &Row) {
+        let full = self.users.len() >= self.max_users;
+        let lines = match self.users.get_mut(&row.username) {
+            Some(lines) => lines,
+            None if full => {
+                self.users_left_out += 1;
+                return;
+            }
+            None => self.users.entry(row.username.clone()).or_default(),
+        };
+        if lines.len() >= MAX_NOTIFY_ROWS {
+            self.rows_left_out += 1;
+            return;
+        }
+        if let Ok(line) = serde_json::to_string(row) {
+            lines.push(line);
+        }
+    }
+
+    /// Runs the command for each user, four at a time; Ok with how many
+    /// were told, or Err naming who was not.
+    async fn run(self, g: &Global, signals: &mut Signals) -> Result<Result<u64, String>, Failure> {
+        let Notify {
+            argv,
+            timeout,
+            users,
+            users_left_out,
+            rows_left_out,
+            ..
+        } = self;
+        let total = users.len();
+        let argv = &argv;
+        let work = futures::stream::iter(users)
+            .map(|(username, lines)| async move {
+                let mut input = lines.join("\n");
+                input.push('\n');
+                let count = lines.len().to_string();
+                let env = [("H2OGPTE_USERNAME", username.as_str()), ("H2OGPTE_FINDINGS", count.as_str())];
+                let result =
+                    run_with_input("--notify-command", argv, timeout, input.as_bytes(), &env).await;
+                (username, result)
+            })
+            .buffer_unordered(4)
+            .collect::<Vec<_>>();
+        let results = crate::commands::interruptible(signals, async { Ok(work.await) }).await?;
+        let failed: Vec<String> = results
+            .iter()
+            .filter_map(|(user, r)| r.as_ref().err().map(|e| format!("{}: {e}", escape(user))))
+            .collect();
+        let told = (total - failed.len()) as u64;
+        if !g.quiet {
+            let mut said = format!("--notify-command told {told} of {total} user(s) of their findings");
+            if users_left_out > 0 {
+                said += &format!(
+                    "; {users_left_out} finding(s) of users beyond --notify-max were not sent"
+                );
+            }
+            if rows_left_out > 0 {
+                said += &format!("; {rows_left_out} finding(s) past {MAX_NOTIFY_ROWS} per user were left out");
+            }
+            note(&said);
+        }
+        if failed.is_empty() {
+            return Ok(Ok(told));
+        }
+        Ok(Err(format!(
+            "{} of {total} user(s) were not told of their findings: {}",
+            failed.len(),
+            failed.join("; ")
+        )))
     }
 }
 
@@ -294,6 +545,9 @@ struct Tally {
     by_code: BTreeMap<FindingCode, u64>,
     /// Keys whose server reports neither last use nor inactivity intervals.
     unreported_use: u64,
+    /// With `--state`: findings by standing, and keys gone since.
+    by_standing: BTreeMap<Standing, u64>,
+    keys_gone: u64,
 }
 
 impl Tally {
@@ -304,6 +558,16 @@ impl Tally {
             .map(|(code, n)| format!("{code} {n}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// "2 new, 5 open, 1 fixed, 1 gone finding(s); 1 key gone since …".
+    fn standings(&self) -> String {
+        let mut said: Vec<String> = [Standing::New, Standing::Open, Standing::Fixed, Standing::Gone]
+            .iter()
+            .map(|s| format!("{} {}", self.by_standing.get(s).copied().unwrap_or(0), s.as_str()))
+            .collect();
+        said.push(format!("{} key(s) gone", self.keys_gone));
+        format!("against the last audit: {}", said.join(", "))
     }
 }
 
@@ -375,13 +639,18 @@ struct Spilled {
     username: String,
     name: String,
     detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
 }
 
 impl Spilled {
     /// The row's cells as the table shows them, escaped.
     fn cells(&self, code: FindingCode) -> [String; 6] {
         [
-            code.as_str().to_owned(),
+            match &self.status {
+                Some(status) => format!("{code} ({status})"),
+                None => code.as_str().to_owned(),
+            },
             code.remedy().as_str().to_owned(),
             escape(&self.id),
             escape(&self.username),
@@ -391,14 +660,62 @@ impl Spilled {
     }
 }
 
+impl Row {
+    /// A finding of a key as listed now.
+    fn of(key: &ApiKeyInfo, finding: Finding, status: Option<Standing>) -> Self {
+        Row {
+            id: key.id.clone(),
+            username: key.username.clone(),
+            name: key.name.clone(),
+            finding: finding.code,
+            remedy: finding.remedy,
+            detail: finding.detail,
+            days: finding.days,
+            limit_days: finding.limit_days,
+            created_at: Some(key.created_at),
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+            status,
+        }
+    }
+
+    /// A finding of the last run that is no more, as remembered.
+    fn cleared(c: &Cleared, last_run: Option<DateTime<Utc>>) -> Self {
+        let since = last_run.map_or_else(String::new, |at| {
+            format!(" since the audit of {}", at.format("%Y-%m-%d %H:%M UTC"))
+        });
+        Row {
+            id: c.id.clone(),
+            username: c.key.username.clone(),
+            name: c.key.name.clone(),
+            finding: c.code,
+            remedy: c.code.remedy(),
+            detail: match c.standing {
+                Standing::Gone => format!("the key is gone{since}"),
+                _ => format!("cleared{since}"),
+            },
+            days: None,
+            limit_days: None,
+            created_at: None,
+            expires_at: None,
+            last_used_at: None,
+            status: Some(c.standing),
+        }
+    }
+}
+
 impl<W: Write> RowWriter<W> {
-    fn new(out: W, format: Option<Output>, header: bool) -> io::Result<Self> {
+    fn new(out: W, format: Option<Output>, header: bool, status: bool) -> io::Result<Self> {
+        let mut columns = ROW_COLUMNS.to_vec();
+        if status {
+            columns.push("status");
+        }
         let (out, csv) = match format {
             Some(Output::Csv) => (
                 None,
                 Some(CsvWriter::new(
                     out,
-                    &ROW_COLUMNS,
+                    &columns,
                     header,
                     Cells::for_stdout(),
                 )?),
@@ -421,9 +738,9 @@ impl<W: Write> RowWriter<W> {
     }
 
     /// Writes a finding's row, unless the output stopped.
-    fn push(&mut self, key: &ApiKeyInfo, finding: Finding) {
+    fn push(&mut self, row: Row) {
         if self.stopped.is_none() {
-            let written = self.write_row(key, finding);
+            let written = self.write_row(row);
             self.stop_on(written);
         }
     }
@@ -436,21 +753,8 @@ impl<W: Write> RowWriter<W> {
         };
     }
 
-    fn write_row(&mut self, key: &ApiKeyInfo, finding: Finding) -> io::Result<()> {
-        let code = finding.code;
-        let row = Row {
-            id: key.id.clone(),
-            username: key.username.clone(),
-            name: key.name.clone(),
-            finding: finding.code,
-            remedy: finding.remedy,
-            detail: finding.detail,
-            days: finding.days,
-            limit_days: finding.limit_days,
-            created_at: key.created_at,
-            expires_at: key.expires_at,
-            last_used_at: key.last_used_at,
-        };
+    fn write_row(&mut self, row: Row) -> io::Result<()> {
+        let code = row.finding;
         if let Some(csv) = &mut self.csv {
             return csv.push(&row);
         }
@@ -460,9 +764,9 @@ impl<W: Write> RowWriter<W> {
         match self.format {
             None => {
                 // Findings of a key come together: its id once.
-                if self.last_id.as_deref() != Some(key.id.as_str()) {
-                    writeln!(out, "{}", escape(&key.id))?;
-                    self.last_id = Some(key.id.clone());
+                if self.last_id.as_deref() != Some(row.id.as_str()) {
+                    writeln!(out, "{}", escape(&row.id))?;
+                    self.last_id = Some(row.id.clone());
                 }
             }
             Some(Output::Ndjson) => write_ndjson(out, &row)?,
@@ -473,6 +777,7 @@ impl<W: Write> RowWriter<W> {
                     username,
                     name,
                     detail,
+                    status,
                     ..
                 } = row;
                 let spilled = Spilled {
@@ -480,6 +785,7 @@ impl<W: Write> RowWriter<W> {
                     username: clip(&username, MAX_CELL_CHARS),
                     name: clip(&name, MAX_CELL_CHARS),
                     detail: clip(&detail, 2 * MAX_CELL_CHARS),
+                    status: status.map(|s| s.as_str().to_owned()),
                 };
                 for (width, cell) in self.widths.iter_mut().zip(spilled.cells(code)) {
                     *width = (*width).max(cell.chars().count());
@@ -510,7 +816,7 @@ impl<W: Write> RowWriter<W> {
                 };
                 file.write_all(&line)?;
             }
-            Some(Output::Csv) => {}
+            Some(Output::Csv | Output::Openmetrics) => {}
         }
         self.written += 1;
         Ok(())
@@ -634,7 +940,8 @@ mod tests {
 
     #[test]
     fn the_table_spill_is_bounded_in_bytes_per_row_and_in_all() {
-        let mut rows = RowWriter::new(io::sink(), Some(Output::Table), true).expect("a writer");
+        let mut rows =
+            RowWriter::new(io::sink(), Some(Output::Table), true, false).expect("a writer");
         rows.spill_limit = 1 << 20;
         let mut pushed = 0u32;
         while rows.stopped.is_none() && pushed < 100_000 {
@@ -643,7 +950,7 @@ mod tests {
                 .evaluate(&fat_key(pushed), Utc::now())
                 .remove(0);
             finding.detail = "d".repeat(50_000);
-            rows.push(&fat_key(pushed), finding);
+            rows.push(Row::of(&fat_key(pushed), finding, None));
             pushed += 1;
         }
         // A row of some 110 KiB of text is cut to under 1 KiB before it

@@ -81,7 +81,7 @@ fn say_delivered(key: &types::ApiKeyInfo, to: &str, g: &Global) -> Result<(), Fa
             line(&serde_json::to_string_pretty(&record).map_err(std::io::Error::from)?)?
         }
         Output::Ndjson => line(&record.to_string())?,
-        Output::Table | Output::Csv => {
+        Output::Table | Output::Csv | Output::Openmetrics => {
             line(&escape(&key.id))?;
             if !g.quiet {
                 note(&format!(
@@ -110,7 +110,7 @@ fn say_request(request: &types::ApiKeyCreateRequest, g: &Global) -> Result<(), F
             line(&serde_json::to_string_pretty(&summary).map_err(std::io::Error::from)?)?
         }
         Output::Ndjson => line(&summary.to_string())?,
-        Output::Table | Output::Csv => line(&format!(
+        Output::Table | Output::Csv | Output::Openmetrics => line(&format!(
             "would create a key for user {}{}{}{}{}; nothing was created",
             escape(&request.user_id),
             request

@@ -102,7 +102,7 @@ pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> 
     let key = find(client, id, g).await?;
     let mut out = std::io::stdout().lock();
     match g.output {
-        Output::Table => write!(out, "{}", key_details(&key, Utc::now()))?,
+        Output::Table | Output::Openmetrics => write!(out, "{}", key_details(&key, Utc::now()))?,
         Output::Json => {
             serde_json::to_writer_pretty(&mut out, &key).map_err(std::io::Error::from)?;
             writeln!(out)?;

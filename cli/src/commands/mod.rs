@@ -13,9 +13,10 @@ use std::io::Write;
 use clap::CommandFactory;
 
 use crate::{
-    args::{Cli, Command},
+    args::{Cli, Command, Output},
     connect::client,
-    failure::Failure,
+    failure::{EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL, Failure},
+    output_file::OutputFile,
     signals::Signals,
 };
 
@@ -26,6 +27,11 @@ pub const PAGE_SIZE: u64 = 500;
 /// here on, and each command says what they mean to it.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let g = &cli.global;
+    if g.output == Output::Openmetrics && !matches!(cli.command, Command::Audit(_)) {
+        return Err(Failure::usage(
+            "-o openmetrics is the audit's format for metrics: use table, json, ndjson or csv here",
+        ));
+    }
     let signals = &mut Signals::listen()
         .map_err(|e| Failure::api(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
     match &cli.command {
@@ -50,7 +56,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Create(args) => create::create(&client(g, signals).await?, args, g, signals).await,
         Command::List(args) => {
             let client = client(g, signals).await?;
-            interruptible(signals, list::list(&client, args, g)).await
+            let report = args.output_file.as_deref().map(OutputFile::begin).transpose()?;
+            let listed = interruptible(signals, list::list(&client, args, g)).await;
+            finish_report(report, listed, false)
         }
         Command::Show { id } => {
             let client = client(g, signals).await?;
@@ -64,8 +72,40 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             bulk::deactivate(&client(g, signals).await?, args, g, signals).await
         }
         Command::Delete(args) => bulk::delete(&client(g, signals).await?, args, g, signals).await,
-        Command::Audit(args) => audit::audit(&client(g, signals).await?, args, g, signals).await,
+        Command::Audit(args) => {
+            let client = client(g, signals).await?;
+            let report = args.output_file.as_deref().map(OutputFile::begin).transpose()?;
+            let audited = audit::audit(&client, args, g, signals).await;
+            finish_report(report, audited, true)
+        }
         Command::Rotate(args) => rotate::rotate(&client(g, signals).await?, args, g, signals).await,
+    }
+}
+
+/// Ends a `--output-file` report: renamed into place when the command read
+/// everything (for an audit, findings and an empty fleet are complete
+/// answers too), else dropped with the last report left as it was.
+fn finish_report(
+    report: Option<OutputFile>,
+    result: Result<(), Failure>,
+    audit: bool,
+) -> Result<(), Failure> {
+    let Some(report) = report else {
+        return result;
+    };
+    let complete = match &result {
+        Ok(()) => true,
+        Err(f) => {
+            audit && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
+        }
+    };
+    match (report.finish(complete), result) {
+        (Ok(()), result) => result,
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(mut f)) => {
+            f.message += &format!("; {}", e.message);
+            Err(f)
+        }
     }
 }
 

@@ -334,7 +334,7 @@ fn say_plan(plan: &RotationPlan, g: &Global, user_given: bool) -> Result<(), Fai
             line(&serde_json::to_string_pretty(&summary).map_err(std::io::Error::from)?)?
         }
         Output::Ndjson => line(&summary.to_string())?,
-        Output::Table | Output::Csv => {
+        Output::Table | Output::Csv | Output::Openmetrics => {
             let until = match (plan.retire(), stops) {
                 (Retire::After(_), Some(at)) => format!(
                     "let it work until {} (UTC), then expire",
