@@ -134,10 +134,8 @@ impl AuditMemory {
                 Some(contents)
             }
         };
-        let (before, last_run) = contents.map_or_else(
-            || (HashMap::new(), None),
-            |c| (c.keys, c.audited_at),
-        );
+        let (before, last_run) =
+            contents.map_or_else(|| (HashMap::new(), None), |c| (c.keys, c.audited_at));
         Ok(Self {
             path: path.to_owned(),
             server: server.to_owned(),

@@ -152,7 +152,9 @@ pub fn print_created(
     framing: Framing,
 ) -> std::io::Result<()> {
     let quiet = g.quiet;
-    if framing == Framing::Rotation && !matches!(g.output, Output::Table | Output::Csv | Output::Openmetrics) {
+    if framing == Framing::Rotation
+        && !matches!(g.output, Output::Table | Output::Csv | Output::Openmetrics)
+    {
         let wrapped = serde_json::json!({ "created": created });
         return match g.output {
             Output::Json => {

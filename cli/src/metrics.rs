@@ -77,7 +77,12 @@ impl<W: Write> MetricsWriter<W> {
         findings: &BTreeMap<FindingCode, u64>,
         audited_at: DateTime<Utc>,
     ) -> std::io::Result<()> {
-        family(&mut self.out, KEYS, "Keys the audit listed, by state.", None)?;
+        family(
+            &mut self.out,
+            KEYS,
+            "Keys the audit listed, by state.",
+            None,
+        )?;
         for (state, n) in &self.states {
             writeln!(self.out, "{KEYS}{{state=\"{state}\"}} {n}")?;
         }
@@ -106,10 +111,24 @@ impl<W: Write> MetricsWriter<W> {
 
     fn end(mut self, success: bool, audited_at: DateTime<Utc>) -> std::io::Result<()> {
         let out = &mut self.out;
-        family(out, AUDIT_TIME, "When the audit ran, as a Unix time.", Some("seconds"))?;
+        family(
+            out,
+            AUDIT_TIME,
+            "When the audit ran, as a Unix time.",
+            Some("seconds"),
+        )?;
         writeln!(out, "{AUDIT_TIME} {}", seconds(audited_at))?;
-        family(out, AUDIT_DURATION, "How long the audit took.", Some("seconds"))?;
-        writeln!(out, "{AUDIT_DURATION} {:.3}", self.started.elapsed().as_secs_f64())?;
+        family(
+            out,
+            AUDIT_DURATION,
+            "How long the audit took.",
+            Some("seconds"),
+        )?;
+        writeln!(
+            out,
+            "{AUDIT_DURATION} {:.3}",
+            self.started.elapsed().as_secs_f64()
+        )?;
         family(
             out,
             AUDIT_SUCCESS,
@@ -123,12 +142,7 @@ impl<W: Write> MetricsWriter<W> {
 }
 
 /// A metric family's `TYPE`, `UNIT` and `HELP` lines (all gauges).
-fn family(
-    out: &mut impl Write,
-    name: &str,
-    help: &str,
-    unit: Option<&str>,
-) -> std::io::Result<()> {
+fn family(out: &mut impl Write, name: &str, help: &str, unit: Option<&str>) -> std::io::Result<()> {
     writeln!(out, "# TYPE {name} gauge")?;
     if let Some(unit) = unit {
         writeln!(out, "# UNIT {name} {unit}")?;

@@ -46,7 +46,10 @@ impl OutputFile {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
         let temp = builder.tempfile_in(parent).map_err(cannot)?;
         std::io::stdout().lock().flush().map_err(cannot)?;
-        let saved = std::io::stdout().as_fd().try_clone_to_owned().map_err(cannot)?;
+        let saved = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(cannot)?;
         rustix::stdio::dup2_stdout(temp.as_file()).map_err(|e| cannot(e.into()))?;
         Ok(Self {
             path: path.to_owned(),

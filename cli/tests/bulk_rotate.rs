@@ -401,7 +401,12 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
         let r = run(cli(&server).args(["delete", "--yes"]).args(&named));
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    assert!(journal(&state)["rotations"].as_array().expect("present").is_empty());
+    assert!(
+        journal(&state)["rotations"]
+            .as_array()
+            .expect("present")
+            .is_empty()
+    );
     // Every key is now whole: rotated (old deactivated, one new key whose
     // secret is in the directory, even when the run was killed before it
     // journalled the delivery) or untouched (old active, no new key).
@@ -431,7 +436,12 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
         "{rotated} rotated, {files} files"
     );
     // A second resume has nothing left to do.
-    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().expect("a UTF-8 path")]));
+    let r = run(cli(&server).args([
+        "rotate",
+        "--resume",
+        "--state-dir",
+        state.to_str().expect("a UTF-8 path"),
+    ]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("nothing to resume"), "{}", r.stderr);
 }
@@ -442,7 +452,12 @@ fn a_corrupt_journal_is_refused_and_kept() {
     let work = private_dir("bulk-corrupt");
     let state = work.join("state");
     // A journal for this server, cut short.
-    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().expect("a UTF-8 path")]));
+    let r = run(cli(&server).args([
+        "rotate",
+        "--resume",
+        "--state-dir",
+        state.to_str().expect("a UTF-8 path"),
+    ]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let file = std::fs::read_dir(&state)
         .expect("dir")
@@ -453,14 +468,24 @@ fn a_corrupt_journal_is_refused_and_kept() {
         .with_extension("json");
     std::fs::write(&file, "{\"format\": 1, \"server\": \"x\", \"rotati").expect("write");
     let secret = work.join("secret");
-    let single = ["rotate", "k-000", "--secret-file", secret.to_str().expect("a UTF-8 path")];
+    let single = [
+        "rotate",
+        "k-000",
+        "--secret-file",
+        secret.to_str().expect("a UTF-8 path"),
+    ];
     for args in [&["rotate", "--resume"][..], &single[..]] {
         let r = run(cli(&server)
             .args(args)
             .args(["--state-dir", state.to_str().expect("a UTF-8 path")]));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
     }
-    let r = run(cli(&server).args(["rotate", "--resume", "--state-dir", state.to_str().expect("a UTF-8 path")]));
+    let r = run(cli(&server).args([
+        "rotate",
+        "--resume",
+        "--state-dir",
+        state.to_str().expect("a UTF-8 path"),
+    ]));
     assert!(
         r.stderr.contains("corrupt") && r.stderr.contains("left as it is"),
         "{}",

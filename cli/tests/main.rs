@@ -5,6 +5,7 @@
 mod common;
 
 mod audit;
+mod audit_memory;
 mod batches;
 mod bulk_rotate;
 mod create;

@@ -38,7 +38,10 @@ fn create_writes_the_secret_alone_to_a_private_file_and_never_over_one() {
     assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
     assert_eq!(
         r.stdout.trim(),
-        keys(&server).iter().find(|k| k["name"] == "app").expect("present")["id"]
+        keys(&server)
+            .iter()
+            .find(|k| k["name"] == "app")
+            .expect("present")["id"]
     );
     let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -136,7 +139,8 @@ fn rotate_into_a_file_journals_nothing_once_done() {
         .filter_map(Result::ok)
         .find(|e| e.file_name().to_string_lossy().ends_with(".json"))
         .expect("journal");
-    let journal: Value = serde_json::from_slice(&std::fs::read(journal.path()).expect("present")).expect("present");
+    let journal: Value =
+        serde_json::from_slice(&std::fs::read(journal.path()).expect("present")).expect("present");
     assert_eq!(journal["rotations"], Value::Array(vec![]));
     assert!(
         !journal.to_string().contains(&secret),

@@ -21,14 +21,14 @@ use serde::{Deserialize, Serialize};
 use crate::{
     args::{Audit, Global, Output, Rules},
     audit_state::{AuditMemory, Cleared, Standing},
-    journal::{self, Entry, Step, state_dir},
-    metrics::MetricsWriter,
-    sink::{command_line, run_with_input},
     commands::{PAGE_SIZE, unless_signalled},
     csv_out::{Cells, CsvWriter},
     failure::Failure,
+    journal::{self, Entry, Step, state_dir},
+    metrics::MetricsWriter,
     output::{ChunkedTable, end_json_array, unless_closed, write_json_element, write_ndjson},
     signals::{Signal, Signals},
+    sink::{command_line, run_with_input},
     terminal::{clip, escape, note},
 };
 
@@ -91,7 +91,10 @@ pub async fn audit(
         ));
     }
     let notify = match &args.notify_command {
-        Some(command) => Some(Notify::new(command_line("--notify-command", command)?, args)),
+        Some(command) => Some(Notify::new(
+            command_line("--notify-command", command)?,
+            args,
+        )),
         None => None,
     };
     let server = client.base_url().as_str().to_owned();
@@ -169,7 +172,8 @@ pub async fn audit(
         if let Some(memory) = &memory
             && KeyState::of(&key, now) == KeyState::Deactivated
         {
-            findings = policy.evaluate_seen_inactive(&key, now, memory.first_inactive(&key.id, now));
+            findings =
+                policy.evaluate_seen_inactive(&key, now, memory.first_inactive(&key.id, now));
         }
         if let Some(entry) = in_progress.get(&key.id) {
             findings.push(Finding::new(
@@ -403,7 +407,10 @@ impl Notify {
                 let mut input = lines.join("\n");
                 input.push('\n');
                 let count = lines.len().to_string();
-                let env = [("H2OGPTE_USERNAME", username.as_str()), ("H2OGPTE_FINDINGS", count.as_str())];
+                let env = [
+                    ("H2OGPTE_USERNAME", username.as_str()),
+                    ("H2OGPTE_FINDINGS", count.as_str()),
+                ];
                 let result =
                     run_with_input("--notify-command", argv, timeout, input.as_bytes(), &env).await;
                 (username, result)
@@ -417,14 +424,17 @@ impl Notify {
             .collect();
         let told = (total - failed.len()) as u64;
         if !g.quiet {
-            let mut said = format!("--notify-command told {told} of {total} user(s) of their findings");
+            let mut said =
+                format!("--notify-command told {told} of {total} user(s) of their findings");
             if users_left_out > 0 {
                 said += &format!(
                     "; {users_left_out} finding(s) of users beyond --notify-max were not sent"
                 );
             }
             if rows_left_out > 0 {
-                said += &format!("; {rows_left_out} finding(s) past {MAX_NOTIFY_ROWS} per user were left out");
+                said += &format!(
+                    "; {rows_left_out} finding(s) past {MAX_NOTIFY_ROWS} per user were left out"
+                );
             }
             note(&said);
         }
@@ -562,10 +572,21 @@ impl Tally {
 
     /// "2 new, 5 open, 1 fixed, 1 gone finding(s); 1 key gone since …".
     fn standings(&self) -> String {
-        let mut said: Vec<String> = [Standing::New, Standing::Open, Standing::Fixed, Standing::Gone]
-            .iter()
-            .map(|s| format!("{} {}", self.by_standing.get(s).copied().unwrap_or(0), s.as_str()))
-            .collect();
+        let mut said: Vec<String> = [
+            Standing::New,
+            Standing::Open,
+            Standing::Fixed,
+            Standing::Gone,
+        ]
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                self.by_standing.get(s).copied().unwrap_or(0),
+                s.as_str()
+            )
+        })
+        .collect();
         said.push(format!("{} key(s) gone", self.keys_gone));
         format!("against the last audit: {}", said.join(", "))
     }
@@ -713,12 +734,7 @@ impl<W: Write> RowWriter<W> {
         let (out, csv) = match format {
             Some(Output::Csv) => (
                 None,
-                Some(CsvWriter::new(
-                    out,
-                    &columns,
-                    header,
-                    Cells::for_stdout(),
-                )?),
+                Some(CsvWriter::new(out, &columns, header, Cells::for_stdout())?),
             ),
             _ => (Some(out), None),
         };

@@ -56,7 +56,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Create(args) => create::create(&client(g, signals).await?, args, g, signals).await,
         Command::List(args) => {
             let client = client(g, signals).await?;
-            let report = args.output_file.as_deref().map(OutputFile::begin).transpose()?;
+            let report = args
+                .output_file
+                .as_deref()
+                .map(OutputFile::begin)
+                .transpose()?;
             let listed = interruptible(signals, list::list(&client, args, g)).await;
             finish_report(report, listed, false)
         }
@@ -74,7 +78,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Delete(args) => bulk::delete(&client(g, signals).await?, args, g, signals).await,
         Command::Audit(args) => {
             let client = client(g, signals).await?;
-            let report = args.output_file.as_deref().map(OutputFile::begin).transpose()?;
+            let report = args
+                .output_file
+                .as_deref()
+                .map(OutputFile::begin)
+                .transpose()?;
             let audited = audit::audit(&client, args, g, signals).await;
             finish_report(report, audited, true)
         }
@@ -95,9 +103,7 @@ fn finish_report(
     };
     let complete = match &result {
         Ok(()) => true,
-        Err(f) => {
-            audit && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
-        }
+        Err(f) => audit && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code),
     };
     match (report.finish(complete), result) {
         (Ok(()), result) => result,

@@ -1,0 +1,270 @@
+//! The audit that remembers (`--state`), tells owners (`--notify-command`),
+//! reads the rotation journal, and replaces its report only when complete
+//! (`--output-file`).
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{fleet::scratch, states::seeded_records, *};
+use serde_json::{Value, json};
+
+/// A fresh scratch directory for one test.
+fn dir(name: &str) -> PathBuf {
+    let dir = scratch(name).join(format!("{:?}", std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+/// Keys without expiry `k1`…`k3` of alice and a clean `k-ok` of bob.
+fn fleet() -> h2ogpte_fake_server::FakeServer {
+    let key = |id: &str, user: (&str, &str)| {
+        json!({"id": id, "user_id": user.0, "username": user.1, "name": format!("{id} name"),
+               "created_at": fleet::days(-5), "total_calls": 1, "is_active": true})
+    };
+    let mut ok = key("k-ok", ("u-bob", "bob"));
+    ok["expires_at"] = json!(fleet::days(30));
+    seeded_records(json!([
+        key("k1", ("u-alice", "alice")),
+        key("k2", ("u-alice", "alice")),
+        key("k3", ("u-alice", "alice")),
+        ok
+    ]))
+}
+
+/// `audit --require-expiry` with `--state`, as JSON rows of the seeded
+/// users' keys (not the admin's): (id, finding, status).
+fn audit(
+    server: &h2ogpte_fake_server::FakeServer,
+    state: &Path,
+    extra: &[&str],
+) -> (i32, Vec<(String, String, String)>, String) {
+    let r = run(cli(server)
+        .args(["audit", "--require-expiry"])
+        .args(if extra.contains(&"-o") {
+            &[][..]
+        } else {
+            &["-o", "json"][..]
+        })
+        .arg("--state")
+        .arg(state)
+        .args(extra));
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).unwrap_or_default();
+    let mut rows: Vec<(String, String, String)> = rows
+        .iter()
+        .filter(|row| row["username"] != "admin")
+        .map(|row| {
+            let text = |f: &str| row[f].as_str().unwrap_or("").to_owned();
+            (text("id"), text("finding"), text("status"))
+        })
+        .collect();
+    rows.sort();
+    (r.code, rows, r.stderr)
+}
+
+fn row(id: &str, finding: &str, status: &str) -> (String, String, String) {
+    (id.to_owned(), finding.to_owned(), status.to_owned())
+}
+
+#[test]
+fn an_audit_run_twice_says_what_is_new_open_fixed_and_gone() {
+    let server = fleet();
+    let dir = dir("audit-twice");
+    let state = dir.join("audit-state.json");
+    let (code, rows, stderr) = audit(&server, &state, &[]);
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(
+        rows,
+        [
+            row("k1", "no-expiry", "new"),
+            row("k2", "no-expiry", "new"),
+            row("k3", "no-expiry", "new")
+        ]
+    );
+    // Between the runs: k1 gets an expiry, k2 is deleted, k4 is made.
+    assert_eq!(
+        run(cli(&server).args(["expire", "k1", "--in", "30 days"])).code,
+        0
+    );
+    assert_eq!(run(cli(&server).args(["delete", "k2", "--yes"])).code, 0);
+    create(&server, &["--user", "u-alice", "--name", "k4 name"]);
+    let k4 = keys_named(&server, "k4 name");
+    let (code, rows, stderr) = audit(&server, &state, &[]);
+    assert_eq!(code, 4, "{stderr}");
+    let mut expected = [
+        row("k1", "no-expiry", "fixed"),
+        row("k2", "no-expiry", "gone"),
+        row("k3", "no-expiry", "open"),
+        row(&k4, "no-expiry", "new"),
+    ];
+    expected.sort();
+    assert_eq!(rows, expected);
+    // The admin's key never expires either: open.
+    assert!(
+        stderr.contains("1 new, 2 open, 1 fixed, 1 gone, 1 key(s) gone"),
+        "{stderr}"
+    );
+    // The exit code and the count are about what is open: 3 findings.
+    assert!(stderr.contains("3 finding(s) in 3 of"), "{stderr}");
+}
+
+fn keys_named(server: &h2ogpte_fake_server::FakeServer, name: &str) -> String {
+    crate::common::sinks::keys(server)
+        .into_iter()
+        .find(|k| k["name"] == name)
+        .and_then(|k| k["id"].as_str().map(str::to_owned))
+        .expect("the key")
+}
+
+#[test]
+fn a_deactivated_key_counts_from_when_the_state_first_saw_it() {
+    let server = fleet();
+    let dir = dir("audit-inactive");
+    let state = dir.join("audit-state.json");
+    assert_eq!(run(cli(&server).args(["deactivate", "k3"])).code, 0);
+    let args = ["--inactive-for", "30"];
+    let (_, rows, _) = audit(&server, &state, &args);
+    assert!(
+        !rows.iter().any(|r| r.1 == "inactive-not-deleted"),
+        "{rows:?}"
+    );
+    // Forty days on, as far as the state knows.
+    let mut remembered: Value =
+        serde_json::from_slice(&std::fs::read(&state).expect("state")).expect("JSON");
+    remembered["keys"]["k3"]["first_inactive"] = json!(fleet::days(-40));
+    std::fs::write(&state, remembered.to_string()).expect("write");
+    let (_, rows, stderr) = audit(&server, &state, &args);
+    assert!(
+        rows.contains(&row("k3", "inactive-not-deleted", "new")),
+        "{rows:?} {stderr}"
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_the_state_and_the_report_as_they_were() {
+    let server = fleet();
+    let dir = dir("audit-failed");
+    let state = dir.join("audit-state.json");
+    let report = dir.join("audit.prom");
+    let args = [
+        "-o",
+        "openmetrics",
+        "--output-file",
+        report.to_str().expect("path"),
+    ];
+    let (code, _, stderr) = audit(&server, &state, &args);
+    assert_eq!(code, 4, "{stderr}");
+    let (state_before, report_before) = (
+        std::fs::read(&state).expect("state"),
+        std::fs::read_to_string(&report).expect("report"),
+    );
+    assert!(report_before.ends_with("# EOF\n"), "{report_before}");
+    // A listing that stops after two keys fails the run.
+    let (code, _, stderr) = audit(&server, &state, &[&args[..], &["--max-keys", "2"]].concat());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--state was left as it was"), "{stderr}");
+    assert_eq!(std::fs::read(&state).expect("state"), state_before);
+    assert_eq!(
+        std::fs::read_to_string(&report).expect("report"),
+        report_before
+    );
+    // Nothing but the two files is left in the directory.
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 2);
+    // A state of another server, or a corrupt one, is refused and kept.
+    let other = fleet();
+    let (code, _, stderr) = audit(&other, &state, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("remembers the keys of"), "{stderr}");
+    std::fs::write(&state, "{\"format\": 1,").expect("write");
+    let (code, _, stderr) = audit(&server, &state, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read(&state).expect("kept"), b"{\"format\": 1,");
+}
+
+#[test]
+fn each_owner_is_told_their_own_findings_once() {
+    let server = fleet();
+    let dir = dir("audit-notify");
+    let command = format!(
+        "sh -c 'cat > \"{}/$H2OGPTE_USERNAME.ndjson\"; echo $H2OGPTE_FINDINGS > \"{}/$H2OGPTE_USERNAME.count\"'",
+        dir.display(),
+        dir.display()
+    );
+    let r = run(cli(&server).args(["audit", "--require-expiry", "--notify-command", &command]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("told 2 of 2 user(s)"), "{}", r.stderr);
+    let alice = std::fs::read_to_string(dir.join("alice.ndjson")).expect("alice told");
+    let ids: Vec<String> = alice
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("NDJSON")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["k1", "k2", "k3"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("alice.count"))
+            .expect("count")
+            .trim(),
+        "3"
+    );
+    assert!(!dir.join("bob.ndjson").exists(), "bob has no finding");
+    // An owner who cannot be told makes the run partial.
+    let r = run(cli(&server).args([
+        "audit",
+        "--require-expiry",
+        "--notify-command",
+        "sh -c 'test \"$H2OGPTE_USERNAME\" != alice'",
+    ]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 of 2 user(s) were not told") && r.stderr.contains("alice"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_rotation_left_unfinished_is_a_finding_until_resumed() {
+    let server = fleet();
+    let dir = dir("audit-journal");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).expect("dir");
+    let url = server.url();
+    let port = url.rsplit(':').next().expect("port").trim_end_matches('/');
+    let journal = json!({
+        "format": 1, "server": format!("{url}/api/v1"),
+        "rotations": [{
+            "old_key_id": "k3", "username": "alice", "user_id": "u-alice", "name": "k3 name",
+            "old_expires_at": null, "retire": "deactivate", "secret_to": "standard output",
+            "started_at": fleet::days(0), "step": "creating", "new_key_id": null,
+            "updated_at": fleet::days(0)
+        }]
+    });
+    let path = state.join(format!("rotations-127.0.0.1_{port}.json"));
+    std::fs::write(&path, journal.to_string()).expect("journal");
+    let audit = |server| {
+        run(cli(server)
+            .args([
+                "audit",
+                "--require-expiry",
+                "--ids",
+                "--remedy",
+                "rotate",
+                "--state-dir",
+            ])
+            .arg(&state))
+    };
+    let r = audit(&server);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "k3");
+    let r = run(cli(&server)
+        .args(["rotate", "--resume", "--state-dir"])
+        .arg(&state));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("0 finished, 1 undone"), "{}", r.stderr);
+    let r = audit(&server);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+}
