@@ -3,7 +3,9 @@
 # the fake server 20 ms away (--latency-ms) holding N keys with a realistic
 # spread (default 100 000, and a tenth of that to show memory stays flat in
 # the number of keys). Wall time and peak memory (max RSS) per command, in
-# release builds; prints a Markdown table. Needs /usr/bin/time.
+# release builds; prints a Markdown table. The two `--state` rows are a
+# first run (no state yet: save only) and a second (load and save): against
+# plain `audit -o ndjson` they give the state's cost. Needs /usr/bin/time.
 # Usage: benches/audit.sh [N] [LATENCY_MS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +29,12 @@ for keys in $(( n / 10 )) "$n"; do
   server=$!
   for _ in $(seq 600); do [ "$(wc -l <"$work/server")" -ge 2 ] && break; sleep 0.1; done
   export $(head -2 "$work/server" | xargs)
-  for args in "list --all -o ndjson" "audit -o ndjson" "audit -o csv" "audit --ids" "audit"; do
+  rm -f "$work/state.json"
+  for args in "list --all -o ndjson" "audit -o ndjson" "audit -o csv" "audit --ids" "audit" \
+    "audit -o openmetrics" "audit -o ndjson --state $work/state.json" "audit -o ndjson --state $work/state.json"; do
     # shellcheck disable=SC2086
-    echo "| $keys | \`$args\` | $(measure "$bin/h2ogpte-keys" $args) |"
+    echo "| $keys | \`${args//$work\//}\` | $(measure "$bin/h2ogpte-keys" $args) |"
   done
+  echo "| $keys | state file | $(( $(stat -c %s "$work/state.json") / 1024 / 1024 )) MiB | |"
   kill "$server"; wait "$server" 2>/dev/null || true
 done

@@ -375,7 +375,11 @@ impl Rotation {
     /// The old key as the server lists it now: among its user's keys.
     async fn read_old(&self, client: &Client) -> Result<Option<ApiKeyInfo>, Error> {
         let old = &self.plan.old;
-        let query = ListQuery::new().with_filter(old.username.clone());
+        // Large pages: a service account may hold hundreds of keys, and
+        // this read is on every rotation's path.
+        let query = ListQuery::new()
+            .with_filter(old.username.clone())
+            .with_limit(READ_OLD_PAGE);
         let mut keys = std::pin::pin!(client.stream_all_api_keys(&query));
         while let Some(k) = keys.try_next().await? {
             if k.id == old.id {
@@ -411,6 +415,9 @@ impl Rotation {
         client.delete_api_key(&self.created.api_key.id).await
     }
 }
+
+/// Keys per page when a rotation reads its old key again.
+const READ_OLD_PAGE: u64 = 500;
 
 /// Puts `old`'s expiry back as it was before an overlap window shortened it.
 async fn restore_expiry(client: &Client, old: &ApiKeyInfo) -> Result<(), Error> {
