@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use h2ogpte_api_keys::{KeyState, policy::FindingCode, types::ApiKeyInfo};
 use serde::{Deserialize, Serialize};
 
-use crate::{failure::Failure, journal::write_atomically, terminal::escape};
+use crate::{failure::Failure, journal::write_atomically_with, terminal::escape};
 
 /// The state file's format; a newer one is refused, never rewritten.
 const FORMAT: u32 = 1;
@@ -31,9 +31,63 @@ pub struct Remembered {
     /// When it was first seen not working; `None` while it works.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_inactive: Option<DateTime<Utc>>,
-    /// Its finding codes at the last run.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<String>,
+    /// Its findings at the last run, as a set of [`FindingCode::ALL`]
+    /// positions (in the file, their codes).
+    #[serde(default, with = "codes", skip_serializing_if = "is_zero")]
+    pub findings: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Finding codes as a bit set, written as their codes.
+mod codes {
+    use h2ogpte_api_keys::policy::FindingCode;
+    use serde::{Deserialize, Deserializer, Serializer, ser::SerializeSeq};
+
+    pub fn serialize<S: Serializer>(set: &u32, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for (at, code) in FindingCode::ALL.iter().enumerate() {
+            if set & (1 << at) != 0 {
+                seq.serialize_element(code.as_str())?;
+            }
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let names = Vec::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(names
+            .iter()
+            .map(|name| super::bit_of(name))
+            .fold(0, |set, bit| set | bit))
+    }
+}
+
+/// The bit of a finding code's name; none for a code this version does
+/// not know.
+fn bit_of(name: &str) -> u32 {
+    FindingCode::ALL
+        .iter()
+        .position(|c| c.as_str() == name)
+        .map_or(0, |at| 1 << at)
+}
+
+/// The bit set of `codes`.
+fn set_of(codes: &[FindingCode]) -> u32 {
+    codes
+        .iter()
+        .fold(0, |set, code| set | bit_of(code.as_str()))
+}
+
+/// The codes of a bit set, in report order.
+fn codes_of(set: u32) -> impl Iterator<Item = FindingCode> {
+    FindingCode::ALL
+        .into_iter()
+        .enumerate()
+        .filter(move |(at, _)| set & (1 << at) != 0)
+        .map(|(_, code)| code)
 }
 
 /// The file.
@@ -46,6 +100,13 @@ struct Contents {
     /// When the last complete audit ran.
     audited_at: Option<DateTime<Utc>>,
     keys: HashMap<String, Remembered>,
+}
+
+/// The file's format alone, read before the rest so that a newer file is
+/// named as such.
+#[derive(Deserialize)]
+struct Head {
+    format: Option<u64>,
 }
 
 /// A finding's standing against the last run.
@@ -76,18 +137,23 @@ impl Standing {
 /// A finding of the last run that is no more.
 pub struct Cleared {
     pub id: String,
-    pub key: Remembered,
+    pub username: String,
+    pub name: String,
     pub code: FindingCode,
     pub standing: Standing,
 }
 
-/// The state of the last run, and this run's as keys are seen.
+/// The state of the last run, and this run's as keys are seen: each key
+/// seen moves from `before` to `now`, so memory holds one entry per key.
 pub struct AuditMemory {
     path: PathBuf,
     server: String,
     before: HashMap<String, Remembered>,
     last_run: Option<DateTime<Utc>>,
     now: HashMap<String, Remembered>,
+    /// Findings of keys seen this run that the last run had and this one
+    /// has not.
+    fixed: Vec<Cleared>,
 }
 
 impl AuditMemory {
@@ -96,29 +162,30 @@ impl AuditMemory {
     pub fn load(path: &Path, server: &str) -> Result<Self, Failure> {
         let shown = escape(&path.display().to_string());
         let keep = "it was left as it is: point --state at another file to start afresh";
-        let contents = match std::fs::File::open(path) {
+        let cannot =
+            |e: &dyn std::fmt::Display| Failure::usage(format!("cannot read --state {shown}: {e}"));
+        let open = || std::fs::File::open(path).map(|f| std::io::BufReader::new(f.take(MAX_BYTES)));
+        let contents = match open() {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Failure::usage(format!("cannot read --state {shown}: {e}"))),
+            Err(e) => return Err(cannot(&e)),
             Ok(file) => {
-                let mut bytes = Vec::new();
-                file.take(MAX_BYTES + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| Failure::usage(format!("cannot read --state {shown}: {e}")))?;
-                if bytes.len() as u64 > MAX_BYTES {
+                if std::fs::metadata(path).map_err(|e| cannot(&e))?.len() > MAX_BYTES {
                     return Err(Failure::usage(format!(
                         "--state {shown} is larger than {} MiB: {keep}",
                         MAX_BYTES >> 20
                     )));
                 }
-                let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+                // Read as a stream twice: the format, then the whole.
+                let format = serde_json::from_reader::<_, Head>(file)
                     .ok()
-                    .and_then(|v| v.get("format").and_then(serde_json::Value::as_u64));
+                    .and_then(|h| h.format);
                 if format.is_some_and(|f| f > u64::from(FORMAT)) {
                     return Err(Failure::usage(format!(
                         "--state {shown} was written by a newer h2ogpte-keys: use that version; {keep}"
                     )));
                 }
-                let contents: Contents = serde_json::from_slice(&bytes).map_err(|e| {
+                let file = open().map_err(|e| cannot(&e))?;
+                let contents: Contents = serde_json::from_reader(file).map_err(|e| {
                     Failure::usage(format!(
                         "--state {shown} is not an audit state file ({}): {keep}",
                         escape(&e.to_string())
@@ -142,6 +209,7 @@ impl AuditMemory {
             now: HashMap::with_capacity(before.len()),
             before,
             last_run,
+            fixed: Vec::new(),
         })
     }
 
@@ -156,35 +224,57 @@ impl AuditMemory {
         )
     }
 
-    /// Remembers `key` with all its findings (`codes`), and says of each
-    /// whether it is new or open.
+    /// Remembers `key` with all its findings (`codes`), says of each
+    /// whether it is new or open, and keeps the ones it no longer has as
+    /// fixed.
     pub fn see(
         &mut self,
         key: &ApiKeyInfo,
         now: DateTime<Utc>,
         codes: &[FindingCode],
     ) -> Vec<Standing> {
-        let before = self.before.get(&key.id);
+        let before = self.before.remove(&key.id);
+        let was = before.as_ref().map_or(0, |b| b.findings);
         let standing = codes
             .iter()
-            .map(|code| match before {
-                Some(b) if b.findings.iter().any(|c| c == code.as_str()) => Standing::Open,
-                _ => Standing::New,
+            .map(|code| {
+                if was & bit_of(code.as_str()) != 0 {
+                    Standing::Open
+                } else {
+                    Standing::New
+                }
             })
             .collect();
+        let is = set_of(codes);
+        for code in codes_of(was & !is) {
+            self.fixed.push(Cleared {
+                id: key.id.clone(),
+                username: key.username.clone(),
+                name: key.name.clone(),
+                code,
+                standing: Standing::Fixed,
+            });
+        }
         let active = KeyState::of(key, now).is_active();
+        let first_seen = before.as_ref().map_or(now, |b| b.first_seen);
+        let first_inactive = if active {
+            None
+        } else {
+            before.as_ref().and_then(|b| b.first_inactive).or(Some(now))
+        };
+        // The last run's strings are reused when they still hold.
+        let (username, name) = match before {
+            Some(b) if b.username == key.username && b.name == key.name => (b.username, b.name),
+            _ => (key.username.clone(), key.name.clone()),
+        };
         self.now.insert(
             key.id.clone(),
             Remembered {
-                username: key.username.clone(),
-                name: key.name.clone(),
-                first_seen: before.map_or(now, |b| b.first_seen),
-                first_inactive: if active {
-                    None
-                } else {
-                    before.and_then(|b| b.first_inactive).or(Some(now))
-                },
-                findings: codes.iter().map(|c| c.as_str().to_owned()).collect(),
+                username,
+                name,
+                first_seen,
+                first_inactive,
+                findings: is,
             },
         );
         standing
@@ -195,41 +285,24 @@ impl AuditMemory {
     /// `listed_all` false (a `--filter` run), keys not listed are kept as
     /// they were, not taken for gone.
     pub fn cleared(&mut self, listed_all: bool) -> (Vec<Cleared>, u64) {
-        let mut cleared = Vec::new();
-        let mut gone = 0;
-        let mut ids: Vec<&String> = self.before.keys().collect();
-        ids.sort();
-        let mut kept = Vec::new();
-        for id in ids {
-            let was = &self.before[id];
-            let (standing, still) = match self.now.get(id) {
-                Some(now) => (Standing::Fixed, &now.findings[..]),
-                None if listed_all => {
-                    gone += 1;
-                    (Standing::Gone, &[][..])
-                }
-                None => {
-                    kept.push(id.clone());
-                    continue;
-                }
-            };
-            for code in &was.findings {
-                let Some(code) = FindingCode::ALL.into_iter().find(|c| c.as_str() == code) else {
-                    continue;
-                };
-                if !still.iter().any(|c| c == code.as_str()) {
-                    cleared.push(Cleared {
-                        id: id.clone(),
-                        key: was.clone(),
-                        code,
-                        standing,
-                    });
-                }
-            }
+        let mut cleared = std::mem::take(&mut self.fixed);
+        let left = std::mem::take(&mut self.before);
+        if !listed_all {
+            self.now.extend(left);
+            return (cleared, 0);
         }
-        for id in kept {
-            if let Some(was) = self.before.get(&id) {
-                self.now.insert(id, was.clone());
+        let gone = left.len() as u64;
+        let mut left: Vec<(String, Remembered)> = left.into_iter().collect();
+        left.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, was) in left {
+            for code in codes_of(was.findings) {
+                cleared.push(Cleared {
+                    id: id.clone(),
+                    username: was.username.clone(),
+                    name: was.name.clone(),
+                    code,
+                    standing: Standing::Gone,
+                });
             }
         }
         (cleared, gone)
@@ -249,9 +322,10 @@ impl AuditMemory {
             keys: self.now,
         };
         let shown = escape(&self.path.display().to_string());
-        let bytes = serde_json::to_vec(&contents)
-            .map_err(|e| Failure::api(format!("cannot write --state {shown}: {e}")))?;
-        write_atomically(&self.path, &bytes).map_err(|e| {
+        write_atomically_with(&self.path, |out| {
+            serde_json::to_writer(out, &contents).map_err(std::io::Error::from)
+        })
+        .map_err(|e| {
             Failure::api(format!(
                 "cannot write --state {shown}: {e}; the state of the last run was left as it was"
             ))

@@ -345,6 +345,14 @@ fn lock(path: &Path) -> std::io::Result<File> {
 /// one, never a part: a temporary file of mode 0600 beside it, synced,
 /// renamed over it, and the directory synced.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// [`write_atomically`], with what `write` writes through a buffer.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&mut File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -353,8 +361,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .prefix(".h2ogpte-keys-")
         .suffix(".tmp")
         .tempfile_in(parent)?;
-    file.write_all(bytes)?;
-    file.flush()?;
+    {
+        let mut out = std::io::BufWriter::new(file.as_file_mut());
+        write(&mut out)?;
+        out.flush()?;
+    }
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     File::open(parent)?.sync_all()

@@ -10,6 +10,8 @@ use std::{collections::BTreeMap, io::Write};
 use chrono::{DateTime, Utc};
 use h2ogpte_api_keys::{KeyState, policy::FindingCode, types::ApiKeyInfo};
 
+use crate::terminal::escape;
+
 /// Metric names, each with its help.
 const KEYS: &str = "h2ogpte_api_keys";
 const FINDINGS: &str = "h2ogpte_api_key_findings";
@@ -28,15 +30,20 @@ const MAX_LABEL_CHARS: usize = 200;
 /// Writes an audit's metrics.
 pub struct MetricsWriter<W: Write> {
     out: W,
+    /// Label values shown escaped ([`escape`]): a terminal would run the
+    /// control sequences a server put in a key's name.
+    on_terminal: bool,
     started: std::time::Instant,
     expiry_header: bool,
     states: BTreeMap<&'static str, u64>,
 }
 
 impl<W: Write> MetricsWriter<W> {
-    pub fn new(out: W) -> Self {
+    /// A writer to `out`; `on_terminal` when that is a terminal.
+    pub fn new(out: W, on_terminal: bool) -> Self {
         Self {
             out,
+            on_terminal,
             started: std::time::Instant::now(),
             expiry_header: false,
             states: STATES.iter().map(|s| (*s, 0)).collect(),
@@ -61,12 +68,20 @@ impl<W: Write> MetricsWriter<W> {
                 Some("seconds"),
             )?;
         }
+        let shown = |value: &str| {
+            let value = label(value);
+            if self.on_terminal {
+                escape(&value)
+            } else {
+                value
+            }
+        };
         writeln!(
             self.out,
             "{EXPIRY}{{id=\"{}\",username=\"{}\",name=\"{}\"}} {}",
-            label(&key.id),
-            label(&key.username),
-            label(&key.name),
+            shown(&key.id),
+            shown(&key.username),
+            shown(&key.name),
             seconds(at)
         )
     }

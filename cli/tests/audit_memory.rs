@@ -108,7 +108,7 @@ fn an_audit_run_twice_says_what_is_new_open_fixed_and_gone() {
 }
 
 fn keys_named(server: &h2ogpte_fake_server::FakeServer, name: &str) -> String {
-    crate::common::sinks::keys(server)
+    sinks::keys(server)
         .into_iter()
         .find(|k| k["name"] == name)
         .and_then(|k| k["id"].as_str().map(str::to_owned))

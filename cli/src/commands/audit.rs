@@ -121,8 +121,10 @@ pub async fn audit(
         !g.no_headers,
         memory.is_some(),
     )?;
-    let mut metrics = (g.output == Output::Openmetrics)
-        .then(|| MetricsWriter::new(io::BufWriter::new(io::stdout().lock())));
+    let mut metrics = (g.output == Output::Openmetrics).then(|| {
+        let on_terminal = io::IsTerminal::is_terminal(&io::stdout());
+        MetricsWriter::new(io::BufWriter::new(io::stdout().lock()), on_terminal)
+    });
     let mut notify = notify;
     let mut judged = std::pin::pin!(client.audit(&query, &policy, now));
     let mut tally = Tally::default();
@@ -707,8 +709,8 @@ impl Row {
         });
         Row {
             id: c.id.clone(),
-            username: c.key.username.clone(),
-            name: c.key.name.clone(),
+            username: c.username.clone(),
+            name: c.name.clone(),
             finding: c.code,
             remedy: c.code.remedy(),
             detail: match c.standing {
