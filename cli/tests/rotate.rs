@@ -332,10 +332,12 @@ fn a_key_revoked_before_delivery_gets_no_replacement() {
     assert!(!r.stdout.contains("sk-mine"), "not delivered: {}", r.stdout);
 }
 
-/// Two rotations of one key at the same moment: the one that finds the
-/// old key revoked before delivering undoes its own key (exit 1); when both
-/// delivered first, both keys stay and the second says so (exit 3). Never
-/// a delivered key deleted, and the old key is retired either way.
+/// Two rotations of one key at the same moment: the second to open the
+/// rotation journal is refused before it does anything (exit 2); if it got
+/// in after the first ended, it finds the old key revoked and undoes its own
+/// key (exit 1), or, when both delivered, both keys stay and the second says
+/// so (exit 3). Never a delivered key deleted, and the old key is retired
+/// either way.
 #[test]
 fn two_rotations_of_one_key_never_delete_a_delivered_key() {
     let server = server();
@@ -371,9 +373,20 @@ fn two_rotations_of_one_key_never_delete_a_delivered_key() {
         "every delivered key stays: {active:?} {codes:?}"
     );
     assert!(
-        codes == [Some(0), Some(1)] || codes == [Some(0), Some(3)],
+        codes == [Some(0), Some(1)] || codes == [Some(0), Some(2)] || codes == [Some(0), Some(3)],
         "{codes:?}"
     );
+    if codes == [Some(0), Some(2)] {
+        let refused = [&a, &b]
+            .into_iter()
+            .find(|o| o.status.code() == Some(2))
+            .expect("the refused run");
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            said.contains("in use by another h2ogpte-keys run"),
+            "{said}"
+        );
+    }
 }
 
 #[test]
