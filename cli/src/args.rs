@@ -543,7 +543,8 @@ pub struct Audit {
     /// Run this command once per user with findings (no shell: write
     /// `sh -c '...'` for one), that user's findings on its standard input as
     /// NDJSON and H2OGPTE_USERNAME and H2OGPTE_FINDINGS (their count) in its
-    /// environment: mail each key's owner, as GitLab does.
+    /// environment: mail each key's owner, as GitLab does. The username is
+    /// the server's: quote it, and check it before it names a file.
     #[arg(long, value_name = "CMD")]
     pub notify_command: Option<String>,
     /// Seconds each --notify-command may take before it is killed.

@@ -96,6 +96,17 @@ pub enum Step {
     Delivered,
 }
 
+impl Step {
+    /// The step as the journal writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Creating => "creating",
+            Step::Created => "created",
+            Step::Delivered => "delivered",
+        }
+    }
+}
+
 /// How the old key is retired, as the journal records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -348,6 +348,21 @@ pub fn print_items<T: Serialize>(
     out.flush()
 }
 
+/// Prints a command's results at its end, in the chosen format, unless they
+/// were streamed already (NDJSON, a line each as it was known). A reader
+/// that went away ends the output, not the exit code.
+pub fn print_results<T: Serialize>(
+    items: &[T],
+    g: &crate::args::Global,
+    columns: &[&str],
+    table: impl FnOnce(&[T]) -> String,
+) -> io::Result<()> {
+    if g.output != Output::Ndjson {
+        unless_closed(print_items(items, g.output, columns, !g.no_headers, table))?;
+    }
+    Ok(())
+}
+
 /// Writes `item` as one JSON line and flushes it, so a killed run still
 /// leaves a record of what was done.
 pub fn write_ndjson<T: Serialize>(out: &mut impl Write, item: &T) -> io::Result<()> {

@@ -69,6 +69,28 @@ fn inputs(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     (ids_path, map_path)
 }
 
+/// A secret directory of mode 700 in `work`.
+fn secrets_in(work: &Path) -> PathBuf {
+    let secrets = work.join("secrets");
+    std::fs::create_dir(&secrets).expect("dir");
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    secrets
+}
+
+/// `rotate --from-file IDS --user-map MAP` and then `rest`.
+fn bulk(ids: &Path, map: &Path, rest: &[&str]) -> Vec<String> {
+    let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+    let mut args = vec![
+        "rotate".to_owned(),
+        "--from-file".to_owned(),
+        path(ids),
+        "--user-map".to_owned(),
+        path(map),
+    ];
+    args.extend(rest.iter().map(|a| (*a).to_owned()));
+    args
+}
+
 /// Every key, by name, split into the old (`k-…`) and the new.
 fn by_name(server: &FakeServer) -> (HashMap<String, Value>, HashMap<String, Vec<Value>>) {
     let mut old = HashMap::new();
@@ -110,22 +132,13 @@ fn two_hundred_keys_are_rotated_into_a_secret_directory() {
     let server = fleet(200, Duration::ZERO);
     let work = private_dir("bulk-dir");
     let (ids, map) = inputs(&work, 200);
-    let secrets = work.join("secrets");
-    std::fs::create_dir(&secrets).expect("dir");
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    let r = run(cli(&server).args([
-        "rotate",
-        "--from-file",
-        ids.to_str().expect("a UTF-8 path"),
-        "--secret-dir",
-        secrets.to_str().expect("a UTF-8 path"),
-        "--user-map",
-        map.to_str().expect("a UTF-8 path"),
-        "--concurrency",
-        "8",
-        "-o",
-        "ndjson",
-    ]));
+    let secrets = secrets_in(&work);
+    let dir = secrets.to_str().expect("a UTF-8 path");
+    let r = run(cli(&server).args(bulk(
+        &ids,
+        &map,
+        &["--secret-dir", dir, "--concurrency", "8", "-o", "ndjson"],
+    )));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let rows: Vec<Value> = r
         .stdout
@@ -160,21 +173,18 @@ fn two_hundred_keys_are_rotated_into_a_command_that_never_sees_the_admin_key() {
     let out = work.join("delivered");
     std::fs::create_dir(&out).expect("dir");
     let command = r#"sh -c 'test -z "$H2OGPTE_API_KEY" || exit 9; cat > "$OUT/$H2OGPTE_OLD_KEY_ID.$H2OGPTE_NEW_KEY_ID"'"#;
-    let r = run(cli(&server).env("OUT", &out).args([
-        "rotate",
-        "--from-file",
-        ids.to_str().expect("a UTF-8 path"),
+    let place = [
         "--secret-command",
         command,
-        "--user-map",
-        map.to_str().expect("a UTF-8 path"),
         "--overlap",
         "2 days",
         "--concurrency",
         "16",
-        "-o",
-        "json",
-    ]));
+    ];
+    let r = run(cli(&server)
+        .env("OUT", &out)
+        .args(bulk(&ids, &map, &place))
+        .args(["-o", "json"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(rows.len(), 200);
@@ -210,19 +220,15 @@ fn a_sink_that_fails_for_some_keys_undoes_those_and_delivers_the_rest() {
     // Keys ending in an odd digit cannot be delivered.
     let command = r#"sh -c 'case "$H2OGPTE_OLD_KEY_ID" in *[13579]) echo "vault: permission denied" >&2; exit 2;; esac; cat > "$OUT/$H2OGPTE_OLD_KEY_ID"'"#;
     let before = by_name(&server).0;
-    let r = run(cli(&server).env("OUT", &out).args([
-        "rotate",
-        "--from-file",
-        ids.to_str().expect("a UTF-8 path"),
+    let place = [
         "--secret-command",
         command,
-        "--user-map",
-        map.to_str().expect("a UTF-8 path"),
         "--overlap",
         "1 day",
         "-o",
         "json",
-    ]));
+    ];
+    let r = run(cli(&server).env("OUT", &out).args(bulk(&ids, &map, &place)));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("10 rotated, 10 failed"), "{}", r.stderr);
     let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
@@ -272,17 +278,8 @@ fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made
     let map = work.join("users.toml");
     std::fs::write(&map, "svc-a = \"u-1\"\nsvc-b = \"u-2\"\n").expect("map");
     let secrets = private_dir("bulk-refused-secrets");
-    let r = run(cli(&server).args([
-        "rotate",
-        "--from-file",
-        ids.to_str().expect("a UTF-8 path"),
-        "--secret-dir",
-        secrets.to_str().expect("a UTF-8 path"),
-        "--user-map",
-        map.to_str().expect("a UTF-8 path"),
-        "-o",
-        "json",
-    ]));
+    let dir = secrets.to_str().expect("a UTF-8 path");
+    let r = run(cli(&server).args(bulk(&ids, &map, &["--secret-dir", dir, "-o", "json"])));
     assert_eq!(r.code, 3, "{}", r.stderr);
     let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(rows[0]["ok"], true);
@@ -303,17 +300,11 @@ fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made
     );
     // A directory others can read is refused before anything is read.
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let r = run(cli(&server).args([
-        "rotate",
-        "--from-file",
-        ids.to_str().expect("a UTF-8 path"),
-        "--secret-dir",
-        secrets.to_str().expect("a UTF-8 path"),
-    ]));
+    let r = run(cli(&server).args(bulk(&ids, &map, &["--secret-dir", dir])));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("chmod 700"), "{}", r.stderr);
     // Many keys need a place for each secret: stdout is not one.
-    let r = run(cli(&server).args(["rotate", "--from-file", ids.to_str().expect("a UTF-8 path")]));
+    let r = run(cli(&server).args(bulk(&ids, &map, &[])));
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
@@ -333,25 +324,23 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
     let server = fleet(n, Duration::from_millis(20));
     let work = private_dir("bulk-kill");
     let (ids, map) = inputs(&work, n);
-    let secrets = work.join("secrets");
-    std::fs::create_dir(&secrets).expect("dir");
-    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let secrets = secrets_in(&work);
     let state = work.join("state");
+    let (dir, state_dir) = (
+        secrets.to_str().expect("a UTF-8 path"),
+        state.to_str().expect("a UTF-8 path"),
+    );
+    let place = [
+        "--secret-dir",
+        dir,
+        "--concurrency",
+        "8",
+        "--state-dir",
+        state_dir,
+        "-q",
+    ];
     let mut child = binary(&server)
-        .args([
-            "rotate",
-            "--from-file",
-            ids.to_str().expect("a UTF-8 path"),
-            "--secret-dir",
-            secrets.to_str().expect("a UTF-8 path"),
-            "--user-map",
-            map.to_str().expect("a UTF-8 path"),
-            "--concurrency",
-            "8",
-            "--state-dir",
-            state.to_str().expect("a UTF-8 path"),
-            "-q",
-        ])
+        .args(bulk(&ids, &map, &place))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -24,7 +24,7 @@ use crate::{
     commands::{PAGE_SIZE, unless_signalled},
     csv_out::{Cells, CsvWriter},
     failure::Failure,
-    journal::{self, Entry, Step, state_dir},
+    journal::{self, Entry, state_dir},
     metrics::MetricsWriter,
     output::{ChunkedTable, end_json_array, unless_closed, write_json_element, write_ndjson},
     signals::{Signal, Signals},
@@ -182,7 +182,7 @@ pub async fn audit(
                 FindingCode::RotationInProgress,
                 format!(
                     "a rotation stopped at step {} on {}: finish or undo it with `h2ogpte-keys rotate --resume`",
-                    step_word(entry.step),
+                    entry.step.as_str(),
                     entry.updated_at.format("%Y-%m-%d %H:%M UTC")
                 ),
             ));
@@ -332,15 +332,6 @@ fn rotations_in_progress(g: &Global, server: &str) -> HashMap<String, Entry> {
             ));
             HashMap::new()
         }
-    }
-}
-
-/// A journal step in words.
-fn step_word(step: Step) -> &'static str {
-    match step {
-        Step::Creating => "creating",
-        Step::Created => "created",
-        Step::Delivered => "delivered",
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{
     batch::{self, OUTCOME_COLUMNS, Outcome, Summary},
     commands::{PAGE_SIZE, unless_signalled},
     failure::{Failure, describe},
-    output::{outcomes_table, print_items, unless_closed, write_ndjson},
+    output::{outcomes_table, print_results, write_ndjson},
     signals::Signals,
     terminal::{escape, note},
 };
@@ -365,16 +365,9 @@ fn report_as(
     would: Option<&str>,
 ) -> Result<(), Failure> {
     let outcomes = &summary.outcomes;
-    if g.output != Output::Ndjson {
-        // A reader that went away ends the output, not the exit code.
-        unless_closed(print_items(
-            outcomes,
-            g.output,
-            &OUTCOME_COLUMNS,
-            !g.no_headers,
-            |o| outcomes_table(o, !g.no_headers),
-        ))?;
-    }
+    print_results(outcomes, g, &OUTCOME_COLUMNS, |o| {
+        outcomes_table(o, !g.no_headers)
+    })?;
     let failed = outcomes.iter().filter(|o| !o.ok).count();
     let done = outcomes.len() - failed;
     let mut counts = match would {

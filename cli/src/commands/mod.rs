@@ -56,13 +56,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Create(args) => create::create(&client(g, signals).await?, args, g, signals).await,
         Command::List(args) => {
             let client = client(g, signals).await?;
-            let report = args
-                .output_file
-                .as_deref()
-                .map(OutputFile::begin)
-                .transpose()?;
-            let listed = interruptible(signals, list::list(&client, args, g)).await;
-            finish_report(report, listed, false)
+            let listed = interruptible(signals, list::list(&client, args, g));
+            into_report(args.output_file.as_deref(), false, listed).await
         }
         Command::Show { id } => {
             let client = client(g, signals).await?;
@@ -78,29 +73,27 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Delete(args) => bulk::delete(&client(g, signals).await?, args, g, signals).await,
         Command::Audit(args) => {
             let client = client(g, signals).await?;
-            let report = args
-                .output_file
-                .as_deref()
-                .map(OutputFile::begin)
-                .transpose()?;
-            let audited = audit::audit(&client, args, g, signals).await;
-            finish_report(report, audited, true)
+            let audited = audit::audit(&client, args, g, signals);
+            into_report(args.output_file.as_deref(), true, audited).await
         }
         Command::Rotate(args) => rotate::rotate(&client(g, signals).await?, args, g, signals).await,
     }
 }
 
-/// Ends a `--output-file` report: renamed into place when the command read
-/// everything (for an audit, findings and an empty fleet are complete
-/// answers too), else dropped with the last report left as it was.
-fn finish_report(
-    report: Option<OutputFile>,
-    result: Result<(), Failure>,
+/// Runs `work` (a lazy future: nothing runs before it is awaited) with
+/// standard output in `--output-file`'s temporary file when one is given;
+/// the report is renamed into place when the command read everything (for
+/// an audit, findings and an empty fleet are complete answers too), else
+/// dropped with the last report left as it was.
+async fn into_report(
+    file: Option<&std::path::Path>,
     audit: bool,
+    work: impl Future<Output = Result<(), Failure>>,
 ) -> Result<(), Failure> {
-    let Some(report) = report else {
-        return result;
+    let Some(report) = file.map(OutputFile::begin).transpose()? else {
+        return work.await;
     };
+    let result = work.await;
     let complete = match &result {
         Ok(()) => true,
         Err(f) => audit && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code),

@@ -17,7 +17,7 @@ use crate::{
     commands::{PAGE_SIZE, rotate::open_journal},
     failure::{Failure, describe},
     journal::{Entry, Journal, Retirement, Step},
-    output::{print_items, unless_closed, whole_table, write_ndjson},
+    output::{print_results, whole_table, write_ndjson},
     signals::Signals,
     sink::holds_secret,
     terminal::{escape, note},
@@ -284,35 +284,24 @@ async fn made_meanwhile(
 /// settled, 3 when some need a hand.
 fn report(summary: &Summary<ResumeRow>, g: &Global) -> Result<(), Failure> {
     let rows = &summary.outcomes;
-    if g.output != Output::Ndjson {
-        unless_closed(print_items(
-            rows,
-            g.output,
-            &COLUMNS,
-            !g.no_headers,
-            |rows| {
-                let cells = rows
-                    .iter()
-                    .map(|r| {
-                        [
-                            escape(&r.old_id),
-                            serde_json::to_value(r.step)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default(),
-                            r.new_id.as_deref().map(escape).unwrap_or_default(),
-                            match (&r.result, &r.error) {
-                                (_, Some(e)) => format!("not settled: {}", escape(e)),
-                                (Some(done), None) => escape(done),
-                                (None, None) => String::new(),
-                            },
-                        ]
-                    })
-                    .collect();
-                whole_table(["OLD ID", "STEP", "NEW ID", "RESULT"], cells, !g.no_headers)
-            },
-        ))?;
-    }
+    print_results(rows, g, &COLUMNS, |rows| {
+        let cells = rows
+            .iter()
+            .map(|r| {
+                [
+                    escape(&r.old_id),
+                    r.step.as_str().to_owned(),
+                    r.new_id.as_deref().map(escape).unwrap_or_default(),
+                    match (&r.result, &r.error) {
+                        (_, Some(e)) => format!("not settled: {}", escape(e)),
+                        (Some(done), None) => escape(done),
+                        (None, None) => String::new(),
+                    },
+                ]
+            })
+            .collect();
+        whole_table(["OLD ID", "STEP", "NEW ID", "RESULT"], cells, !g.no_headers)
+    })?;
     let settled = rows.iter().filter(|r| r.ok).count();
     let finished = rows
         .iter()

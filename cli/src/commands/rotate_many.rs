@@ -23,7 +23,7 @@ use crate::{
     },
     failure::{Failure, describe},
     journal::{Journal, Step},
-    output::{print_items, unless_closed, whole_table, write_ndjson},
+    output::{print_results, whole_table, write_ndjson},
     signals::Signals,
     sink::{KeyFacts, Sink},
     terminal::{escape, note},
@@ -414,15 +414,7 @@ fn report(
     done_word: &str,
 ) -> Result<(), Failure> {
     let rows = &summary.outcomes;
-    if g.output != Output::Ndjson {
-        unless_closed(print_items(
-            rows,
-            g.output,
-            &COLUMNS,
-            !g.no_headers,
-            |rows| table(rows, !g.no_headers),
-        ))?;
-    }
+    print_results(rows, g, &COLUMNS, |rows| table(rows, !g.no_headers))?;
     let failed = rows.iter().filter(|r| !r.ok).count();
     let partial = rows.iter().any(|r| r.partial);
     let mut counts = format!(
