@@ -47,10 +47,13 @@ pub fn bare() -> Command {
     ] {
         cmd.env_remove(var);
     }
-    // Rotation journals go beside the test build, one per fake server.
+    // Rotation journals go beside the test build, one directory per test
+    // run (a later run's fake server may get the same port) and one journal
+    // per fake server.
     cmd.env(
         "XDG_STATE_HOME",
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("state"),
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("state-{}", std::process::id())),
     );
     cmd
 }
