@@ -50,6 +50,12 @@ fn file_names(server: &str) -> (String, String) {
         format!("rotations-{place}.lock"),
     )
 }
+
+/// The name of the list of new keys whose rotations finished while others
+/// were open, beside the journal.
+fn done_name(journal: &Path) -> PathBuf {
+    journal.with_extension("done")
+}
 /// Largest journal read.
 const MAX_BYTES: u64 = 64 << 20;
 
@@ -158,6 +164,10 @@ struct Contents {
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
+    /// New keys of the rotations finished since the journal was last
+    /// empty, a line each: `rotate --resume` never takes one of them for a
+    /// key an interrupted create made, though they share a user and a name.
+    done: PathBuf,
     contents: Mutex<Contents>,
     /// Held for the journal's life.
     _lock: File,
@@ -196,8 +206,13 @@ impl Journal {
             }
             Ok(file) => read(file, &path, server)?,
         };
+        let done = done_name(&path);
+        if contents.rotations.is_empty() {
+            let _ = std::fs::remove_file(&done);
+        }
         Ok(Self {
             path,
+            done,
             contents: Mutex::new(contents),
             _lock: lock,
         })
@@ -235,15 +250,44 @@ impl Journal {
             .inspect_err(|_| contents.rotations = before)
     }
 
-    /// Forgets the rotation of this old key (finished or undone).
+    /// Forgets the rotation of this old key (finished or undone). A new
+    /// key that was delivered is kept in the list of finished ones while
+    /// other rotations are open.
     pub fn remove(&self, old_key_id: &str) -> Result<(), String> {
         let mut contents = self.guard();
-        let before = contents.rotations.len();
-        contents.rotations.retain(|e| e.old_key_id != old_key_id);
-        if contents.rotations.len() == before {
+        let Some(at) = contents
+            .rotations
+            .iter()
+            .position(|e| e.old_key_id == old_key_id)
+        else {
             return Ok(());
+        };
+        let entry = contents.rotations.remove(at);
+        if let (Step::Delivered, Some(new)) = (entry.step, &entry.new_key_id) {
+            // Not synced: lost only to a crash of the machine, and then
+            // `--resume` names one key too many, never one too few.
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.done)
+                .and_then(|mut f| writeln!(f, "{new}"));
+            if let Err(e) = appended {
+                tracing::debug!(error = %e, "the list of finished rotations was not written");
+            }
         }
-        self.save(&contents)
+        let saved = self.save(&contents);
+        if contents.rotations.is_empty() && saved.is_ok() {
+            let _ = std::fs::remove_file(&self.done);
+        }
+        saved
+    }
+
+    /// The new keys of the rotations finished since the journal was last
+    /// empty.
+    pub fn finished_keys(&self) -> std::collections::HashSet<String> {
+        let mut text = String::new();
+        let _ = File::open(&self.done).and_then(|f| f.take(MAX_BYTES).read_to_string(&mut text));
+        text.lines().map(str::to_owned).collect()
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, Contents> {

@@ -486,3 +486,46 @@ fn a_corrupt_journal_is_refused_and_kept() {
         "{\"format\": 1, \"server\": \"x\", \"rotati"
     );
 }
+
+#[test]
+fn resume_names_only_keys_no_finished_rotation_made() {
+    // Three keys of one user share a name: the old key, a replacement a
+    // finished rotation delivered, and one nobody accounts for.
+    let key = |id: &str| {
+        json!({"id": id, "user_id": "u-1", "username": "svc-a", "name": "shared",
+               "created_at": fleet::days(0), "total_calls": 1, "is_active": true})
+    };
+    let server = crate::common::states::seeded_records(json!([
+        key("k-old"),
+        key("k-delivered"),
+        key("k-stray")
+    ]));
+    let work = private_dir("bulk-stray");
+    let state = work.join("state");
+    std::fs::create_dir_all(&state).expect("dir");
+    let url = server.url();
+    let port = url.rsplit(':').next().expect("port").trim_end_matches('/');
+    let journal = state.join(format!("rotations-127.0.0.1_{port}.json"));
+    let entry = json!({
+        "old_key_id": "k-old", "username": "svc-a", "user_id": "u-1", "name": "shared",
+        "old_expires_at": null, "retire": "deactivate", "secret_to": "standard output",
+        "started_at": fleet::days(0), "step": "creating", "new_key_id": null,
+        "updated_at": fleet::days(0)
+    });
+    let contents = json!({"format": 1, "server": format!("{url}/api/v1"), "rotations": [entry]});
+    std::fs::write(&journal, contents.to_string()).expect("journal");
+    std::fs::write(journal.with_extension("done"), "k-delivered\n").expect("done");
+    let r = run(cli(&server)
+        .args(["rotate", "--resume", "-o", "json", "--state-dir"])
+        .arg(&state));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    let error = rows[0]["error"].as_str().expect("what to check");
+    assert!(error.contains("key k-stray"), "{error}");
+    assert!(!error.contains("k-delivered"), "{error}");
+    // Settled: the journal and its list of finished keys are gone.
+    assert!(!journal.with_extension("done").exists());
+    let left: Value =
+        serde_json::from_slice(&std::fs::read(&journal).expect("journal")).expect("json");
+    assert_eq!(left["rotations"], json!([]));
+}

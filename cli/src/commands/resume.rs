@@ -6,6 +6,8 @@
 //! interrupted create may have made is named, never deleted on a guess (a
 //! same-named key may be someone else's).
 
+use std::collections::HashSet;
+
 use chrono::TimeDelta;
 use futures::TryStreamExt;
 use h2ogpte_api_keys::{Client, Error, ListQuery};
@@ -57,10 +59,9 @@ pub async fn resume(client: &Client, g: &Global, signals: &mut Signals) -> Resul
             "nothing to resume: the journal holds no unfinished rotation",
         ));
     }
-    let others: Vec<String> = entries
-        .iter()
-        .filter_map(|e| e.new_key_id.clone())
-        .collect();
+    // New keys that are another rotation's: open ones', and finished ones'.
+    let mut others = journal.finished_keys();
+    others.extend(entries.iter().filter_map(|e| e.new_key_id.clone()));
     let (journal, others) = (&journal, &others);
     let how = batch::How {
         concurrency: 4,
@@ -84,7 +85,7 @@ async fn settle(
     client: &Client,
     entry: Entry,
     journal: &Journal,
-    others: &[String],
+    others: &HashSet<String>,
     g: &Global,
 ) -> ResumeRow {
     let mut row = ResumeRow {
@@ -259,7 +260,7 @@ async fn put_back(client: &Client, entry: &Entry) -> Result<(), Error> {
 async fn made_meanwhile(
     client: &Client,
     entry: &Entry,
-    others: &[String],
+    others: &HashSet<String>,
 ) -> Result<Vec<String>, Error> {
     let query = ListQuery::new()
         .with_filter(entry.username.clone())
