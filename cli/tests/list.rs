@@ -259,3 +259,39 @@ fn show_is_a_detail_view_and_one_json_object() {
     assert!(table.stdout.contains("INACTIVITY") && table.stdout.contains("30 days"));
     assert!(table.stdout.contains("CREATED (UTC)"), "{}", table.stdout);
 }
+
+#[test]
+fn output_file_is_replaced_only_by_a_complete_listing() {
+    let server = with_findings(3);
+    let dir = crate::common::fleet::scratch("list-output-file")
+        .join(format!("{:?}", std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("keys.csv");
+    let r = run(cli(&server)
+        .args(["list", "--all", "-o", "csv", "--output-file"])
+        .arg(&file));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "", "the listing went to the file");
+    let complete = std::fs::read_to_string(&file).expect("report");
+    assert_eq!(complete.lines().count(), 1 + 4, "a header and four keys");
+    // A listing that stops early leaves yesterday's file whole, and no
+    // temporary file beside it.
+    let r = run(cli(&server)
+        .args([
+            "list",
+            "--all",
+            "-o",
+            "csv",
+            "--max-keys",
+            "2",
+            "--output-file",
+        ])
+        .arg(&file));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&file).expect("kept"), complete);
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 1);
+    // Only the audit speaks OpenMetrics.
+    let r = run(cli(&server).args(["list", "-o", "openmetrics"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
