@@ -495,11 +495,7 @@ fn resume_names_only_keys_no_finished_rotation_made() {
         json!({"id": id, "user_id": "u-1", "username": "svc-a", "name": "shared",
                "created_at": fleet::days(0), "total_calls": 1, "is_active": true})
     };
-    let server = crate::common::states::seeded_records(json!([
-        key("k-old"),
-        key("k-delivered"),
-        key("k-stray")
-    ]));
+    let server = states::seeded_records(json!([key("k-old"), key("k-delivered"), key("k-stray")]));
     let work = private_dir("bulk-stray");
     let state = work.join("state");
     std::fs::create_dir_all(&state).expect("dir");

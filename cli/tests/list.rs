@@ -263,8 +263,7 @@ fn show_is_a_detail_view_and_one_json_object() {
 #[test]
 fn output_file_is_replaced_only_by_a_complete_listing() {
     let server = with_findings(3);
-    let dir = crate::common::fleet::scratch("list-output-file")
-        .join(format!("{:?}", std::thread::current().id()));
+    let dir = fleet::scratch("list-output-file").join(format!("{:?}", thread::current().id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("keys.csv");
