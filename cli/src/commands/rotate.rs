@@ -290,11 +290,12 @@ pub(super) fn create_failed(e: Error, hint: Option<&str>, g: &Global) -> Failure
             "{cause}nothing was created, and key {old} is unchanged; choose a shorter --overlap (the server caps how long a key may live)"
         )),
         (RotationStop::Create, None)
-            if let Some(flag) = hint
+            if hint.is_some()
                 && source
                     .as_ref()
                     .is_some_and(|s| s.kind() == ErrorKind::NotFound) =>
         {
+            let flag = hint.unwrap_or("--user");
             Failure::api(format!(
                 "{cause}the key's username is not its user's id; pass {flag} with that user's id. Nothing was created{}",
                 if expiry.is_some() {
