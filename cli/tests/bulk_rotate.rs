@@ -525,3 +525,72 @@ fn resume_names_only_keys_no_finished_rotation_made() {
         serde_json::from_slice(&std::fs::read(&journal).expect("journal")).expect("json");
     assert_eq!(left["rotations"], json!([]));
 }
+
+#[test]
+fn sigint_lets_the_rotations_in_flight_finish_and_leaves_nothing_to_resume() {
+    let n = 80;
+    let server = fleet(n, Duration::from_millis(20));
+    let work = private_dir("bulk-sigint");
+    let (ids, map) = inputs(&work, n);
+    let secrets = secrets_in(&work);
+    let state = work.join("state");
+    let (dir, state_dir) = (
+        secrets.to_str().expect("a UTF-8 path"),
+        state.to_str().expect("a UTF-8 path"),
+    );
+    let place = [
+        "--secret-dir",
+        dir,
+        "--concurrency",
+        "4",
+        "--state-dir",
+        state_dir,
+        "-o",
+        "ndjson",
+    ];
+    let child = binary(&server)
+        .args(bulk(&ids, &map, &place))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(&secrets).map_or(0, |d| d.count()) < 5 {
+        assert!(Instant::now() < deadline, "no secret was delivered in 60 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("not attempted") && stderr.contains("not rotated"),
+        "{stderr}"
+    );
+    // Each result printed is whole, and nothing is left to resume.
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("row"))
+        .collect();
+    assert!(rows.iter().all(|r| r["ok"] == true), "{rows:?}");
+    assert!(
+        journal(&state)["rotations"]
+            .as_array()
+            .expect("rotations")
+            .is_empty()
+    );
+    let (old, new) = by_name(&server);
+    let made = new.keys().filter(|name| name.starts_with("key ")).count();
+    assert_eq!(made, rows.len(), "one new key per result");
+    for row in &rows {
+        let i: usize = row["old_id"].as_str().expect("id")[2..]
+            .parse()
+            .expect("index");
+        assert_eq!(old[&format!("key {i}")]["is_active"], false);
+    }
+    assert!(rows.len() < n, "stopped early: {} rotated", rows.len());
+}
