@@ -210,7 +210,8 @@ pub enum Command {
     /// Replace a key with a new one of the same user, name, collection and
     /// remaining expiry, deliver its secret, then retire the old one
     /// (deactivate it, by default; --delete-old deletes it; --overlap keeps
-    /// it working for a window, then lets it expire).
+    /// it working for a window, then lets it expire). --from-file rotates
+    /// many; --resume finishes or undoes what a killed run left.
     Rotate(Rotate),
     /// Report the keys that break your rules: no expiry, too old, unused,
     /// expiring soon, global, inactive but kept… one row per finding.

@@ -1,6 +1,9 @@
 //! `rotate`: the library's rotation ([`h2ogpte_api_keys::rotation`]) with a
 //! terminal around it: the create waits out a first signal, the secret is
-//! delivered or the rotation undone, and the old key's end is said.
+//! delivered on stdout or the rotation undone, every step is journalled,
+//! and the old key's end is said. A sink (`--secret-file`,
+//! `--secret-command`) or many keys (`--from-file`) go to `rotate_many`;
+//! `--resume` to `resume`.
 
 use chrono::Utc;
 use h2ogpte_api_keys::{
