@@ -135,11 +135,18 @@ impl Sink {
         }
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
             let mode = meta.permissions().mode() & 0o777;
             if mode != 0o700 {
                 return Err(Failure::usage(format!(
                     "--secret-dir {shown} has mode {mode:o}: secrets go only into a directory of mode 700 (`chmod 700 {shown}`)"
+                )));
+            }
+            let me = rustix::process::geteuid().as_raw();
+            if meta.uid() != me {
+                return Err(Failure::usage(format!(
+                    "--secret-dir {shown} belongs to user {}, not to this one ({me}): secrets go only into a directory of your own",
+                    meta.uid()
                 )));
             }
         }

@@ -303,6 +303,13 @@ fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made
     let r = run(cli(&server).args(bulk(&ids, &map, &["--secret-dir", dir])));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("chmod 700"), "{}", r.stderr);
+    // So is another user's directory, where this user can give it away.
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    if std::os::unix::fs::chown(&secrets, Some(65534), None).is_ok() {
+        let r = run(cli(&server).args(bulk(&ids, &map, &["--secret-dir", dir])));
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("belongs to user 65534"), "{}", r.stderr);
+    }
     // Many keys need a place for each secret: stdout is not one.
     let r = run(cli(&server).args(bulk(&ids, &map, &[])));
     assert_eq!(r.code, 2, "{}", r.stderr);
