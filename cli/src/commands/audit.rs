@@ -338,6 +338,10 @@ fn rotations_in_progress(g: &Global, server: &str) -> HashMap<String, Entry> {
 /// Most rows one user's `--notify-command` is given.
 const MAX_NOTIFY_ROWS: usize = 10_000;
 
+/// Most bytes of rows kept for all the `--notify-command` runs: a server's
+/// names are its own to size.
+const MAX_NOTIFY_BYTES: usize = 64 << 20;
+
 /// `--notify-command`: each user's findings, gathered as the audit runs,
 /// then handed to the command once per user.
 struct Notify {
@@ -346,6 +350,8 @@ struct Notify {
     max_users: usize,
     /// NDJSON lines per username, in username order.
     users: BTreeMap<String, Vec<String>>,
+    /// Bytes of those lines, at most [`MAX_NOTIFY_BYTES`].
+    bytes: usize,
     /// Rows of users past `max_users`, and rows past [`MAX_NOTIFY_ROWS`].
     users_left_out: u64,
     rows_left_out: u64,
@@ -358,6 +364,7 @@ impl Notify {
             timeout: args.notify_timeout,
             max_users: args.notify_max,
             users: BTreeMap::new(),
+            bytes: 0,
             users_left_out: 0,
             rows_left_out: 0,
         }
@@ -373,11 +380,12 @@ impl Notify {
             }
             None => self.users.entry(row.username.clone()).or_default(),
         };
-        if lines.len() >= MAX_NOTIFY_ROWS {
+        if lines.len() >= MAX_NOTIFY_ROWS || self.bytes >= MAX_NOTIFY_BYTES {
             self.rows_left_out += 1;
             return;
         }
         if let Ok(line) = serde_json::to_string(row) {
+            self.bytes += line.len();
             lines.push(line);
         }
     }
@@ -426,7 +434,8 @@ impl Notify {
             }
             if rows_left_out > 0 {
                 said += &format!(
-                    "; {rows_left_out} finding(s) past {MAX_NOTIFY_ROWS} per user were left out"
+                    "; {rows_left_out} finding(s) past {MAX_NOTIFY_ROWS} per user or {} MiB in all were left out",
+                    MAX_NOTIFY_BYTES >> 20
                 );
             }
             note(&said);
