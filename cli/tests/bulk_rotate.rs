@@ -325,11 +325,18 @@ fn journal(state: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(file.path()).expect("read")).expect("journal JSON")
 }
 
-#[test]
-fn a_run_killed_midway_is_finished_or_undone_by_resume() {
-    let n = 120;
+/// A bulk rotation of `n` keys 20 ms away into a secret directory, with
+/// `concurrency` and `rest`, its output piped, once `delivered` secrets are
+/// out: the server, the secret and state directories, and the running tool.
+fn slow_bulk(
+    name: &str,
+    n: usize,
+    concurrency: &str,
+    delivered: usize,
+    rest: &[&str],
+) -> (FakeServer, PathBuf, PathBuf, std::process::Child) {
     let server = fleet(n, Duration::from_millis(20));
-    let work = private_dir("bulk-kill");
+    let work = private_dir(name);
     let (ids, map) = inputs(&work, n);
     let secrets = secrets_in(&work);
     let state = work.join("state");
@@ -341,27 +348,34 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
         "--secret-dir",
         dir,
         "--concurrency",
-        "8",
+        concurrency,
         "--state-dir",
         state_dir,
-        "-q",
     ];
     let mut child = binary(&server)
         .args(bulk(&ids, &map, &place))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .args(rest)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    // Killed once a few secrets are out, with rotations in flight.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_dir(&secrets).map_or(0, |d| d.count()) < 20 {
+    while std::fs::read_dir(&secrets).map_or(0, |d| d.count()) < delivered {
         assert!(Instant::now() < deadline, "no secret was delivered in 60 s");
         assert!(
             child.try_wait().expect("wait").is_none(),
-            "the run ended before it was killed"
+            "the run ended before the signal"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    (server, secrets, state, child)
+}
+
+#[test]
+fn a_run_killed_midway_is_finished_or_undone_by_resume() {
+    let n = 120;
+    // Killed once a few secrets are out, with rotations in flight.
+    let (server, secrets, state, mut child) = slow_bulk("bulk-kill", n, "8", 20, &["-q"]);
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     let open = journal(&state)["rotations"]
@@ -536,36 +550,7 @@ fn resume_names_only_keys_no_finished_rotation_made() {
 #[test]
 fn sigint_lets_the_rotations_in_flight_finish_and_leaves_nothing_to_resume() {
     let n = 80;
-    let server = fleet(n, Duration::from_millis(20));
-    let work = private_dir("bulk-sigint");
-    let (ids, map) = inputs(&work, n);
-    let secrets = secrets_in(&work);
-    let state = work.join("state");
-    let (dir, state_dir) = (
-        secrets.to_str().expect("a UTF-8 path"),
-        state.to_str().expect("a UTF-8 path"),
-    );
-    let place = [
-        "--secret-dir",
-        dir,
-        "--concurrency",
-        "4",
-        "--state-dir",
-        state_dir,
-        "-o",
-        "ndjson",
-    ];
-    let child = binary(&server)
-        .args(bulk(&ids, &map, &place))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_dir(&secrets).map_or(0, |d| d.count()) < 5 {
-        assert!(Instant::now() < deadline, "no secret was delivered in 60 s");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let (server, _, state, child) = slow_bulk("bulk-sigint", n, "4", 5, &["-o", "ndjson"]);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
