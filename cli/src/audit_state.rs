@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use h2ogpte_api_keys::{KeyState, policy::FindingCode, types::ApiKeyInfo};
 use serde::{Deserialize, Serialize};
 
-use crate::{failure::Failure, journal::write_atomically_with, terminal::escape};
+use crate::{atomic, failure::Failure, terminal::escape};
 
 /// The state file's format; a newer one is refused, never rewritten.
 const FORMAT: u32 = 1;
@@ -322,7 +322,7 @@ impl AuditMemory {
             keys: self.now,
         };
         let shown = escape(&self.path.display().to_string());
-        write_atomically_with(&self.path, |out| {
+        atomic::write_with(&self.path, true, |out| {
             serde_json::to_writer(out, &contents).map_err(std::io::Error::from)
         })
         .map_err(|e| {

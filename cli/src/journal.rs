@@ -15,7 +15,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{failure::Failure, terminal::escape};
+use crate::{atomic, failure::Failure, terminal::escape};
 
 /// The journal's format; a newer one is refused, never rewritten.
 pub const FORMAT: u32 = 1;
@@ -300,7 +300,7 @@ impl Journal {
     /// directory sync.
     fn save(&self, contents: &Contents) -> Result<(), String> {
         let text = serde_json::to_vec_pretty(contents).map_err(|e| e.to_string())?;
-        write_atomically(&self.path, &text).map_err(|e| {
+        atomic::write(&self.path, &text).map_err(|e| {
             format!(
                 "cannot write the rotation journal {}: {e}",
                 escape(&self.path.display().to_string())
@@ -394,36 +394,6 @@ fn lock(path: &Path) -> std::io::Result<File> {
     #[cfg(unix)]
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
     Ok(file)
-}
-
-/// Writes `bytes` to `path` so that a reader sees the old file or the new
-/// one, never a part: a temporary file of mode 0600 beside it, synced,
-/// renamed over it, and the directory synced.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomically_with(path, |out| out.write_all(bytes))
-}
-
-/// [`write_atomically`], with what `write` writes through a buffer.
-pub fn write_atomically_with(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<&mut File>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".h2ogpte-keys-")
-        .suffix(".tmp")
-        .tempfile_in(parent)?;
-    {
-        let mut out = std::io::BufWriter::new(file.as_file_mut());
-        write(&mut out)?;
-        out.flush()?;
-    }
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    File::open(parent)?.sync_all()
 }
 
 /// The current time.

@@ -7,6 +7,7 @@
 //! that checked nothing, 130 after SIGINT, 143 after SIGTERM.
 
 mod args;
+mod atomic;
 mod audit_state;
 mod batch;
 mod commands;

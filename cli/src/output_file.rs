@@ -11,7 +11,7 @@ use std::{
 
 use tempfile::NamedTempFile;
 
-use crate::{failure::Failure, terminal::escape};
+use crate::{atomic, failure::Failure, terminal::escape};
 
 /// Standard output sent to a temporary file until [`finish`](Self::finish).
 pub struct OutputFile {
@@ -27,10 +27,6 @@ impl OutputFile {
     /// by collectors that run as other users.
     pub fn begin(path: &Path) -> Result<Self, Failure> {
         let shown = escape(&path.display().to_string());
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
         let cannot = |e: std::io::Error| Failure::usage(format!("--output {shown}: {e}"));
         if path.is_dir() {
             return Err(Failure::usage(format!("--output {shown} is a directory")));
@@ -40,11 +36,11 @@ impl OutputFile {
             use std::os::unix::fs::PermissionsExt;
             std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o777)
         };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".h2ogpte-keys-").suffix(".tmp");
+        let temp = atomic::temp_beside(path).map_err(cannot)?;
         #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
-        let temp = builder.tempfile_in(parent).map_err(cannot)?;
+        temp.as_file()
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .map_err(cannot)?;
         std::io::stdout().lock().flush().map_err(cannot)?;
         let saved = std::io::stdout()
             .as_fd()
@@ -75,14 +71,6 @@ impl OutputFile {
             return Ok(());
         }
         flushed.map_err(cannot)?;
-        self.temp.as_file().sync_all().map_err(cannot)?;
-        self.temp.persist(&self.path).map_err(|e| cannot(e.error))?;
-        let parent = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(cannot)
+        atomic::place(self.temp, &self.path, true).map_err(cannot)
     }
 }

@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
     args::SinkArgs,
+    atomic,
     failure::Failure,
     terminal::{MESSAGE_LIMIT, clip, escape},
 };
@@ -233,7 +234,7 @@ pub fn file_name(id: &str) -> Result<&str, String> {
 /// A secret file's directory exists, and the file does not unless `force`.
 fn check_target(path: &Path, force: bool) -> Result<(), String> {
     let shown = escape(&path.display().to_string());
-    let parent = parent_of(path);
+    let parent = atomic::parent_of(path);
     if !parent.is_dir() {
         return Err(format!(
             "the directory of {shown} does not exist (it is not created): create it first"
@@ -247,14 +248,6 @@ fn check_target(path: &Path, force: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// The directory a file is in (`.` for a bare name).
-fn parent_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 /// Writes `secret` alone to `path`: a temporary file of mode 0600 in the
 /// same directory, flushed and synced, renamed into place (never over a
 /// file unless `force`), then the directory synced.
@@ -262,32 +255,13 @@ async fn write_file(path: PathBuf, secret: String, force: bool) -> Result<(), St
     let secret = zeroize::Zeroizing::new(secret);
     tokio::task::spawn_blocking(move || {
         let shown = escape(&path.display().to_string());
-        let parent = parent_of(&path);
-        let fail = |what: &str, e: std::io::Error| format!("{what} {shown}: {e}");
-        let mut file = tempfile::Builder::new()
-            .prefix(".h2ogpte-keys-")
-            .suffix(".tmp")
-            .tempfile_in(parent)
-            .map_err(|e| fail("cannot create a temporary file beside", e))?;
-        file.write_all(secret.as_bytes())
-            .and_then(|()| file.flush())
-            .and_then(|()| file.as_file().sync_all())
-            .map_err(|e| fail("cannot write", e))?;
-        let placed = if force {
-            file.persist(&path).map(drop)
-        } else {
-            file.persist_noclobber(&path).map(drop)
-        };
-        placed.map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+        atomic::write_with(&path, force, |out| out.write_all(secret.as_bytes())).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
                 format!("{shown} appeared meanwhile: it was left as it is")
             } else {
-                fail("cannot move the secret into", e.error)
+                format!("cannot write the secret to {shown}: {e}")
             }
-        })?;
-        std::fs::File::open(parent)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|e| fail("cannot sync the directory of", e))
+        })
     })
     .await
     .map_err(|e| format!("the file writer stopped: {e}"))?
