@@ -259,6 +259,36 @@ fn a_rotation_left_unfinished_is_a_finding_until_resumed() {
     let r = audit(&server);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert_eq!(r.stdout.trim(), "k3");
+    // A dry run refuses the key as the real run would.
+    let r = run(cli(&server)
+        .args([
+            "rotate",
+            "k3",
+            "--user",
+            "u-alice",
+            "--dry-run",
+            "--state-dir",
+        ])
+        .arg(&state));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is unfinished"), "{}", r.stderr);
+    let secret = dir.join("k3.key");
+    let r = run(cli(&server)
+        .args([
+            "rotate",
+            "k3",
+            "--user",
+            "u-alice",
+            "--dry-run",
+            "-o",
+            "json",
+            "--secret-file",
+        ])
+        .arg(&secret)
+        .arg("--state-dir")
+        .arg(&state));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("is unfinished"), "{}", r.stdout);
     let r = run(cli(&server)
         .args(["rotate", "--resume", "--state-dir"])
         .arg(&state));

@@ -61,15 +61,22 @@ pub async fn rotate(
             .map_err(|e| Failure::usage(format!("--expires-in: {e}")))?,
         None => planned,
     };
+    let unfinished = |id: &str| {
+        Failure::usage(format!(
+            "an earlier rotation of key {} is unfinished: run `h2ogpte-keys rotate --resume` first",
+            escape(id)
+        ))
+    };
     if args.dry_run {
+        // Refused as the real run would refuse it, read without the lock.
+        if unfinished_rotations(client, g)?.contains(id) {
+            return Err(unfinished(id));
+        }
         return say_plan(&plan, g, args.user.is_some());
     }
     let journal = open_journal(client, g)?;
     if journal.get(id).is_some() {
-        return Err(Failure::usage(format!(
-            "an earlier rotation of key {} is unfinished: run `h2ogpte-keys rotate --resume` first",
-            escape(id)
-        )));
+        return Err(unfinished(id));
     }
     let old_id = plan.old().id.clone();
     let user = plan.request().user_id.clone();
@@ -193,6 +200,17 @@ pub(super) fn retire_of(args: &Rotate) -> Result<Retire, Failure> {
 pub(super) fn open_journal(client: &Client, g: &Global) -> Result<Journal, Failure> {
     let dir = state_dir(g.state_dir.as_deref())?;
     Journal::open(&dir, client.base_url().as_str())
+}
+
+/// The old keys of the journal's unfinished rotations, read without its
+/// lock (for a dry run, which changes nothing).
+pub(super) fn unfinished_rotations(
+    client: &Client,
+    g: &Global,
+) -> Result<std::collections::HashSet<String>, Failure> {
+    let dir = state_dir(g.state_dir.as_deref())?;
+    let entries = crate::journal::peek(&dir, client.base_url().as_str())?;
+    Ok(entries.into_iter().map(|e| e.old_key_id).collect())
 }
 
 /// A rotation's first journal entry, written before anything is changed.

@@ -4,6 +4,8 @@
 //! and each ends delivered (the old key retired as asked) or undone (the
 //! new key deleted, the old key's expiry put back), one result per key.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use h2ogpte_api_keys::{
     Client,
@@ -18,7 +20,9 @@ use crate::{
     commands::{
         bulk::keys_named,
         interruptible,
-        rotate::{create_failed, journal_entry, open_journal, refused, retire_of},
+        rotate::{
+            create_failed, journal_entry, open_journal, refused, retire_of, unfinished_rotations,
+        },
         unless_signalled,
     },
     failure::{Failure, describe},
@@ -123,10 +127,18 @@ pub async fn rotate_into(
         None => None,
     };
     let found = interruptible(signals, keys_named(client, &ids, g)).await?;
-    let journal = if args.dry_run {
-        None
+    // The dry run reads the journal without its lock, and refuses what the
+    // real run would.
+    let (journal, unfinished) = if args.dry_run {
+        (None, unfinished_rotations(client, g)?)
     } else {
-        Some(open_journal(client, g)?)
+        let journal = open_journal(client, g)?;
+        let open = journal
+            .entries()
+            .into_iter()
+            .map(|e| e.old_key_id)
+            .collect();
+        (Some(journal), open)
     };
     let now = Utc::now();
     let mut judged: Vec<Result<Planned, RotationRow>> = Vec::with_capacity(ids.len());
@@ -139,7 +151,7 @@ pub async fn rotate_into(
             args,
             users.as_ref(),
             sink,
-            journal.as_ref(),
+            &unfinished,
             g,
         );
         judged.push(verdict.map_err(|why| RotationRow::failed(id, why)));
@@ -226,12 +238,12 @@ fn judge(
     args: &Rotate,
     users: Option<&UserMap>,
     sink: &Sink,
-    journal: Option<&Journal>,
+    unfinished: &HashSet<String>,
     g: &Global,
 ) -> Result<Planned, String> {
     let fail = |why: String| why;
     let key = key.ok_or_else(|| fail("no such key".to_owned()))?;
-    if journal.is_some_and(|j| j.get(id).is_some()) {
+    if unfinished.contains(id) {
         return Err(fail(
             "an earlier rotation of this key is unfinished: run `h2ogpte-keys rotate --resume` first".to_owned(),
         ));
