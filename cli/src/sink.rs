@@ -204,7 +204,7 @@ impl Sink {
                     env.push((OLD_KEY_ID_ENV, old));
                 }
                 let what = "--secret-command";
-                run_with_input(what, argv, *timeout, secret.as_bytes(), &env).await?;
+                run_with_input(what, argv, *timeout, Input::Secret(secret), &env).await?;
                 Ok(target)
             }
         }
@@ -279,18 +279,31 @@ pub fn command_line(flag: &str, command: &str) -> Result<Vec<String>, Failure> {
         })
 }
 
+/// What a command reads on its standard input.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A secret: never shown, even when the command echoes it.
+    Secret(&'a str),
+    /// Anything else.
+    Plain(&'a [u8]),
+}
+
 /// Runs `argv` (the command of flag `what`) with `input` on its standard
 /// input and `env` added to its environment, without the administrator's
 /// key; exit 0 within `timeout` is success. Its output is kept out of the
-/// tool's: standard output is discarded, standard error kept (bounded) to
-/// say why it failed.
+/// tool's: standard output is discarded, standard error kept (bounded, and
+/// with a secret input cut out) to say why it failed.
 pub async fn run_with_input(
     what: &str,
     argv: &[String],
     timeout: Duration,
-    input: &[u8],
+    input: Input<'_>,
     env: &[(&str, &str)],
 ) -> Result<(), String> {
+    let (bytes, secret) = match input {
+        Input::Secret(secret) => (secret.as_bytes(), Some(secret)),
+        Input::Plain(bytes) => (bytes, None),
+    };
     let program = escape(&argv[0]);
     let mut command = tokio::process::Command::new(&argv[0]);
     command
@@ -314,7 +327,7 @@ pub async fn run_with_input(
     let work = async {
         if let Some(mut pipe) = stdin.take() {
             // A command that exits without reading is judged by its status.
-            let _ = pipe.write_all(input).await;
+            let _ = pipe.write_all(bytes).await;
             let _ = pipe.shutdown().await;
         }
         let mut said = Vec::new();
@@ -345,6 +358,10 @@ pub async fn run_with_input(
         return Ok(());
     }
     let said = String::from_utf8_lossy(&said);
+    let said = match secret {
+        Some(secret) => redact(&said, secret),
+        None => said.into_owned(),
+    };
     let said = said.trim();
     let tail = if said.is_empty() {
         String::new()
@@ -352,6 +369,26 @@ pub async fn run_with_input(
         format!(": {}", escape(&clip(said, MESSAGE_LIMIT)))
     };
     Err(format!("{what} {program} failed ({status}){tail}"))
+}
+
+/// `text` with `secret` cut out wherever it appears, and a start of it that
+/// the 4 KiB cut of standard error left at the end.
+fn redact(text: &str, secret: &str) -> String {
+    const SHOWN: &str = "[the secret]";
+    if secret.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = text.replace(secret, SHOWN);
+    for len in (4..secret.len()).rev() {
+        if let Some(start) = secret.get(..len)
+            && out.ends_with(start)
+        {
+            out.truncate(out.len() - len);
+            out.push_str(SHOWN);
+            break;
+        }
+    }
+    out
 }
 
 /// Whether `path` holds the secret whose hint (its last four characters)
@@ -367,6 +404,20 @@ pub fn holds_secret(path: &Path, hint: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_a_command_echoes_is_cut_out_whole_or_in_part() {
+        let secret = "sk-abcdefghijklmnop";
+        assert_eq!(
+            redact(
+                "denied: sk-abcdefghijklmnop twice sk-abcdefghijklmnop",
+                secret
+            ),
+            "denied: [the secret] twice [the secret]"
+        );
+        assert_eq!(redact("cut at sk-abcdefg", secret), "cut at [the secret]");
+        assert_eq!(redact("no secret here", secret), "no secret here");
+    }
 
     #[test]
     fn ids_that_would_leave_the_directory_name_no_file() {

@@ -82,6 +82,11 @@ fn a_command_that_fails_or_hangs_gets_no_key() {
             "\\u{1b}[31mno vault",
         ),
         ("sleep 30", "0.5", "did not finish within 0.5 s"),
+        (
+            "sh -c 'echo \"rejected: $(cat)\" >&2; exit 1'",
+            "60",
+            "rejected: [the secret]",
+        ),
         ("/no/such/program", "60", "does not exist"),
         ("'unclosed", "60", "not a command line"),
     ] {
@@ -97,6 +102,7 @@ fn a_command_that_fails_or_hangs_gets_no_key() {
         assert!(r.code == 1 || r.code == 2, "{command}: {}", r.stderr);
         assert!(r.stderr.contains(says), "{command}: {}", r.stderr);
         assert!(!r.stderr.contains('\x1b'), "escaped: {}", r.stderr);
+        assert!(!r.stderr.contains("sk-"), "no secret: {}", r.stderr);
         assert_eq!(
             keys(&server).len(),
             before,

@@ -28,7 +28,7 @@ use crate::{
     metrics::MetricsWriter,
     output::{ChunkedTable, end_json_array, unless_closed, write_json_element, write_ndjson},
     signals::{Signal, Signals},
-    sink::{command_line, run_with_input},
+    sink::{Input, command_line, run_with_input},
     terminal::{clip, escape, note},
 };
 
@@ -412,8 +412,14 @@ impl Notify {
                     ("H2OGPTE_USERNAME", username.as_str()),
                     ("H2OGPTE_FINDINGS", count.as_str()),
                 ];
-                let result =
-                    run_with_input("--notify-command", argv, timeout, input.as_bytes(), &env).await;
+                let result = run_with_input(
+                    "--notify-command",
+                    argv,
+                    timeout,
+                    Input::Plain(input.as_bytes()),
+                    &env,
+                )
+                .await;
                 (username, result)
             })
             .buffer_unordered(4)
