@@ -51,6 +51,10 @@ fn create_writes_the_secret_alone_to_a_private_file_and_never_over_one() {
         .args(["create", "--user", "u-alice", "--secret-file"])
         .arg(&file));
     assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run(cli(&server)
+        .args(["create", "--user", "u-alice", "--dry-run", "--secret-file"])
+        .arg(&file));
+    assert_eq!(r.code, 2, "the dry run refuses it too: {}", r.stderr);
     assert!(r.stderr.contains("--force"), "{}", r.stderr);
     assert_eq!(keys(&server).len(), before);
     assert_eq!(std::fs::read_to_string(&file).expect("kept"), secret);

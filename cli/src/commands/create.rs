@@ -26,13 +26,15 @@ pub async fn create(
         inactivity_interval: args.inactivity_days,
     };
     let sink = Sink::from_args(&args.sink, None)?;
+    // The place for the secret is checked in the dry run as in the real run.
+    if !sink.is_stdout() {
+        sink.check(None).map_err(Failure::usage)?;
+    }
     if args.dry_run {
         return say_request(&request, g);
     }
     if sink.is_stdout() {
         check_output_keeps_secrets(g)?;
-    } else {
-        sink.check(None).map_err(Failure::usage)?;
     }
     let user = request.user_id.clone();
     let (result, deferred) = create_key(
