@@ -215,13 +215,11 @@ impl AuditMemory {
 
     /// When a key that is not working now was first seen so: at an earlier
     /// run, else now.
-    pub fn first_inactive(&self, id: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        Some(
-            self.before
-                .get(id)
-                .and_then(|k| k.first_inactive)
-                .unwrap_or(now),
-        )
+    pub fn first_inactive(&self, id: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.before
+            .get(id)
+            .and_then(|k| k.first_inactive)
+            .unwrap_or(now)
     }
 
     /// Remembers `key` with all its findings (`codes`), says of each

@@ -175,7 +175,7 @@ pub async fn audit(
             && KeyState::of(&key, now) == KeyState::Deactivated
         {
             findings =
-                policy.evaluate_seen_inactive(&key, now, memory.first_inactive(&key.id, now));
+                policy.evaluate_seen_inactive(&key, now, Some(memory.first_inactive(&key.id, now)));
         }
         if let Some(entry) = in_progress.get(&key.id) {
             findings.push(Finding::new(

@@ -90,11 +90,6 @@ impl RotationRow {
     }
 }
 
-/// A key judged fit to rotate, with its plan.
-struct Planned {
-    plan: RotationPlan,
-}
-
 /// Rotates the key `args.id` or every key of `--from-file` into `sink`.
 pub async fn rotate_into(
     client: &Client,
@@ -141,7 +136,7 @@ pub async fn rotate_into(
         (Some(journal), open)
     };
     let now = Utc::now();
-    let mut judged: Vec<Result<Planned, RotationRow>> = Vec::with_capacity(ids.len());
+    let mut judged: Vec<Result<RotationPlan, RotationRow>> = Vec::with_capacity(ids.len());
     for id in &ids {
         let verdict = judge(
             id,
@@ -159,7 +154,7 @@ pub async fn rotate_into(
     if args.dry_run {
         let rows = judged
             .into_iter()
-            .map(|j| j.map_or_else(|row| row, |p| would(&p.plan, sink)))
+            .map(|j| j.map_or_else(|row| row, |plan| would(&plan, sink)))
             .collect();
         let summary = Summary {
             outcomes: rows,
@@ -217,7 +212,8 @@ pub async fn rotate_into(
         (None, None, None) => Some("--user-map"),
         _ => None,
     };
-    let each = |p: Planned| async move { rotate_one(client, p.plan, sink, journal, hint, g).await };
+    let each =
+        |plan: RotationPlan| async move { rotate_one(client, plan, sink, journal, hint, g).await };
     let mut summary = batch::run(work, how, each, &mut print, signals).await;
     for (at, row) in refused_rows {
         let at = at.min(summary.outcomes.len());
@@ -240,7 +236,7 @@ fn judge(
     sink: &Sink,
     unfinished: &HashSet<String>,
     g: &Global,
-) -> Result<Planned, String> {
+) -> Result<RotationPlan, String> {
     let fail = |why: String| why;
     let key = key.ok_or_else(|| fail("no such key".to_owned()))?;
     if unfinished.contains(id) {
@@ -276,7 +272,7 @@ fn judge(
         None => plan,
     };
     sink.check(Some(id)).map_err(fail)?;
-    Ok(Planned { plan })
+    Ok(plan)
 }
 
 /// What a dry run says of a key fit to rotate.
