@@ -15,6 +15,7 @@ mod request_hook;
 mod requests;
 mod responses;
 mod rotation;
+mod rotation_engine;
 mod schemas;
 mod send;
 mod support;
