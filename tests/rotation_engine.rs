@@ -352,3 +352,219 @@ async fn a_run_killed_at_any_step_resumes_to_every_key_rotated_once() {
     assert!(tally.finished > 0 && tally.undone > 0 && tally.strays > 0, "{tally:?}");
     assert!(tally.refused_again > 0, "{tally:?}");
 }
+
+mod file_journal {
+    //! The journal in a file: what survives a process, what is refused.
+
+    use std::os::unix::fs::PermissionsExt;
+
+    use chrono::{TimeDelta, Utc};
+    use h2ogpte_api_keys::rotation::{FileJournal, Journal, JournalError, Step};
+
+    use super::*;
+
+    const SERVER: &str = "http://localhost:8080/api/v1";
+
+    fn private_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        dir
+    }
+
+    /// An entry as a run records it, by way of a real rotation's plan.
+    async fn entries_of_a_run(journal: &FileJournal) -> Vec<Entry> {
+        let (_server, client, _) = start().await;
+        let plans = plans(&client, Retire::After(TimeDelta::days(7))).await;
+        let rotator = Rotator::new(client, journal.clone(), Vault::default());
+        let run = rotator.run(plans, |_| {}).await.expect("run");
+        assert!(run.outcomes.iter().all(|o| o.is_done()));
+        journal.entries().await.expect("entries")
+    }
+
+    #[tokio::test]
+    async fn finished_rotations_outlive_the_process_and_a_second_run_is_kept_out() {
+        let dir = private_dir();
+        let journal = FileJournal::open(dir.path(), SERVER).expect("open");
+        let first = entries_of_a_run(&journal).await;
+        assert_eq!(first.len(), TARGETS.len());
+        assert!(first.iter().all(|e| e.step == Step::Finished && e.old_stops_at.is_some()));
+        // The same server spelled otherwise is the same journal, locked.
+        let locked = FileJournal::open(dir.path(), "http://127.0.0.1:8080/api/v1/");
+        assert!(matches!(locked, Err(JournalError::Locked { .. })), "{locked:?}");
+        drop(journal);
+        let again = FileJournal::open(dir.path(), SERVER).expect("reopen");
+        assert_eq!(again.entries().await.expect("entries"), first);
+        assert_eq!(
+            FileJournal::peek(dir.path(), SERVER).expect("peek"),
+            first,
+            "read without the lock"
+        );
+        // Never a secret in the file.
+        let text = std::fs::read_to_string(again.path()).expect("read");
+        assert!(!text.contains("sk-"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_dropped_and_a_corrupt_one_refused_and_kept() {
+        let dir = private_dir();
+        let journal = FileJournal::open(dir.path(), SERVER).expect("open");
+        let entries = entries_of_a_run(&journal).await;
+        let path = journal.path().to_owned();
+        drop(journal);
+        // A crash in the middle of an append: no newline.
+        let mut text = std::fs::read(&path).expect("read");
+        text.extend_from_slice(br#"{"old_key_id":"t-etl-1","user"#);
+        std::fs::write(&path, &text).expect("write");
+        let reopened = FileJournal::open(dir.path(), SERVER).expect("a torn line is dropped");
+        assert_eq!(reopened.entries().await.expect("entries"), entries);
+        drop(reopened);
+        // A bad line in the middle is no crash's doing.
+        let mut lines: Vec<String> = std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.insert(2, "{not json".to_owned());
+        let corrupt = lines.join("\n") + "\n";
+        std::fs::write(&path, &corrupt).expect("write");
+        let e = FileJournal::open(dir.path(), SERVER).expect_err("corrupt");
+        assert!(matches!(e, JournalError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("line 3"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).expect("kept"), corrupt);
+        // A newer format is named as such.
+        std::fs::write(&path, "{\"format\":9,\"server\":\"x\"}\n").expect("write");
+        let e = FileJournal::open(dir.path(), SERVER).expect_err("newer");
+        assert!(matches!(e, JournalError::Newer { format: 9, .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn another_servers_journal_is_refused() {
+        let dir = private_dir();
+        let journal = FileJournal::open(dir.path(), SERVER).expect("open");
+        entries_of_a_run(&journal).await;
+        let path = journal.path().to_owned();
+        drop(journal);
+        let other = dir.path().join("rotations-other.example_443_api_v1.jsonl");
+        std::fs::copy(&path, &other).expect("copy");
+        let e = FileJournal::open(dir.path(), "https://other.example/api/v1").expect_err("other");
+        assert!(
+            e.to_string().contains("http://127.0.0.1:8080/api/v1"),
+            "names the server it holds rotations of: {e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn settled_rotations_are_forgotten_thirty_days_after_the_old_key_stops() {
+        let dir = private_dir();
+        let journal = FileJournal::open(dir.path(), SERVER).expect("open");
+        let entries = entries_of_a_run(&journal).await;
+        // An earlier rotation of the same key, finished long ago.
+        let mut old = entries[0].clone();
+        old.started_at -= TimeDelta::days(90);
+        old.updated_at -= TimeDelta::days(90);
+        old.old_stops_at = Some(Utc::now() - TimeDelta::days(31));
+        journal.record(&old).await.expect("record");
+        drop(journal);
+        let reopened = FileJournal::open(dir.path(), SERVER).expect("reopen");
+        let kept = reopened.entries().await.expect("entries");
+        assert_eq!(kept, entries, "the old one is compacted away");
+        let lines = std::fs::read_to_string(reopened.path()).expect("read").lines().count();
+        assert_eq!(lines, 1 + entries.len(), "one line per entry after compaction");
+    }
+
+    #[test]
+    fn an_unsafe_state_directory_or_file_is_refused_without_blocking() {
+        // Open to others.
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        let e = FileJournal::open(dir.path(), SERVER).expect_err("mode 777");
+        assert!(e.to_string().contains("mode 777"), "{e}");
+        // A link to a private directory.
+        let real = private_dir();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(real.path(), &link).expect("symlink");
+        let e = FileJournal::open(&link, SERVER).expect_err("a link");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        // A FIFO where the journal should be: refused at once.
+        let journal = FileJournal::open(real.path(), SERVER).expect("open");
+        let path = journal.path().to_owned();
+        drop(journal);
+        std::fs::remove_file(&path).expect("rm");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let e = FileJournal::open(real.path(), SERVER).expect_err("a fifo");
+        assert!(e.to_string().contains("regular file"), "{e}");
+        let e = FileJournal::peek(real.path(), SERVER).expect_err("a fifo, peeked");
+        assert!(e.to_string().contains("regular file"), "{e}");
+        // A link where the lock should be.
+        std::fs::remove_file(&path).expect("rm");
+        let lock = path.with_extension("lock");
+        std::fs::remove_file(&lock).expect("rm");
+        std::os::unix::fs::symlink("/etc/passwd", &lock).expect("symlink");
+        let e = FileJournal::open(real.path(), SERVER).expect_err("a linked lock");
+        assert!(matches!(e, JournalError::Unsafe { .. }), "{e}");
+    }
+
+    /// A sink that never returns for one key: the process is killed while
+    /// the secret is on its way.
+    #[derive(Debug, Clone, Default)]
+    struct Hangs(Vault);
+
+    impl Deliver for Hangs {
+        async fn deliver(&self, secret: &Secret, key: Handover<'_>) -> Result<String, DeliveryError> {
+            if key.old_key.id == "t-alice" {
+                std::future::pending::<()>().await;
+            }
+            self.0.deliver(secret, key).await
+        }
+
+        fn target(&self, old: &ApiKeyInfo) -> String {
+            self.0.target(old)
+        }
+
+        async fn holds(&self, entry: &Entry, new_key: &ApiKeyInfo) -> Option<bool> {
+            self.0.holds(entry, new_key).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_service_resumes_a_killed_rotation_from_its_file() {
+        let (_server, client, _) = start().await;
+        let dir = private_dir();
+        let sink = Hangs::default();
+        let journal = FileJournal::open(dir.path(), &client.base_url().to_string()).expect("open");
+        let rotator = Rotator::new(client.clone(), journal, sink.clone()).with_concurrency(4);
+        let plans = plans(&client, Retire::Deactivate).await;
+        let run = rotator.run(plans, |_| {});
+        // Killed once the others are done.
+        let killed = tokio::time::timeout(std::time::Duration::from_secs(3), run).await;
+        assert!(killed.is_err(), "the hanging delivery holds the run");
+        drop(rotator);
+        let journal = FileJournal::open(dir.path(), &client.base_url().to_string()).expect("reopen");
+        let open: Vec<Entry> = journal
+            .entries()
+            .await
+            .expect("entries")
+            .into_iter()
+            .filter(|e| !e.step.is_settled())
+            .collect();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].step, Step::Delivering);
+        let resumed = Rotator::new(client.clone(), journal, sink.0.clone());
+        let settled = resumed.resume(|_| {}).await.expect("resume");
+        assert!(matches!(settled[0].how, Settlement::Undone), "{settled:?}");
+        let keys = all_keys(&client).await;
+        let alice = keys.iter().find(|k| k.id == "t-alice").expect("listed");
+        assert!(alice.is_active, "the old key works as before");
+        assert_eq!(
+            keys.iter().filter(|k| k.username == "alice" && k.name == "laptop").count(),
+            13,
+            "the undelivered key is gone"
+        );
+    }
+}
