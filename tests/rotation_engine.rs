@@ -31,7 +31,10 @@ use crate::support::serve;
 /// A secret store that remembers, per old key, every delivery: the new
 /// key and its secret.
 #[derive(Debug, Clone, Default)]
-struct Vault(Arc<Mutex<HashMap<String, Vec<(String, String)>>>>);
+struct Vault(Arc<Mutex<Deliveries>>);
+
+/// Per old key, each delivery's new key id and secret.
+type Deliveries = HashMap<String, Vec<(String, String)>>;
 
 impl Vault {
     /// The latest delivery for `old`.
@@ -174,12 +177,22 @@ fn fleet() -> Vec<SeedKey> {
         .map(|(id, user, name)| seed(id, user, name, later))
         .collect();
     for i in 0..240 {
-        let mut k = seed(&format!("etl-{i}"), "svc-etl", &format!("job-{}", i % 40), later);
+        let mut k = seed(
+            &format!("etl-{i}"),
+            "svc-etl",
+            &format!("job-{}", i % 40),
+            later,
+        );
         k.is_active = i % 7 != 0;
         keys.push(k);
     }
     for i in 0..12 {
-        keys.push(seed(&format!("stage-{i}"), "svc-etl-staging", "ingest", None));
+        keys.push(seed(
+            &format!("stage-{i}"),
+            "svc-etl-staging",
+            "ingest",
+            None,
+        ));
         keys.push(seed(&format!("alice-{i}"), "alice", "laptop", later));
     }
     keys
@@ -264,7 +277,10 @@ async fn trial(retire: Retire, kill_at: usize, fault: Fault, tally: &mut Tally) 
                         !vault.delivered(key),
                         "a stray key {key} named for deletion was delivered (kill {kill_at}, {fault:?})"
                     );
-                    client.delete_api_key(key).await.expect("the human deletes it");
+                    client
+                        .delete_api_key(key)
+                        .await
+                        .expect("the human deletes it");
                 }
             }
             other => panic!("kill {kill_at} ({fault:?}): {other:?} for {:?}", s.entry),
@@ -306,7 +322,9 @@ async fn check(client: &Client, vault: &Vault, seeded: usize, retire: Retire) {
         made.len(),
         TARGETS.len(),
         "one new key per target, no orphan: {:?}",
-        made.iter().map(|k| (&k.id, &k.username, &k.name)).collect::<Vec<_>>()
+        made.iter()
+            .map(|k| (&k.id, &k.username, &k.name))
+            .collect::<Vec<_>>()
     );
     assert_eq!(keys.len(), seeded + 1 + TARGETS.len());
     for (id, user, name) in TARGETS {
@@ -316,7 +334,10 @@ async fn check(client: &Client, vault: &Vault, seeded: usize, retire: Retire) {
             .get(new_id.as_str())
             .unwrap_or_else(|| panic!("{id}: its delivered key {new_id} was deleted"));
         assert!(new.is_active, "{id}: the delivered key is not active");
-        assert!(secret.ends_with(&new.hint), "{id}: the vault holds another secret");
+        assert!(
+            secret.ends_with(&new.hint),
+            "{id}: the vault holds another secret"
+        );
         assert_eq!((new.username.as_str(), new.name.as_str()), (user, name));
         let old = by_id[id];
         match retire {
@@ -349,7 +370,10 @@ async fn a_run_killed_at_any_step_resumes_to_every_key_rotated_once() {
         assert!(kills >= 2 * points - 2, "{kills} kills of {points} points");
     }
     eprintln!("crash trials: {tally:?}");
-    assert!(tally.finished > 0 && tally.undone > 0 && tally.strays > 0, "{tally:?}");
+    assert!(
+        tally.finished > 0 && tally.undone > 0 && tally.strays > 0,
+        "{tally:?}"
+    );
     assert!(tally.refused_again > 0, "{tally:?}");
 }
 
@@ -388,10 +412,17 @@ mod file_journal {
         let journal = FileJournal::open(dir.path(), SERVER).expect("open");
         let first = entries_of_a_run(&journal).await;
         assert_eq!(first.len(), TARGETS.len());
-        assert!(first.iter().all(|e| e.step == Step::Finished && e.old_stops_at.is_some()));
+        assert!(
+            first
+                .iter()
+                .all(|e| e.step == Step::Finished && e.old_stops_at.is_some())
+        );
         // The same server spelled otherwise is the same journal, locked.
         let locked = FileJournal::open(dir.path(), "http://127.0.0.1:8080/api/v1/");
-        assert!(matches!(locked, Err(JournalError::Locked { .. })), "{locked:?}");
+        assert!(
+            matches!(locked, Err(JournalError::Locked { .. })),
+            "{locked:?}"
+        );
         drop(journal);
         let again = FileJournal::open(dir.path(), SERVER).expect("reopen");
         assert_eq!(again.entries().await.expect("entries"), first);
@@ -469,8 +500,15 @@ mod file_journal {
         let reopened = FileJournal::open(dir.path(), SERVER).expect("reopen");
         let kept = reopened.entries().await.expect("entries");
         assert_eq!(kept, entries, "the old one is compacted away");
-        let lines = std::fs::read_to_string(reopened.path()).expect("read").lines().count();
-        assert_eq!(lines, 1 + entries.len(), "one line per entry after compaction");
+        let lines = std::fs::read_to_string(reopened.path())
+            .expect("read")
+            .lines()
+            .count();
+        assert_eq!(
+            lines,
+            1 + entries.len(),
+            "one line per entry after compaction"
+        );
     }
 
     #[test]
@@ -516,7 +554,11 @@ mod file_journal {
     struct Hangs(Vault);
 
     impl Deliver for Hangs {
-        async fn deliver(&self, secret: &Secret, key: Handover<'_>) -> Result<String, DeliveryError> {
+        async fn deliver(
+            &self,
+            secret: &Secret,
+            key: Handover<'_>,
+        ) -> Result<String, DeliveryError> {
             if key.old_key.id == "t-alice" {
                 std::future::pending::<()>().await;
             }
@@ -537,7 +579,7 @@ mod file_journal {
         let (_server, client, _) = start().await;
         let dir = private_dir();
         let sink = Hangs::default();
-        let journal = FileJournal::open(dir.path(), &client.base_url().to_string()).expect("open");
+        let journal = FileJournal::open(dir.path(), client.base_url().as_str()).expect("open");
         let rotator = Rotator::new(client.clone(), journal, sink.clone()).with_concurrency(4);
         let plans = plans(&client, Retire::Deactivate).await;
         let run = rotator.run(plans, |_| {});
@@ -545,7 +587,7 @@ mod file_journal {
         let killed = tokio::time::timeout(std::time::Duration::from_secs(3), run).await;
         assert!(killed.is_err(), "the hanging delivery holds the run");
         drop(rotator);
-        let journal = FileJournal::open(dir.path(), &client.base_url().to_string()).expect("reopen");
+        let journal = FileJournal::open(dir.path(), client.base_url().as_str()).expect("reopen");
         let open: Vec<Entry> = journal
             .entries()
             .await
@@ -562,7 +604,9 @@ mod file_journal {
         let alice = keys.iter().find(|k| k.id == "t-alice").expect("listed");
         assert!(alice.is_active, "the old key works as before");
         assert_eq!(
-            keys.iter().filter(|k| k.username == "alice" && k.name == "laptop").count(),
+            keys.iter()
+                .filter(|k| k.username == "alice" && k.name == "laptop")
+                .count(),
             13,
             "the undelivered key is gone"
         );

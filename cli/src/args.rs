@@ -512,6 +512,12 @@ pub struct Rotate {
     /// Read the key and say what would be done; create and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Rotate a key even though the journal says it was rotated already
+    /// into a key that still works (it is retiring, and would get a second
+    /// live replacement). A key with an unfinished rotation is never
+    /// rotated: resume it.
+    #[arg(long, conflicts_with = "resume")]
+    pub again: bool,
     #[command(flatten)]
     pub sink: SinkArgs,
 }

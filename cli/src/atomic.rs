@@ -19,11 +19,16 @@ pub fn parent_of(path: &Path) -> &Path {
     }
 }
 
+/// How a temporary file's name starts: hidden, and recognisable.
+pub const TEMP_PREFIX: &str = ".h2ogpte-keys-";
+/// How it ends.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
 /// A temporary file beside `path`, named so it is hidden and recognisable.
 pub fn temp_beside(path: &Path) -> std::io::Result<NamedTempFile> {
     tempfile::Builder::new()
-        .prefix(".h2ogpte-keys-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(parent_of(path))
 }
 
@@ -54,9 +59,4 @@ pub fn write_with(
         out.flush()?;
     }
     place(temp, path, replace)
-}
-
-/// [`write_with`] of `bytes`, replacing the file.
-pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_with(path, true, |out| out.write_all(bytes))
 }

@@ -179,7 +179,7 @@ where
 }
 
 /// A progress bar on a terminal, never with `--quiet`.
-fn progress_bar(total: usize, verb: &str, quiet: bool) -> ProgressBar {
+pub fn progress_bar(total: usize, verb: &str, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -12,9 +12,16 @@ use std::{
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use h2ogpte_api_keys::{
+    Secret,
+    rotation::{Deliver, DeliveryError, Entry, Handover},
+    types,
+};
+
 use crate::{
-    args::SinkArgs,
+    args::{Global, SinkArgs},
     atomic,
+    deliver::{Framing, print_created},
     failure::Failure,
     terminal::{MESSAGE_LIMIT, clip, escape},
 };
@@ -399,6 +406,81 @@ pub fn holds_secret(path: &Path, hint: &str) -> bool {
     let mut text = String::new();
     let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_string(&mut text));
     read.is_ok() && text.starts_with("sk-") && hint.len() == 4 && text.ends_with(hint)
+}
+
+/// Removes the temporary secret files a killed run left in `dir` (hidden,
+/// named as [`atomic::temp_beside`] names them, regular files of this
+/// user): one may hold a whole secret nobody is told about.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten().take(100_000) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(atomic::TEMP_PREFIX) && name.ends_with(atomic::TEMP_SUFFIX)) {
+            continue;
+        }
+        let mine = std::fs::symlink_metadata(entry.path()).is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.is_file() && m.uid() == rustix::process::geteuid().as_raw()
+        });
+        if mine {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A [`Sink`] as the rotation engine's place for secrets: standard output
+/// printed as the command's result, the others as [`Sink::deliver`] does.
+#[derive(Debug, Clone, Copy)]
+pub struct Outlet<'a> {
+    /// Where secrets go.
+    pub sink: &'a Sink,
+    /// How standard output is written.
+    pub g: &'a Global,
+}
+
+impl Deliver for Outlet<'_> {
+    async fn deliver(&self, secret: &Secret, key: Handover<'_>) -> Result<String, DeliveryError> {
+        if self.sink.is_stdout() {
+            let created: types::ApiKeyResult = types::ApiKeyResult::builder()
+                .api_key(key.new_key.clone())
+                .secret_key(secret.clone())
+                .try_into()
+                .map_err(|e| format!("the new key could not be shown: {e}"))?;
+            print_created(&created, self.g, Framing::Rotation)
+                .map_err(|e| format!("the secret could not be written to standard output ({e})"))?;
+            return Ok(self.sink.target(None));
+        }
+        let facts = KeyFacts {
+            new_id: &key.new_key.id,
+            name: &key.new_key.name,
+            username: &key.new_key.username,
+            old_id: Some(&key.old_key.id),
+        };
+        Ok(self.sink.deliver(secret.expose(), facts).await?)
+    }
+
+    fn target(&self, old: &types::ApiKeyInfo) -> String {
+        self.sink.target(Some(&old.id))
+    }
+
+    fn locator(&self, old: &types::ApiKeyInfo) -> Option<String> {
+        self.sink
+            .file(Some(&old.id))
+            .and_then(|p| p.to_str().map(str::to_owned))
+    }
+
+    /// A file sink holds the new key's secret when its file does; a command
+    /// or standard output cannot say.
+    async fn holds(&self, entry: &Entry, new_key: &types::ApiKeyInfo) -> Option<bool> {
+        let path = PathBuf::from(entry.secret_at.as_deref()?);
+        let hint = new_key.hint.clone();
+        tokio::task::spawn_blocking(move || holds_secret(&path, &hint))
+            .await
+            .ok()
+    }
 }
 
 #[cfg(test)]

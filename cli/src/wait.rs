@@ -41,3 +41,32 @@ pub async fn interruptible<T>(
         signal = signals.next() => Err(Failure::signalled(signal, signal.to_string())),
     }
 }
+
+/// Runs `work` (the rotation engine, which starts nothing new once `stop`
+/// is requested) to its end: a first SIGINT or SIGTERM requests the stop
+/// and lets the work in flight finish; a second one stops waiting (`None`:
+/// what was in flight is left for a resume). The first signal is returned
+/// beside the result.
+pub async fn until_second_signal<T>(
+    signals: &mut Signals,
+    stop: &h2ogpte_api_keys::rotation::Stop,
+    work: impl Future<Output = T>,
+) -> (Option<T>, Option<crate::signals::Signal>) {
+    let mut work = std::pin::pin!(work);
+    let mut first = None;
+    loop {
+        tokio::select! {
+            done = &mut work => return (Some(done), first),
+            signal = signals.next() => {
+                if first.is_some() {
+                    return (None, first);
+                }
+                first = Some(signal);
+                stop.request();
+                crate::terminal::note(&format!(
+                    "{signal}: finishing the rotations in flight, so no secret is lost (signal again to stop at once; `h2ogpte-keys rotate --resume` then settles them)"
+                ));
+            }
+        }
+    }
+}

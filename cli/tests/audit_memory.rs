@@ -229,21 +229,17 @@ fn each_owner_is_told_their_own_findings_once() {
 fn a_rotation_left_unfinished_is_a_finding_until_resumed() {
     let server = fleet();
     let dir = dir("audit-journal");
-    let state = dir.join("state");
-    std::fs::create_dir_all(&state).expect("dir");
-    let url = server.url();
-    let port = url.rsplit(':').next().expect("port").trim_end_matches('/');
-    let journal = json!({
-        "format": 1, "server": format!("{url}/api/v1"),
-        "rotations": [{
+    let state = state_in(&dir);
+    write_journal(
+        &state,
+        &server,
+        &[json!({
             "old_key_id": "k3", "username": "alice", "user_id": "u-alice", "name": "k3 name",
             "old_expires_at": null, "retire": "deactivate", "secret_to": "standard output",
-            "started_at": fleet::days(0), "step": "creating", "new_key_id": null,
+            "started_at": fleet::days(0), "step": "creating",
             "updated_at": fleet::days(0)
-        }]
-    });
-    let path = state.join(format!("rotations-127.0.0.1_{port}.json"));
-    std::fs::write(&path, journal.to_string()).expect("journal");
+        })],
+    );
     let audit = |server| {
         run(cli(server)
             .args([

@@ -315,14 +315,18 @@ fn users_missing_from_the_map_and_unsafe_ids_are_refused_before_anything_is_made
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
-/// The state directory's journal, as JSON.
-fn journal(state: &Path) -> Value {
+/// The open rotations of the state directory's journal (of the one server
+/// it holds), as JSON.
+fn open_rotations(state: &Path) -> Vec<Value> {
     let file = std::fs::read_dir(state)
         .expect("state dir")
         .filter_map(Result::ok)
-        .find(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .find(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
         .expect("a journal");
-    serde_json::from_slice(&std::fs::read(file.path()).expect("read")).expect("journal JSON")
+    entries_of(&file.path())
+        .into_iter()
+        .filter(|e| e["step"] != "finished" && e["step"] != "undone")
+        .collect()
 }
 
 /// A bulk rotation of `n` keys 20 ms away into a secret directory, with
@@ -378,10 +382,7 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
     let (server, secrets, state, mut child) = slow_bulk("bulk-kill", n, "8", 20, &["-q"]);
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
-    let open = journal(&state)["rotations"]
-        .as_array()
-        .expect("rotations")
-        .len();
+    let open = open_rotations(&state).len();
     assert!(
         open > 0,
         "a run killed with rotations in flight leaves them in the journal"
@@ -411,12 +412,7 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
         let r = run(cli(&server).args(["delete", "--yes"]).args(&named));
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    assert!(
-        journal(&state)["rotations"]
-            .as_array()
-            .expect("present")
-            .is_empty()
-    );
+    assert!(open_rotations(&state).is_empty());
     // Every key is now whole: rotated (old deactivated, one new key whose
     // secret is in the directory, even when the run was killed before it
     // journalled the delivery) or untouched (old active, no new key).
@@ -435,12 +431,15 @@ fn a_run_killed_midway_is_finished_or_undone_by_resume() {
             Some(more) => panic!("{name} has {} new keys", more.len()),
         }
     }
-    // Temporary files a write cut short by the kill may leave start with a dot.
-    let files = std::fs::read_dir(&secrets)
+    // Resume removed the temporary files a write cut short by the kill
+    // left (one may hold a whole secret).
+    let names: Vec<String> = std::fs::read_dir(&secrets)
         .expect("dir")
         .filter_map(Result::ok)
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .count();
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    let files = names.len();
     assert!(
         rotated >= files && rotated < n,
         "{rotated} rotated, {files} files"
@@ -469,14 +468,9 @@ fn a_corrupt_journal_is_refused_and_kept() {
         state.to_str().expect("a UTF-8 path"),
     ]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let file = std::fs::read_dir(&state)
-        .expect("dir")
-        .filter_map(Result::ok)
-        .find(|e| e.file_name().to_string_lossy().ends_with(".lock"))
-        .expect("lock")
-        .path()
-        .with_extension("json");
-    std::fs::write(&file, "{\"format\": 1, \"server\": \"x\", \"rotati").expect("write");
+    let file = journal_path(&state, &server);
+    let corrupt = "{\"format\":2,\"server\":\"x\"}\n{\"old_key_id\n{}\n";
+    std::fs::write(&file, corrupt).expect("write");
     let secret = work.join("secret");
     let single = [
         "rotate",
@@ -502,10 +496,7 @@ fn a_corrupt_journal_is_refused_and_kept() {
         r.stderr
     );
     assert!(!secret.exists(), "nothing was made");
-    assert_eq!(
-        std::fs::read_to_string(&file).expect("kept"),
-        "{\"format\": 1, \"server\": \"x\", \"rotati"
-    );
+    assert_eq!(std::fs::read_to_string(&file).expect("kept"), corrupt);
 }
 
 #[test]
@@ -518,20 +509,25 @@ fn resume_names_only_keys_no_finished_rotation_made() {
     };
     let server = states::seeded_records(json!([key("k-old"), key("k-delivered"), key("k-stray")]));
     let work = private_dir("bulk-stray");
-    let state = work.join("state");
-    std::fs::create_dir_all(&state).expect("dir");
-    let url = server.url();
-    let port = url.rsplit(':').next().expect("port").trim_end_matches('/');
-    let journal = state.join(format!("rotations-127.0.0.1_{port}.json"));
-    let entry = json!({
-        "old_key_id": "k-old", "username": "svc-a", "user_id": "u-1", "name": "shared",
-        "old_expires_at": null, "retire": "deactivate", "secret_to": "standard output",
-        "started_at": fleet::days(0), "step": "creating", "new_key_id": null,
-        "updated_at": fleet::days(0)
-    });
-    let contents = json!({"format": 1, "server": format!("{url}/api/v1"), "rotations": [entry]});
-    std::fs::write(&journal, contents.to_string()).expect("journal");
-    std::fs::write(journal.with_extension("done"), "k-delivered\n").expect("done");
+    let state = state_in(&work);
+    let entry = |old: &str, step: &str, new: Option<&str>| {
+        json!({
+            "old_key_id": old, "username": "svc-a", "user_id": "u-1", "name": "shared",
+            "old_expires_at": null, "retire": "deactivate", "secret_to": "standard output",
+            "started_at": fleet::days(0), "step": step, "new_key_id": new,
+            "updated_at": fleet::days(0)
+        })
+    };
+    // Another rotation of a key of the same user finished, delivering
+    // k-delivered; this one stopped while creating.
+    write_journal(
+        &state,
+        &server,
+        &[
+            entry("k-gone", "finished", Some("k-delivered")),
+            entry("k-old", "creating", None),
+        ],
+    );
     let r = run(cli(&server)
         .args(["rotate", "--resume", "-o", "json", "--state-dir"])
         .arg(&state));
@@ -540,11 +536,17 @@ fn resume_names_only_keys_no_finished_rotation_made() {
     let error = rows[0]["error"].as_str().expect("what to check");
     assert!(error.contains("key k-stray"), "{error}");
     assert!(!error.contains("k-delivered"), "{error}");
-    // Settled: the journal and its list of finished keys are gone.
-    assert!(!journal.with_extension("done").exists());
-    let left: Value =
-        serde_json::from_slice(&std::fs::read(&journal).expect("journal")).expect("json");
-    assert_eq!(left["rotations"], json!([]));
+    // Settled: nothing open is left, and the finished one is remembered.
+    let left = journal_entries(&state, &server);
+    assert!(
+        left.iter()
+            .all(|e| e["step"] == "finished" || e["step"] == "undone"),
+        "{left:?}"
+    );
+    assert!(
+        left.iter().any(|e| e["new_key_id"] == "k-delivered"),
+        "{left:?}"
+    );
 }
 
 #[test]
@@ -569,12 +571,7 @@ fn sigint_lets_the_rotations_in_flight_finish_and_leaves_nothing_to_resume() {
         .map(|l| serde_json::from_str(l).expect("row"))
         .collect();
     assert!(rows.iter().all(|r| r["ok"] == true), "{rows:?}");
-    assert!(
-        journal(&state)["rotations"]
-            .as_array()
-            .expect("rotations")
-            .is_empty()
-    );
+    assert!(open_rotations(&state).is_empty());
     let (old, new) = by_name(&server);
     let made = new.keys().filter(|name| name.starts_with("key ")).count();
     assert_eq!(made, rows.len(), "one new key per result");

@@ -287,7 +287,7 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
         old: &ApiKeyInfo,
         listed: &[ApiKeyInfo],
     ) -> Option<Refusal> {
-        refusal(memory, old, listed, self.force, now_utc())
+        memory.refusal(old, listed, self.force, now_utc())
     }
 
     /// Rotates every plan and returns one outcome per plan, in their
@@ -735,30 +735,6 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
         entry.updated_at = now_utc();
         self.journal.record(&entry).await
     }
-}
-
-/// The refusal of a key with an open rotation, or one rotated already
-/// into a key `listed` shows active (unless `force`).
-fn refusal(
-    memory: &Memory,
-    old: &ApiKeyInfo,
-    listed: &[ApiKeyInfo],
-    force: bool,
-    now: DateTime<Utc>,
-) -> Option<Refusal> {
-    if let Some(open) = memory.open(&old.id) {
-        return Some(Refusal::Unfinished { step: open.step });
-    }
-    if force {
-        return None;
-    }
-    let new = memory.finished(&old.id)?.new_key_id.as_deref()?;
-    listed
-        .iter()
-        .any(|k| k.id == new && is_active(k, now))
-        .then(|| Refusal::AlreadyRotated {
-            new_key_id: new.to_owned(),
-        })
 }
 
 /// The [`Retire`] a journal's retirement was planned with (the window's

@@ -9,7 +9,11 @@ use std::{future::Future, path::PathBuf, sync::Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::rotation::Retire;
+use crate::{
+    policy::{Finding, FindingCode, Remedy},
+    rotation::{Refusal, Retire},
+    types::ApiKeyInfo,
+};
 
 /// How long a finished or undone rotation is remembered after the old key
 /// stops working (or after it ended, for an immediate retirement).
@@ -344,5 +348,58 @@ impl Memory {
         let e = self.finished(key_id)?;
         let at = e.old_stops_at.filter(|at| *at > now)?;
         Some((e.new_key_id.as_deref()?, at))
+    }
+
+    /// Whether `old` may be rotated now: refused while the journal holds
+    /// an open rotation of it, or (unless `force`) when it was rotated into
+    /// a key that `listed` (its user's keys) shows active.
+    pub fn refusal(
+        &self,
+        old: &ApiKeyInfo,
+        listed: &[ApiKeyInfo],
+        force: bool,
+        now: DateTime<Utc>,
+    ) -> Option<Refusal> {
+        if let Some(open) = self.open(&old.id) {
+            return Some(Refusal::Unfinished { step: open.step });
+        }
+        if force {
+            return None;
+        }
+        let new = self.finished(&old.id)?.new_key_id.as_deref()?;
+        listed
+            .iter()
+            .any(|k| k.id == new && crate::policy::is_active(k, now))
+            .then(|| Refusal::AlreadyRotated {
+                new_key_id: new.to_owned(),
+            })
+    }
+
+    /// A policy's `findings` for `key`, with what the journal knows: a key
+    /// with an open rotation gets [`FindingCode::RotationInProgress`]; a
+    /// key retiring after a finished rotation loses the findings whose
+    /// remedy is to rotate it or change its expiry (it stops working by
+    /// itself, and its replacement carries the rest).
+    pub fn judge(
+        &self,
+        key: &ApiKeyInfo,
+        mut findings: Vec<Finding>,
+        now: DateTime<Utc>,
+    ) -> Vec<Finding> {
+        if let Some((new, at)) = self.retiring(&key.id, now) {
+            findings.retain(|f| !matches!(f.remedy, Remedy::Rotate | Remedy::Expire));
+            tracing::debug!(key = %key.id, replaced_by = %new, until = %at, "retiring");
+        }
+        if let Some(open) = self.open(&key.id) {
+            findings.push(Finding::new(
+                FindingCode::RotationInProgress,
+                format!(
+                    "a rotation stopped at step {} on {}: finish or undo it with a resume",
+                    open.step.as_str(),
+                    open.updated_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+            ));
+        }
+        findings
     }
 }

@@ -1,6 +1,6 @@
 //! Files import in one direction: in every crate of the workspace, no two
-//! modules reach each other through `crate::` paths, directly or round a
-//! longer loop. A shared item belongs to a third module, or to the one that
+//! files reach each other through `crate::`, `super::` or `self::` paths,
+//! directly or round a longer loop. A shared item belongs to a third module, or to the one that
 //! owns the concept.
 
 use std::{
@@ -36,18 +36,21 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level module a file belongs to: `diff/schemas.rs` is `diff`,
-/// `lib.rs` and `main.rs` the crate root (`None`).
-fn module_of(src: &Path, file: &Path) -> Option<String> {
+/// The module a file is: `diff/schemas.rs` is `diff::schemas`,
+/// `diff/mod.rs` is `diff`, `lib.rs` and `main.rs` the crate root (`""`).
+fn module_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).expect("inside the crate");
-    let first = rel
+    let mut parts: Vec<String> = rel
         .components()
-        .next()?
-        .as_os_str()
-        .to_string_lossy()
-        .into_owned();
-    let name = first.strip_suffix(".rs").unwrap_or(&first).to_owned();
-    (!matches!(name.as_str(), "lib" | "main")).then_some(name)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if let Some(last) = parts.pop() {
+        let stem = last.strip_suffix(".rs").unwrap_or(&last).to_owned();
+        if !matches!(stem.as_str(), "mod" | "lib" | "main") {
+            parts.push(stem);
+        }
+    }
+    parts.join("::")
 }
 
 /// The code of a file without its comments (line comments and doc
@@ -62,62 +65,143 @@ fn code(text: &str) -> String {
         .join("\n")
 }
 
-/// The first segment of every `crate::` path: `crate::a::b`, and each item
-/// of `crate::{a, b::c, d::{e}}`.
-fn crate_paths(code: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        rest = &rest[at + "crate::".len()..];
-        if let Some(inner) = rest.strip_prefix('{') {
-            // Top-level items of the braces, up to the matching close.
-            let (mut depth, mut item_start, mut end) = (0usize, 0usize, inner.len());
-            for (i, c) in inner.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => {
-                        end = i;
-                        break;
+fn skip_ws(s: &[u8], i: &mut usize) {
+    while *i < s.len() && s[*i].is_ascii_whitespace() {
+        *i += 1;
+    }
+}
+
+/// Parses the use tree at `s[*i..]` under `prefix` into `out`.
+fn parse_tree(s: &[u8], i: &mut usize, prefix: &str, out: &mut Vec<String>) {
+    let mut path = prefix.to_owned();
+    loop {
+        skip_ws(s, i);
+        if s.get(*i) == Some(&b'{') {
+            *i += 1;
+            loop {
+                skip_ws(s, i);
+                match s.get(*i) {
+                    None => return,
+                    Some(b'}') => {
+                        *i += 1;
+                        return;
                     }
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => {
-                        found.insert(first_segment(&inner[item_start..i]));
-                        item_start = i + 1;
+                    _ => parse_tree(s, i, &path, out),
+                }
+                // Past an `as` rename, to the next item or the close.
+                let mut depth = 0usize;
+                while let Some(&c) = s.get(*i) {
+                    match c {
+                        b'{' => depth += 1,
+                        b'}' if depth == 0 => break,
+                        b'}' => depth -= 1,
+                        b',' if depth == 0 => {
+                            *i += 1;
+                            break;
+                        }
+                        _ => {}
                     }
-                    _ => {}
+                    *i += 1;
                 }
             }
-            found.insert(first_segment(&inner[item_start..end]));
+        }
+        let start = *i;
+        while *i < s.len() && (s[*i].is_ascii_alphanumeric() || s[*i] == b'_') {
+            *i += 1;
+        }
+        let ident = String::from_utf8_lossy(&s[start..*i]).into_owned();
+        if ident.is_empty() {
+            out.push(path);
+            return;
+        }
+        path = if path.is_empty() {
+            ident
         } else {
-            found.insert(first_segment(rest));
+            format!("{path}::{ident}")
+        };
+        if s[*i..].starts_with(b"::") {
+            *i += 2;
+        } else {
+            out.push(path);
+            return;
         }
     }
-    found.retain(|s| !s.is_empty());
+}
+
+/// Every path a file names through `crate::`, `super::` or `self::`, as a
+/// path from the crate root; `module` is the file's own module:
+/// `crate::{a::{b, c as d}}` gives `a::b` and `a::c`.
+fn named_paths(code: &str, module: &str) -> Vec<String> {
+    let bytes = code.as_bytes();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let word_start = at == 0
+            || !(bytes[at - 1].is_ascii_alphanumeric() || matches!(bytes[at - 1], b'_' | b':'));
+        let rest = &bytes[at..];
+        let base = if !word_start {
+            None
+        } else if rest.starts_with(b"crate::") {
+            Some((String::new(), "crate::".len()))
+        } else if rest.starts_with(b"super::") || rest.starts_with(b"self::") {
+            let mut base: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
+            let mut skip = if rest.starts_with(b"self::") {
+                "self::".len()
+            } else {
+                0
+            };
+            while bytes[at + skip..].starts_with(b"super::") {
+                base.pop();
+                skip += "super::".len();
+            }
+            Some((base.join("::"), skip))
+        } else {
+            None
+        };
+        match base {
+            Some((base, skip)) => {
+                let mut i = at + skip;
+                parse_tree(bytes, &mut i, &base, &mut found);
+                at = i.max(at + 1);
+            }
+            None => at += 1,
+        }
+    }
     found
 }
 
-fn first_segment(path: &str) -> String {
-    path.trim()
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect()
+/// The module a path reaches: the longest prefix of it that is one.
+fn target(path: &str, modules: &BTreeSet<String>) -> Option<String> {
+    let parts: Vec<&str> = path.split("::").collect();
+    (1..=parts.len())
+        .rev()
+        .map(|n| parts[..n].join("::"))
+        .find(|m| modules.contains(m))
 }
 
-/// Each module's imports of the crate's other modules.
+/// Each file's imports of the crate's other files (the crate root, which
+/// declares and re-exports them all, aside).
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
-    let modules: BTreeSet<String> = files.iter().filter_map(|f| module_of(src, f)).collect();
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|f| module_of(src, f))
+        .filter(|m| !m.is_empty())
+        .collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in &files {
-        let Some(from) = module_of(src, file) else {
+        let from = module_of(src, file);
+        if from.is_empty() {
             continue;
-        };
+        }
         let text = fs::read_to_string(file).expect("a source file");
         let to = edges.entry(from.clone()).or_default();
-        for target in crate_paths(&code(&text)) {
-            if target != from && modules.contains(&target) {
-                to.insert(target);
+        for path in named_paths(&code(&text), &from) {
+            if let Some(t) = target(&path, &modules)
+                && t != from
+            {
+                to.insert(t);
             }
         }
     }
@@ -186,7 +270,19 @@ fn the_check_sees_a_loop() {
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
     );
     assert_eq!(
-        crate_paths("use crate::{x::{y, z}, w, Error};\nlet _ = crate::v::f();"),
-        BTreeSet::from(["x".into(), "w".into(), "Error".into(), "v".into()])
+        named_paths(
+            "use crate::{x::{y, z as q}, w, Error};\nlet _ = crate::v::f();",
+            "a::b"
+        ),
+        ["x::y", "x::z", "w", "Error", "v::f"]
     );
+    // `super::` and `self::` from the file's own module.
+    assert_eq!(
+        named_paths("use super::{c, d};\nself::e::f();", "a::b"),
+        ["a::c", "a::d", "a::b::e::f"]
+    );
+    let modules = BTreeSet::from(["a".to_owned(), "a::b".to_owned()]);
+    assert_eq!(target("a::b::Item", &modules).as_deref(), Some("a::b"));
+    assert_eq!(target("a::Other", &modules).as_deref(), Some("a"));
+    assert_eq!(target("Client", &modules), None);
 }

@@ -4,7 +4,7 @@
 //! [`Policy::evaluate`]; this module reads keys, writes rows and counts.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     io::{self, BufRead, Read, Seek, Write},
     path::Path,
 };
@@ -14,6 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use h2ogpte_api_keys::{
     Client, KeyState, ListQuery,
     policy::{Finding, FindingCode, KeyAudit, Policy, Remedy, reports_last_use},
+    rotation::Memory,
     types::ApiKeyInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -24,11 +25,11 @@ use crate::{
     commands::{PAGE_SIZE, unless_signalled},
     csv_out::{Cells, CsvWriter},
     failure::Failure,
-    journal::{self, Entry, state_dir},
     metrics::MetricsWriter,
     output::{ChunkedTable, end_json_array, unless_closed, write_json_element, write_ndjson},
     signals::{Signal, Signals},
     sink::{Input, command_line, run_with_input},
+    state_dir::peek_journal,
     terminal::{clip, escape, note},
 };
 
@@ -105,7 +106,7 @@ pub async fn audit(
         }
         None => None,
     };
-    let in_progress = rotations_in_progress(g, &server);
+    let remembered = remembered_rotations(client, g);
     let now = Utc::now();
     let mut query = ListQuery::new().with_limit(PAGE_SIZE);
     if let Some(filter) = &args.filter {
@@ -177,16 +178,8 @@ pub async fn audit(
             findings =
                 policy.evaluate_seen_inactive(&key, now, Some(memory.first_inactive(&key.id, now)));
         }
-        if let Some(entry) = in_progress.get(&key.id) {
-            findings.push(Finding::new(
-                FindingCode::RotationInProgress,
-                format!(
-                    "a rotation stopped at step {} on {}: finish or undo it with `h2ogpte-keys rotate --resume`",
-                    entry.step.as_str(),
-                    entry.updated_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-            ));
-        }
+        // The journal's knowledge: a rotation left open, a key retiring.
+        let findings = remembered.judge(&key, findings, now);
         let codes: Vec<FindingCode> = findings.iter().map(|f| f.code).collect();
         let standings = memory.as_mut().map(|m| m.see(&key, now, &codes));
         if let Some(metrics) = metrics.as_mut()
@@ -315,24 +308,17 @@ fn unless_signalled_now(signals: &mut Signals) -> Result<(), Failure> {
     }
 }
 
-/// The rotations the journal holds unfinished, by old key: read without
-/// its lock (a rotation may be running), and a journal that cannot be read
-/// is said, not fatal to the audit.
-fn rotations_in_progress(g: &Global, server: &str) -> HashMap<String, Entry> {
-    let read = state_dir(g.state_dir.as_deref()).and_then(|dir| journal::peek(&dir, server));
-    match read {
-        Ok(entries) => entries
-            .into_iter()
-            .map(|e| (e.old_key_id.clone(), e))
-            .collect(),
-        Err(e) => {
-            note(&format!(
-                "rotations in progress were not checked: {}",
-                e.message
-            ));
-            HashMap::new()
-        }
-    }
+/// What the rotation journal remembers, read without its lock (a
+/// rotation may be running); a journal that cannot be read is said, not
+/// fatal to the audit.
+fn remembered_rotations(client: &Client, g: &Global) -> Memory {
+    peek_journal(client, g).unwrap_or_else(|e| {
+        note(&format!(
+            "rotations in progress and retiring keys were not checked: {}",
+            e.message
+        ));
+        Memory::default()
+    })
 }
 
 /// Most rows one user's `--notify-command` is given.

@@ -3,14 +3,14 @@
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 
-use futures::TryStreamExt;
-use h2ogpte_api_keys::{Client, Error, KeyState, ListQuery, policy::reports_last_use, types};
+use h2ogpte_api_keys::{Client, Error, KeyState, policy::reports_last_use, types};
 
 use crate::{
     args::{Batch, Deactivate, Delete, Expire, Global, Inactivity, Output},
     batch::{self, OUTCOME_COLUMNS, Outcome, Summary},
-    commands::{PAGE_SIZE, unless_signalled},
+    commands::unless_signalled,
     failure::{Failure, describe},
+    lookup::keys_named,
     output::{outcomes_table, print_results, write_ndjson},
     signals::Signals,
     terminal::{escape, note},
@@ -585,29 +585,4 @@ async fn dry_run(
         "dry run, nothing was changed: ",
         Some(act.would),
     )
-}
-
-/// The keys among `ids` that exist, found by paging through every key once.
-pub(super) async fn keys_named(
-    client: &Client,
-    ids: &[String],
-    g: &Global,
-) -> Result<std::collections::HashMap<String, types::ApiKeyInfo>, Failure> {
-    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-    let mut found = std::collections::HashMap::new();
-    let mut keys =
-        std::pin::pin!(client.stream_all_api_keys(&ListQuery::new().with_limit(PAGE_SIZE)));
-    while let Some(key) = keys
-        .try_next()
-        .await
-        .map_err(|e| Failure::from_error(&e, g.timeout))?
-    {
-        if wanted.contains(key.id.as_str()) {
-            found.insert(key.id.clone(), key);
-            if found.len() == wanted.len() {
-                break;
-            }
-        }
-    }
-    Ok(found)
 }

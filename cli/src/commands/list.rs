@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use h2ogpte_api_keys::{Client, KeyState, ListQuery, types};
 
 use crate::{
@@ -11,6 +11,7 @@ use crate::{
     commands::PAGE_SIZE,
     csv_out::{Cells, CsvWriter, KEY_COLUMNS},
     failure::Failure,
+    lookup::find,
     output::{KeyWriter, key_details, write_ndjson},
     terminal::note,
 };
@@ -117,19 +118,4 @@ pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> 
     }
     out.flush()?;
     Ok(())
-}
-
-/// The key with this id, found by paging through every key.
-pub async fn find(client: &Client, id: &str, g: &Global) -> Result<types::ApiKeyInfo, Failure> {
-    let mut keys = std::pin::pin!(
-        client
-            .stream_all_api_keys(&ListQuery::new().with_limit(PAGE_SIZE))
-            .try_filter(|k| std::future::ready(k.id == id))
-    );
-    match keys.next().await {
-        Some(found) => found.map_err(|e| Failure::from_error(&e, g.timeout)),
-        None => Err(Failure::api(format!(
-            "no key with id {id}: check the id with `h2ogpte-keys list`"
-        ))),
-    }
 }

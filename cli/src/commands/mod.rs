@@ -6,7 +6,6 @@ mod create;
 mod list;
 mod resume;
 mod rotate;
-mod rotate_many;
 
 use std::io::Write;
 
@@ -20,8 +19,7 @@ use crate::{
     signals::Signals,
 };
 
-/// Keys fetched per request when a command pages through every key.
-pub const PAGE_SIZE: u64 = 500;
+pub use crate::lookup::PAGE_SIZE;
 
 /// Runs the command the arguments name. SIGINT and SIGTERM are caught from
 /// here on, and each command says what they mean to it.
@@ -75,6 +73,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             let client = client(g, signals).await?;
             let audited = audit::audit(&client, args, g, signals);
             into_report(args.output_file.as_deref(), true, audited).await
+        }
+        Command::Rotate(args) if args.resume => {
+            resume::resume(&client(g, signals).await?, g, signals).await
         }
         Command::Rotate(args) => rotate::rotate(&client(g, signals).await?, args, g, signals).await,
     }

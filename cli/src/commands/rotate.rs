@@ -1,29 +1,34 @@
-//! `rotate`: the library's rotation ([`h2ogpte_api_keys::rotation`]) with a
-//! terminal around it: the create waits out a first signal, the secret is
-//! delivered on stdout or the rotation undone, every step is journalled,
-//! and the old key's end is said. A sink (`--secret-file`,
-//! `--secret-command`) or many keys (`--from-file`) go to `rotate_many`;
-//! `--resume` to `resume`.
+//! `rotate`: one key or many (`--from-file`) through the library's
+//! rotation engine ([`Rotator`]), which journals every step in the state
+//! directory and delivers each secret to the sink (standard output,
+//! `--secret-file`, `--secret-dir`, `--secret-command`). This module turns
+//! flags into plans, runs them under SIGINT and SIGTERM with a progress
+//! bar, and words each key's result; `rotate --resume` is `resume`'s.
 
-use chrono::Utc;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use h2ogpte_api_keys::{
-    Client, Error, ErrorKind, parse_interval,
-    rotation::{OldExpiry, OldKey, Retire, Rotation, RotationFailure, RotationPlan, RotationStop},
+    Client, parse_interval,
+    rotation::{End, Memory, Outcome, Retire, RotationPlan, Rotator, Stop},
+    types::ApiKeyInfo,
 };
+use serde::Serialize;
 
 use crate::{
-    args::{Global, Output, Rotate},
-    commands::{interruptible, list::find},
-    deliver::{
-        Framing, OldKeyEnd, check_output_keeps_secrets, create_key, finish_rotation, print_created,
-        undone,
-    },
-    failure::{EXIT_PARTIAL, Failure, describe},
-    journal::{Entry, Journal, Retirement, Step, state_dir},
-    output::line,
+    args::{Batch, Global, Output, Rotate},
+    batch::{self, Summary},
+    deliver::{OldKeyEnd, check_output_keeps_secrets, finish_rotation},
+    failure::Failure,
+    lookup::keys_named,
+    output::{line, print_results, whole_table, write_ndjson},
+    rotation_words::{old_key_word, outcome_failure, refusal, refused},
     signals::Signals,
-    sink::Sink,
+    sink::{Outlet, Sink},
+    state_dir::{journal_failure, open_journal, peek_journal},
     terminal::{escape, note},
+    user_map::UserMap,
+    wait::{interruptible, unless_signalled, until_second_signal},
 };
 
 pub async fn rotate(
@@ -32,158 +37,397 @@ pub async fn rotate(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    if args.resume {
-        return super::resume::resume(client, g, signals).await;
-    }
     let sink = Sink::from_args(&args.sink, args.secret_dir.as_deref())?;
     if args.from_file.is_some() && sink.is_stdout() {
         return Err(Failure::usage(
             "--from-file rotates many keys: give each secret a place with --secret-dir DIR or --secret-command CMD",
         ));
     }
-    let id = match &args.id {
-        Some(id) if sink.is_stdout() => id,
-        _ => return super::rotate_many::rotate_into(client, args, &sink, g, signals).await,
-    };
     let retire = retire_of(args)?;
-    if !args.dry_run {
+    let single = args.id.is_some();
+    if sink.is_stdout() && !args.dry_run {
         check_output_keeps_secrets(g)?;
     }
-    let old = interruptible(signals, find(client, id, g)).await?;
-    let planned = RotationPlan::new(old, retire, Utc::now()).map_err(|e| refused(e, id, g))?;
-    let planned = match &args.user {
-        Some(user) => planned.for_user(user),
-        None => planned,
+    let ids = match &args.id {
+        Some(id) => vec![id.clone()],
+        None => {
+            let batch = Batch {
+                ids: Vec::new(),
+                from_file: args.from_file.clone(),
+                concurrency: args.concurrency,
+                dry_run: args.dry_run,
+            };
+            unless_signalled(signals, move || batch::read_ids(&batch)).await?
+        }
     };
-    let plan = match &args.expires_in {
-        Some(interval) => planned
-            .with_expires_in(interval)
-            .map_err(|e| Failure::usage(format!("--expires-in: {e}")))?,
-        None => planned,
+    if ids.is_empty() {
+        return Err(Failure::nothing_to_do(
+            "nothing to do: the input holds no key ids",
+        ));
+    }
+    sink.check_dir()?;
+    let users = match &args.user_map {
+        Some(path) => Some(UserMap::read(path)?),
+        None => None,
     };
-    let unfinished = |id: &str| {
-        Failure::usage(format!(
-            "an earlier rotation of key {} is unfinished: run `h2ogpte-keys rotate --resume` first",
-            escape(id)
-        ))
+    // A real run locks the journal before it reads anything; a dry run
+    // reads it as it is and refuses what the real run would.
+    let (journal, memory) = match args.dry_run {
+        true => (None, peek_journal(client, g)?),
+        false => {
+            let journal = open_journal(client, g)?;
+            let entries = h2ogpte_api_keys::rotation::Journal::entries(&journal)
+                .await
+                .map_err(journal_failure)?;
+            (Some(journal), Memory::new(entries))
+        }
     };
+    // The keys, and the replacements of keys rotated before: whether those
+    // still work decides whether a key may be rotated again.
+    let mut wanted = ids.clone();
+    wanted.extend(
+        ids.iter()
+            .filter_map(|id| memory.finished(id)?.new_key_id.clone()),
+    );
+    let found = interruptible(signals, keys_named(client, &wanted, g)).await?;
+    let listed: Vec<ApiKeyInfo> = found.values().cloned().collect();
+    let now = Utc::now();
+    let judge = Judge {
+        args,
+        retire,
+        now,
+        users: users.as_ref(),
+        sink: &sink,
+        memory: &memory,
+        listed: &listed,
+        g,
+    };
+    let judged: Vec<Result<RotationPlan, Failure>> =
+        ids.iter().map(|id| judge.plan(id, found.get(id))).collect();
+    // Without a user id given, the username stands in; a failed create then
+    // names the flag that gives ids.
+    let hint = match (&args.user, &args.user_map, single) {
+        (None, None, true) => Some("--user"),
+        (None, None, false) => Some("--user-map"),
+        _ => None,
+    };
+    if single && sink.is_stdout() {
+        let plan = judged
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(Failure::api("no key id was given")))?;
+        if args.dry_run {
+            return say_plan(&plan, g, args.user.is_some());
+        }
+        let outlet = Outlet { sink: &sink, g };
+        let Some(journal) = journal else {
+            return Err(Failure::api("the rotation journal is not open"));
+        };
+        let stop = Stop::new();
+        let rotator = Rotator::new(client.clone(), journal, outlet)
+            .with_stop(stop.clone())
+            .with_force(args.again);
+        let old_id = plan.old().id.clone();
+        let (run, signal) =
+            until_second_signal(signals, &stop, rotator.run(vec![plan], |_| {})).await;
+        let Some(run) = run else {
+            return Err(Failure::signalled(
+                signal.unwrap_or(crate::signals::Signal::Interrupt),
+                format!(
+                    "DANGER: stopped waiting for the rotation of key {}: if the server made the new key, nobody may hold its secret; run `h2ogpte-keys rotate --resume` to settle it",
+                    escape(&old_id)
+                ),
+            ));
+        };
+        let run = run.map_err(journal_failure)?;
+        let Some(outcome) = run.outcomes.into_iter().next() else {
+            return Err(Failure::api("the rotation did not run"));
+        };
+        return single_result(&outcome, hint, g, signal);
+    }
     if args.dry_run {
-        // Refused as the real run would refuse it, read without the lock.
-        if unfinished_rotations(client, g)?.contains(id) {
-            return Err(unfinished(id));
+        let rows: Vec<RotationRow> = ids
+            .iter()
+            .zip(judged)
+            .map(|(id, j)| match j {
+                Ok(plan) => would(&plan, &sink),
+                Err(f) => RotationRow::failed(id, f.message),
+            })
+            .collect();
+        if g.output == Output::Ndjson {
+            let mut out = std::io::stdout().lock();
+            for row in &rows {
+                write_ndjson(&mut out, row)?;
+            }
         }
-        return say_plan(&plan, g, args.user.is_some());
+        let summary = Summary {
+            outcomes: rows,
+            not_attempted: 0,
+            abandoned: 0,
+            signal: None,
+        };
+        return report(
+            &summary,
+            g,
+            "dry run, nothing was changed: ",
+            "would be rotated",
+        );
     }
-    let journal = open_journal(client, g)?;
-    if journal.get(id).is_some() {
-        return Err(unfinished(id));
+    let Some(journal) = journal else {
+        return Err(Failure::api("the rotation journal is not open"));
+    };
+    let mut rows: HashMap<String, RotationRow> = HashMap::new();
+    let mut plans = Vec::new();
+    let mut stdout_gone = false;
+    for (id, j) in ids.iter().zip(judged) {
+        match j {
+            Ok(plan) => plans.push(plan),
+            Err(f) => {
+                let row = RotationRow::failed(id, f.message);
+                if g.output == Output::Ndjson && !stdout_gone {
+                    stdout_gone = write_ndjson(&mut std::io::stdout().lock(), &row).is_err();
+                }
+                rows.insert(id.clone(), row);
+            }
+        }
     }
-    let old_id = plan.old().id.clone();
-    let user = plan.request().user_id.clone();
-    let mut entry = journal_entry(&plan, &Sink::Stdout);
-    journal
-        .put(entry.clone())
-        .map_err(|e| Failure::api(format!("{e}; nothing was changed")))?;
-    // A second signal stops waiting: the old key's expiry may have come
-    // forward already, and the message must say so.
-    let also = match plan.old_key_stops_at() {
-        Some(_) => format!(
-            "; the old key {}'s expiry may have been brought forward for the overlap: check it with `h2ogpte-keys show {}`",
-            escape(&old_id),
-            escape(&old_id)
-        ),
-        None => String::new(),
-    };
-    let also = format!("{also}; or let `h2ogpte-keys rotate --resume` undo what is left");
-    let (result, deferred) = create_key(plan.create(client), &user, &also, g, signals).await?;
-    let rotation = match result {
-        Ok(rotation) => rotation,
-        Err(e) => {
-            // The library undid what it could; the error says the rest.
-            let _ = journal.remove(&old_id);
-            let hint = args.user.is_none().then_some("--user");
-            return Err(create_failed(e, hint, g));
+    let planned = plans.len();
+    let stop = Stop::new();
+    let rotator = Rotator::new(client.clone(), journal, Outlet { sink: &sink, g })
+        .with_concurrency(args.concurrency.into())
+        .with_stop(stop.clone())
+        .with_force(args.again);
+    let progress = batch::progress_bar(planned, "rotate", g.quiet);
+    let each = |o: &Outcome| {
+        let row = RotationRow::of(o, hint, g);
+        progress.inc(1);
+        if g.output == Output::Ndjson && !stdout_gone {
+            progress.suspend(|| {
+                stdout_gone = write_ndjson(&mut std::io::stdout().lock(), &row).is_err();
+            });
         }
+        rows.insert(o.old_id.clone(), row);
     };
-    let created = &rotation.created;
-    entry.step = Step::Created;
-    entry.new_key_id = Some(created.api_key.id.clone());
-    // The old key is retired only once the new secret is in safe hands.
-    let printed = match journal.put(entry.clone()) {
-        Ok(()) => print_created(created, g, Framing::Rotation)
-            .map_err(|e| format!("the secret could not be written to standard output ({e})")),
-        Err(e) => Err(e),
+    let (run, signal) = until_second_signal(signals, &stop, rotator.run(plans, each)).await;
+    progress.finish_and_clear();
+    let not_attempted = match run {
+        Some(run) => run.map_err(journal_failure)?.not_attempted,
+        None => 0,
     };
-    if let Err(why) = printed {
-        let mut failure = undone(rotation.withdraw(client).await, created, &why, g);
-        if let Err(e) = rotation.restore_old_expiry(client).await {
-            let old = escape(&old_id);
-            failure.message += &format!(
-                "; and the old key {old}'s expiry, brought forward for the overlap, could not be put back ({}): set it again with `h2ogpte-keys expire {old}`",
-                describe(&e, g.timeout)
-            );
-            failure.code = failure.code.max(EXIT_PARTIAL);
-        }
-        if failure.code != EXIT_PARTIAL {
-            let _ = journal.remove(&old_id);
-        }
+    let outcomes: Vec<RotationRow> = ids.iter().filter_map(|id| rows.remove(id)).collect();
+    let done = outcomes.len();
+    let summary = Summary {
+        outcomes,
+        not_attempted,
+        abandoned: (ids.len() - done).saturating_sub(not_attempted),
+        signal,
+    };
+    report(&summary, g, "", "rotated")
+}
+
+/// The end of a single key's rotation onto standard output: what became
+/// of the old key, then the exit.
+fn single_result(
+    o: &Outcome,
+    hint: Option<&str>,
+    g: &Global,
+    signal: Option<crate::signals::Signal>,
+) -> Result<(), Failure> {
+    if o.secret_to.is_some() {
+        // The secret is out: whatever the reader does now, the old key's
+        // end is said.
+        let end = match &o.end {
+            End::Rotated(old) => match old_key_word(old) {
+                (_, Some(at)) => OldKeyEnd::Until(at),
+                ("active", None) => OldKeyEnd::Active,
+                (word, None) => OldKeyEnd::Retired(word),
+            },
+            _ => OldKeyEnd::Active,
+        };
+        let _ = finish_rotation(g, &o.old_id, end);
+    }
+    if let Some(failure) = outcome_failure(o, hint, g) {
         return Err(failure);
     }
-    entry.step = Step::Delivered;
-    if let Err(e) = journal.put(entry) {
-        note(&format!(
-            "{e}: retiring the old key {} anyway",
-            escape(&old_id)
-        ));
-    }
-    let (old, new) = (escape(&old_id), escape(&created.api_key.id));
-    if let Some(signal) = deferred.or_else(|| signals.pending()) {
-        // The secret is delivered; a reader gone by now must not turn this
-        // exit into a quiet 0.
-        let end = plan_end(&rotation);
-        let _ = finish_rotation(g, &old_id, end);
-        let what = match end {
-            OldKeyEnd::Until(_) => {
-                let _ = journal.remove(&old_id);
-                "keeps working until the end of the overlap window".to_owned()
-            }
-            _ => "is still active: retire it with `h2ogpte-keys rotate --resume`".to_owned(),
-        };
-        return Err(Failure::signalled(
+    match signal {
+        Some(signal) => Err(Failure::signalled(
             signal,
-            format!("{signal}: the new key {new} was delivered, and the old key {old} {what}"),
-        ));
+            format!(
+                "{signal}: the rotation of key {} in flight was finished first",
+                escape(&o.old_id)
+            ),
+        )),
+        None => Ok(()),
     }
-    let outcome = rotation.retire_old(client).await;
-    // Written whatever the reader does: a closed output here must not skip
-    // the withdrawal below (a lost concurrent rotation) or hide a failure.
-    let end = match &outcome {
-        OldKey::Deactivated => OldKeyEnd::Retired("deactivated"),
-        OldKey::Deleted => OldKeyEnd::Retired("deleted"),
-        OldKey::ExpiresAt(at) => OldKeyEnd::Until(*at),
-        _ => OldKeyEnd::Active,
-    };
-    let _ = finish_rotation(g, &old_id, end);
-    if !matches!(outcome, OldKey::StillActive(_)) {
-        let _ = journal.remove(&old_id);
+}
+
+/// What judges each key before anything is made.
+struct Judge<'a> {
+    args: &'a Rotate,
+    retire: Retire,
+    now: DateTime<Utc>,
+    users: Option<&'a UserMap>,
+    sink: &'a Sink,
+    memory: &'a Memory,
+    listed: &'a [ApiKeyInfo],
+    g: &'a Global,
+}
+
+impl Judge<'_> {
+    /// `id`'s plan, or why it is refused: not listed, granting no access,
+    /// rotated already or mid-rotation (the library's judgement), its user
+    /// not in `--user-map`, or its secret's place unusable.
+    fn plan(&self, id: &str, key: Option<&ApiKeyInfo>) -> Result<RotationPlan, Failure> {
+        let key = key.ok_or_else(|| {
+            Failure::api(format!(
+                "no key with id {}: check the id with `h2ogpte-keys list`",
+                escape(id)
+            ))
+        })?;
+        let plan = RotationPlan::new(key.clone(), self.retire, self.now)
+            .map_err(|e| refused(e, id, self.g))?;
+        if let Some(why) = self
+            .memory
+            .refusal(key, self.listed, self.args.again, self.now)
+        {
+            return Err(Failure::usage(refusal(&why)));
+        }
+        let user = match (&self.args.user, self.users) {
+            (Some(user), _) => Some(user.clone()),
+            (None, Some(map)) => Some(
+                map.get(&key.username)
+                    .ok_or_else(|| {
+                        Failure::usage(format!(
+                            "user {} is not in --user-map: add `{},USER_ID`; nothing was made for this key",
+                            escape(&key.username),
+                            escape(&key.username)
+                        ))
+                    })?
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        let plan = match user {
+            Some(user) => plan.for_user(user),
+            None => plan,
+        };
+        let plan = match &self.args.expires_in {
+            Some(interval) => plan
+                .with_expires_in(interval)
+                .map_err(|e| Failure::usage(format!("--expires-in: {e}")))?,
+            None => plan,
+        };
+        self.sink.check(Some(id)).map_err(Failure::usage)?;
+        Ok(plan)
     }
-    match outcome {
-        // The secret was delivered: the new key stays, whatever happened to
-        // the old one; both are named, and the operator decides.
-        OldKey::RetiredElsewhere => Err(Failure::partial(format!(
-            "the new key {new} was delivered, but someone deactivated or deleted the old key {old} meanwhile: if that revocation was meant for its user, delete the new key too with `h2ogpte-keys delete {new}`"
-        ))),
-        OldKey::StillActive(e) => Err(Failure::partial(format!(
-            "the new key {new} was created, but the old key {old} is still active: {}; retire it with `h2ogpte-keys rotate --resume`",
-            describe(&e, g.timeout),
-        ))),
-        _ => Ok(()),
+}
+
+/// One key's rotation, as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RotationRow {
+    /// The key replaced (or to be).
+    pub old_id: String,
+    /// Whether it ended as asked: delivered and retired (or, in a dry run,
+    /// would be rotated).
+    pub ok: bool,
+    /// The new key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_id: Option<String>,
+    /// Where its secret went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_to: Option<String>,
+    /// What became of the old key: "deactivated", "deleted", "expires" (at
+    /// `old_key_stops_at`), "active" or, in a dry run, what would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_key: Option<String>,
+    /// When the old key stops working, with an overlap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_key_stops_at: Option<DateTime<Utc>>,
+    /// What went wrong, and what was done about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// A key may be left that nobody holds, or an old key may be left
+    /// active or shortened: the error says which, and what to do.
+    #[serde(skip)]
+    pub partial: bool,
+}
+
+/// The CSV columns of a [`RotationRow`].
+const COLUMNS: [&str; 7] = [
+    "old_id",
+    "ok",
+    "new_id",
+    "secret_to",
+    "old_key",
+    "old_key_stops_at",
+    "error",
+];
+
+impl RotationRow {
+    /// A key's row from the engine's outcome.
+    fn of(o: &Outcome, hint: Option<&str>, g: &Global) -> Self {
+        let failure = outcome_failure(o, hint, g);
+        let (word, stops) = match &o.end {
+            End::Rotated(old) => {
+                let (word, at) = old_key_word(old);
+                (Some(word.to_owned()), at)
+            }
+            _ => (None, None),
+        };
+        Self {
+            old_id: o.old_id.clone(),
+            ok: o.is_done() && failure.is_none(),
+            new_id: o.new_id.clone(),
+            secret_to: o.secret_to.clone(),
+            old_key: word,
+            old_key_stops_at: stops,
+            partial: o.leaves_work()
+                || failure
+                    .as_ref()
+                    .is_some_and(|f| f.code == crate::failure::EXIT_PARTIAL),
+            error: failure.map(|f| f.message),
+        }
+    }
+
+    fn failed(old_id: &str, error: String) -> Self {
+        Self {
+            old_id: old_id.to_owned(),
+            ok: false,
+            new_id: None,
+            secret_to: None,
+            old_key: None,
+            old_key_stops_at: None,
+            error: Some(error),
+            partial: false,
+        }
+    }
+}
+
+/// What a dry run says of a key fit to rotate.
+fn would(plan: &RotationPlan, sink: &Sink) -> RotationRow {
+    let old = &plan.old().id;
+    RotationRow {
+        old_id: old.clone(),
+        ok: true,
+        new_id: None,
+        secret_to: Some(sink.target(Some(old))),
+        old_key: Some(
+            match plan.retire() {
+                Retire::Delete => "would be deleted",
+                Retire::After(_) => "would expire",
+                _ => "would be deactivated",
+            }
+            .to_owned(),
+        ),
+        old_key_stops_at: plan.old_key_stops_at(),
+        error: None,
+        partial: false,
     }
 }
 
 /// How the old key is to be retired, from the flags; `--expires-in`'s
 /// grammar is checked too.
-pub(super) fn retire_of(args: &Rotate) -> Result<Retire, Failure> {
+fn retire_of(args: &Rotate) -> Result<Retire, Failure> {
     if let Some(interval) = &args.expires_in {
         parse_interval(interval).map_err(|e| Failure::usage(format!("--expires-in: {e}")))?;
     }
@@ -196,142 +440,85 @@ pub(super) fn retire_of(args: &Rotate) -> Result<Retire, Failure> {
     })
 }
 
-/// The journal of this state directory, for this server.
-pub(super) fn open_journal(client: &Client, g: &Global) -> Result<Journal, Failure> {
-    let dir = state_dir(g.state_dir.as_deref())?;
-    Journal::open(&dir, client.base_url().as_str())
-}
-
-/// The old keys of the journal's unfinished rotations, read without its
-/// lock (for a dry run, which changes nothing).
-pub(super) fn unfinished_rotations(
-    client: &Client,
+/// Prints every row (NDJSON lines were written already), then the counts;
+/// exit 0 when every key is done, 3 when some are not or something is
+/// left to clean up, 1 when every key failed cleanly, 130 or 143 after a
+/// signal.
+fn report(
+    summary: &Summary<RotationRow>,
     g: &Global,
-) -> Result<std::collections::HashSet<String>, Failure> {
-    let dir = state_dir(g.state_dir.as_deref())?;
-    let entries = crate::journal::peek(&dir, client.base_url().as_str())?;
-    Ok(entries.into_iter().map(|e| e.old_key_id).collect())
-}
-
-/// A rotation's first journal entry, written before anything is changed.
-pub(super) fn journal_entry(plan: &RotationPlan, sink: &Sink) -> Entry {
-    let old = plan.old();
-    let now = crate::journal::now();
-    Entry {
-        old_key_id: old.id.clone(),
-        username: old.username.clone(),
-        user_id: plan.request().user_id.clone(),
-        name: old.name.clone(),
-        old_expires_at: old.expires_at,
-        retire: match plan.retire() {
-            Retire::Delete => Retirement::Delete,
-            Retire::After(_) => Retirement::Expire,
-            _ => Retirement::Deactivate,
+    prefix: &str,
+    done_word: &str,
+) -> Result<(), Failure> {
+    let rows = &summary.outcomes;
+    print_results(rows, g, &COLUMNS, |rows| table(rows, !g.no_headers))?;
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    let partial = rows.iter().any(|r| r.partial);
+    let mut counts = format!(
+        "{prefix}{} {done_word}, {failed} failed",
+        rows.len() - failed
+    );
+    if summary.not_attempted > 0 {
+        counts += &format!(", {} not attempted", summary.not_attempted);
+    }
+    if summary.abandoned > 0 {
+        counts += &format!(
+            ", {} abandoned in flight (finish or undo them with `h2ogpte-keys rotate --resume`)",
+            summary.abandoned
+        );
+    }
+    if !g.quiet {
+        note(&counts);
+    }
+    if let Some(signal) = summary.signal {
+        return Err(Failure::signalled(
+            signal,
+            format!(
+                "{signal}: {} key(s) not rotated",
+                summary.not_attempted + summary.abandoned
+            ),
+        ));
+    }
+    match failed {
+        0 => Ok(()),
+        n if n == rows.len() && !partial => match rows.as_slice() {
+            [one] => Err(Failure::api(one.error.clone().unwrap_or_default())),
+            _ => Err(Failure::api(format!("every one of the {n} key(s) failed"))),
         },
-        secret_to: sink.target(Some(&old.id)),
-        secret_file: sink.file(Some(&old.id)),
-        started_at: now,
-        step: Step::Creating,
-        new_key_id: None,
-        updated_at: now,
+        n => Err(Failure::partial(format!(
+            "{n} of {} key(s) not rotated as asked; see the results above",
+            rows.len()
+        ))),
     }
 }
 
-/// The old key's end before the retirement runs: with an overlap its
-/// expiry is set already, as the server listed it.
-fn plan_end(rotation: &Rotation) -> OldKeyEnd {
-    match rotation.plan().retire() {
-        Retire::After(_) => OldKeyEnd::Until(rotation.old_key_stops_at()),
-        _ => OldKeyEnd::Active,
-    }
-}
-
-/// A plan the library refused: a revoked key stays revoked (a rotation
-/// would hand its access back), and a window must be a date.
-pub(super) fn refused(e: Error, id: &str, g: &Global) -> Failure {
-    let id = escape(id);
-    let stop = match &e {
-        Error::Rotation(failure) => &failure.stop,
-        _ => return Failure::from_error(&e, g.timeout),
-    };
-    match stop {
-        RotationStop::Deactivated | RotationStop::Expired { .. } | RotationStop::Idle { .. } => {
-            let state = match stop {
-                RotationStop::Expired { .. } => "expired",
-                RotationStop::Idle { .. } => "idle past its inactivity interval",
-                _ => "inactive",
+/// The table of rotation rows.
+fn table(rows: &[RotationRow], header: bool) -> String {
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let end = match (&r.old_key, r.old_key_stops_at) {
+                (Some(word), Some(at)) => format!("{word} {}", at.format("%Y-%m-%d %H:%M:%S")),
+                (Some(word), None) => word.clone(),
+                (None, _) => String::new(),
             };
-            Failure::api(format!(
-                "key {id} is {state}, so it grants no access; rotating it would restore access that was revoked. Nothing was changed: to issue a new key on purpose, use `h2ogpte-keys create`"
-            ))
-        }
-        RotationStop::Window => Failure::usage(
-            "--overlap: the window must be positive and end before the year 262000, such as \"7 days\"",
-        ),
-        _ => Failure::from_error(&e, g.timeout),
-    }
-}
-
-/// A failed first half: nothing was created (or what was, was deleted
-/// again); the message says what to do, from the causes the error carries.
-/// `hint` is the flag that gives the user's id, when none was given.
-pub(super) fn create_failed(e: Error, hint: Option<&str>, g: &Global) -> Failure {
-    let Error::Rotation(failure) = &e else {
-        return Failure::from_error(&e, g.timeout);
-    };
-    let RotationFailure {
-        key_id,
-        stop,
-        source,
-        old_expiry,
-        orphan,
-        ..
-    } = failure.as_ref();
-    let old = escape(key_id);
-    let cause = source
-        .as_ref()
-        .map_or_else(String::new, |s| format!("{}: ", describe(s, g.timeout)));
-    let expiry = match old_expiry {
-        OldExpiry::Shortened { until, error } => Some(format!(
-            "putting key {old}'s expiry back failed ({}): it now stops working at {} (UTC); set it again with `h2ogpte-keys expire {old}`",
-            describe(error, g.timeout),
-            until.format("%Y-%m-%d %H:%M:%S")
-        )),
-        _ => None,
-    };
-    let failure = match (stop, orphan) {
-        (_, Some(orphan)) => {
-            let orphan = escape(orphan);
-            return Failure::partial(format!(
-                "DANGER: {}; key {orphan} exists but nobody holds its secret: delete it with `h2ogpte-keys delete {orphan}`",
-                escape(&e.to_string()),
-            ));
-        }
-        (RotationStop::Shorten, None) => Failure::api(format!(
-            "{cause}nothing was created, and key {old} is unchanged; choose a shorter --overlap (the server caps how long a key may live)"
-        )),
-        (RotationStop::Create, None)
-            if hint.is_some()
-                && source
-                    .as_ref()
-                    .is_some_and(|s| s.kind() == ErrorKind::NotFound) =>
-        {
-            let flag = hint.unwrap_or("--user");
-            Failure::api(format!(
-                "{cause}the key's username is not its user's id; pass {flag} with that user's id. Nothing was created{}",
-                if expiry.is_some() {
-                    String::new()
-                } else {
-                    format!(", and key {old} is unchanged")
-                }
-            ))
-        }
-        _ => Failure::api(escape(&e.to_string())),
-    };
-    match expiry {
-        Some(expiry) => Failure::partial(format!("{}; {expiry}", failure.message)),
-        None => failure,
-    }
+            [
+                escape(&r.old_id),
+                r.new_id.as_deref().map(escape).unwrap_or_default(),
+                r.secret_to.as_deref().map(escape).unwrap_or_default(),
+                end,
+                match &r.error {
+                    Some(e) => format!("failed: {}", escape(e)),
+                    None => "ok".to_owned(),
+                },
+            ]
+        })
+        .collect();
+    whole_table(
+        ["OLD ID", "NEW ID", "SECRET TO", "OLD KEY", "RESULT"],
+        cells,
+        header,
+    )
 }
 
 /// `--dry-run`: what the rotation would do, on stdout; nothing is changed.

@@ -139,3 +139,57 @@ pub fn scripted_server(responses: Vec<String>) -> (String, Scripted) {
     let server = Scripted::start(responses.into_iter().map(Step::Respond).collect());
     (server.url.clone(), server)
 }
+
+/// A private state directory `dir/state` (mode 700, as the journal
+/// requires).
+pub fn state_in(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).expect("state dir");
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    state
+}
+
+/// The rotation journal of `server` in `state`, as the library names it.
+pub fn journal_path(state: &std::path::Path, server: &FakeServer) -> std::path::PathBuf {
+    let port = server.addr().port();
+    state.join(format!("rotations-127.0.0.1_{port}_api_v1.jsonl"))
+}
+
+/// Writes `server`'s journal in `state` with these entries (format 2: a
+/// header line, then an entry a line).
+pub fn write_journal(state: &std::path::Path, server: &FakeServer, entries: &[Value]) {
+    let port = server.addr().port();
+    let mut text = serde_json::json!({
+        "format": 2,
+        "server": format!("http://127.0.0.1:{port}/api/v1"),
+    })
+    .to_string();
+    text.push('\n');
+    for e in entries {
+        text += &e.to_string();
+        text.push('\n');
+    }
+    std::fs::write(journal_path(state, server), text).expect("journal");
+}
+
+/// The entries of `server`'s journal in `state`, as JSON.
+pub fn journal_entries(state: &std::path::Path, server: &FakeServer) -> Vec<Value> {
+    entries_of(&journal_path(state, server))
+}
+
+/// The entries of the journal at `path`, as JSON: the last line of each
+/// rotation.
+pub fn entries_of(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("a journal");
+    let mut entries: Vec<Value> = Vec::new();
+    for line in text.lines().skip(1) {
+        let e: Value = serde_json::from_str(line).expect("an entry");
+        // The last line of a rotation wins.
+        entries.retain(|o| {
+            !(o["old_key_id"] == e["old_key_id"] && o["started_at"] == e["started_at"])
+        });
+        entries.push(e);
+    }
+    entries
+}

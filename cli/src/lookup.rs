@@ -1,0 +1,50 @@
+//! Keys looked up by id, for the commands that act on ids: one listing
+//! pass over every key, whatever the number of ids.
+
+use futures::{StreamExt, TryStreamExt};
+use h2ogpte_api_keys::{Client, ListQuery, types};
+
+use crate::{args::Global, failure::Failure};
+
+/// Keys fetched per request when a command pages through every key.
+pub const PAGE_SIZE: u64 = 500;
+
+/// The key with this id, found by paging through every key.
+pub async fn find(client: &Client, id: &str, g: &Global) -> Result<types::ApiKeyInfo, Failure> {
+    let mut keys = std::pin::pin!(
+        client
+            .stream_all_api_keys(&ListQuery::new().with_limit(PAGE_SIZE))
+            .try_filter(|k| std::future::ready(k.id == id))
+    );
+    match keys.next().await {
+        Some(found) => found.map_err(|e| Failure::from_error(&e, g.timeout)),
+        None => Err(Failure::api(format!(
+            "no key with id {id}: check the id with `h2ogpte-keys list`"
+        ))),
+    }
+}
+
+/// The keys among `ids` that exist, found by paging through every key once.
+pub async fn keys_named(
+    client: &Client,
+    ids: &[String],
+    g: &Global,
+) -> Result<std::collections::HashMap<String, types::ApiKeyInfo>, Failure> {
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut found = std::collections::HashMap::new();
+    let mut keys =
+        std::pin::pin!(client.stream_all_api_keys(&ListQuery::new().with_limit(PAGE_SIZE)));
+    while let Some(key) = keys
+        .try_next()
+        .await
+        .map_err(|e| Failure::from_error(&e, g.timeout))?
+    {
+        if wanted.contains(key.id.as_str()) {
+            found.insert(key.id.clone(), key);
+            if found.len() == wanted.len() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
