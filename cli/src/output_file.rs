@@ -1,4 +1,4 @@
-//! `--output FILE` on `list` and `audit`: standard output goes to a
+//! `--output-file FILE` on `list` and `audit`: standard output goes to a
 //! temporary file beside FILE, renamed over it only when the run succeeded,
 //! so a collector or a spreadsheet never reads half a report and a failure
 //! never replaces the last good one.

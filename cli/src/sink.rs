@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use h2ogpte_api_keys::{
     Secret,
@@ -211,7 +211,8 @@ impl Sink {
                     env.push((OLD_KEY_ID_ENV, old));
                 }
                 let what = "--secret-command";
-                run_with_input(what, argv, *timeout, Input::Secret(secret), &env).await?;
+                let flags = (what, "--secret-command-timeout");
+                run_with_input(flags, argv, *timeout, Input::Secret(secret), &env).await?;
                 Ok(target)
             }
         }
@@ -295,13 +296,24 @@ pub enum Input<'a> {
     Plain(&'a [u8]),
 }
 
-/// Runs `argv` (the command of flag `what`) with `input` on its standard
-/// input and `env` added to its environment, without the administrator's
-/// key; exit 0 within `timeout` is success. Its output is kept out of the
-/// tool's: standard output is discarded, standard error kept (bounded, and
-/// with a secret input cut out) to say why it failed.
+/// How long a command's standard error is still read once it exited: a
+/// background child it left may hold the pipe open for ever.
+const STDERR_GRACE: Duration = Duration::from_millis(200);
+
+/// Runs `argv` (the command of flag `what`, whose timeout flag is
+/// `timeout_flag`) with `input` on its standard input and `env` added to
+/// its environment, without the administrator's key; success is exit 0
+/// within `timeout`.
+///
+/// The command runs in a process group of its own (a ^C meant for this
+/// tool lets it finish), killed as a group at the timeout and whenever the
+/// wait is dropped, and it is killed if this process dies (Linux). Its
+/// input is written while its standard error is read, so neither can block
+/// the other; standard output is discarded, standard error kept (bounded,
+/// and with a secret input cut out) to say why it failed. A command that
+/// exits 0 without reading all of a secret has not received it.
 pub async fn run_with_input(
-    what: &str,
+    (what, timeout_flag): (&str, &str),
     argv: &[String],
     timeout: Duration,
     input: Input<'_>,
@@ -312,57 +324,75 @@ pub async fn run_with_input(
         Input::Plain(bytes) => (bytes, None),
     };
     let program = escape(&argv[0]);
+    let failed = |e: std::io::Error| format!("{what} {program} could not start: {e}");
+    // The input's pipe is this process's own: the read end it keeps tells,
+    // once the command exited, how much it left unread.
+    let (read_end, write_end) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| failed(e.into()))?;
+    let unread_probe =
+        rustix::io::fcntl_dupfd_cloexec(&read_end, 0).map_err(|e| failed(e.into()))?;
     let mut command = tokio::process::Command::new(&argv[0]);
     command
         .args(&argv[1..])
         .env_remove(h2ogpte_api_keys::API_KEY_ENV)
         .env_remove(OLD_KEY_ID_ENV)
         .envs(env.iter().copied())
-        .stdin(Stdio::piped())
+        .stdin(Stdio::from(read_end))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    // Its own process group: a ^C meant for this tool lets the commands in
-    // flight finish instead of killing them halfway.
     #[cfg(unix)]
     command.process_group(0);
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("{what} {program} could not start: {e}"))?;
-    let mut stdin = child.stdin.take();
+    dies_with_this_process(&mut command);
+    let mut child = command.spawn().map_err(failed)?;
+    // Dropped on every way out (a timeout, an error, the future dropped
+    // by a second signal): the whole group is killed.
+    let _group = Group(child.id());
     let mut stderr = child.stderr.take();
+    let input = bytes.to_vec();
+    let feed = tokio::task::spawn_blocking(move || {
+        let mut pipe = std::fs::File::from(write_end);
+        pipe.write_all(&input).is_ok()
+    });
+    let mut said = Vec::new();
     let work = async {
-        if let Some(mut pipe) = stdin.take() {
-            // A command that exits without reading is judged by its status.
-            let _ = pipe.write_all(bytes).await;
-            let _ = pipe.shutdown().await;
+        let mut reading = std::pin::pin!(read_stderr(stderr.as_mut(), &mut said));
+        let mut read_all = false;
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status,
+                () = &mut reading, if !read_all => read_all = true,
+            }
+        };
+        if !read_all {
+            let _ = tokio::time::timeout(STDERR_GRACE, &mut reading).await;
         }
-        let mut said = Vec::new();
-        if let Some(err) = stderr.as_mut() {
-            let _ = err
-                .take(COMMAND_STDERR_LIMIT as u64)
-                .read_to_end(&mut said)
-                .await;
-            // The rest is read and dropped, so a chatty command never
-            // blocks on a full pipe.
-            let _ = tokio::io::copy(err, &mut tokio::io::sink()).await;
-        }
-        (child.wait().await, said)
+        status
     };
-    let (status, said) = match tokio::time::timeout(timeout, work).await {
-        Ok(done) => done,
+    let status = match tokio::time::timeout(timeout, work).await {
+        Ok(status) => status.map_err(|e| format!("{what} {program}: {e}"))?,
         Err(_) => {
-            let _ = child.start_kill();
+            drop(_group);
             let _ = child.wait().await;
             return Err(format!(
-                "{what} {program} did not finish within {} s (raise {what}-timeout); it was killed",
+                "{what} {program} did not finish within {} s (raise {timeout_flag}); it and every process it started were killed",
                 timeout.as_secs_f64()
             ));
         }
     };
-    let status = status.map_err(|e| format!("{what} {program}: {e}"))?;
+    let fed = feed.await.unwrap_or(false);
+    let unread = rustix::io::ioctl_fionread(&unread_probe).unwrap_or(0);
     if status.success() {
-        return Ok(());
+        // A secret left unread was not received; other input is the
+        // command's to skip.
+        if secret.is_none() || fed && unread == 0 {
+            return Ok(());
+        }
+        return Err(format!(
+            "{what} {program} exited without reading all of its standard input ({} of {} bytes left unread), so it did not receive it",
+            if fed { unread } else { bytes.len() as u64 },
+            bytes.len()
+        ));
     }
     let said = String::from_utf8_lossy(&said);
     let said = match secret {
@@ -377,6 +407,52 @@ pub async fn run_with_input(
     };
     Err(format!("{what} {program} failed ({status}){tail}"))
 }
+
+/// Keeps the first [`COMMAND_STDERR_LIMIT`] bytes of a command's standard
+/// error in `said` and drops the rest, to its end.
+async fn read_stderr(stderr: Option<&mut tokio::process::ChildStderr>, said: &mut Vec<u8>) {
+    let Some(err) = stderr else { return };
+    let _ = err
+        .take(COMMAND_STDERR_LIMIT as u64)
+        .read_to_end(said)
+        .await;
+    let _ = tokio::io::copy(err, &mut tokio::io::sink()).await;
+}
+
+/// A command's process group, killed whole when dropped.
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self
+            .0
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32))
+        {
+            // The group may be gone already: nothing to report then.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Asks the kernel to kill the command when this process dies, even by
+/// SIGKILL, so a sink never stores a secret after its run was killed.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn dies_with_this_process(command: &mut tokio::process::Command) {
+    // SAFETY: the hook runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: it makes one prctl system call
+    // and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+                .map_err(std::io::Error::from)
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn dies_with_this_process(_command: &mut tokio::process::Command) {}
 
 /// `text` with `secret` cut out wherever it appears, and a start of it that
 /// the 4 KiB cut of standard error left at the end.

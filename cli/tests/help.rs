@@ -89,3 +89,73 @@ fn completions_and_a_man_page() {
     );
     assert!(man.stdout.contains("h2ogpte\\-keys"), "roff text");
 }
+
+/// The `--flag`s in a text.
+fn flags_in(text: &str) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while let Some(i) = text[at..].find("--") {
+        let start = at + i;
+        let before = start.checked_sub(1).map(|b| bytes[b]);
+        let mut end = start + 2;
+        while end < bytes.len() && (bytes[end].is_ascii_lowercase() || bytes[end] == b'-') {
+            end += 1;
+        }
+        let flag = text[start..end].trim_end_matches('-');
+        if flag.len() > 3
+            && bytes.get(start + 2).is_some_and(u8::is_ascii_lowercase)
+            && !before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            found.insert(flag.to_owned());
+        }
+        at = end.max(start + 2);
+    }
+    found
+}
+
+/// Every flag a message or help text of the tool names is one it has:
+/// an error that says "raise --x" must name a real `--x`.
+#[test]
+fn every_flag_the_tool_names_exists() {
+    let top = run(bare().arg("--help"));
+    let mut known = flags_in(&top.stdout);
+    let commands: Vec<String> = top
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(commands.len() > 5, "{commands:?}");
+    for command in &commands {
+        known.extend(flags_in(&run(bare().args([command, "--help"])).stdout));
+    }
+    // Flags of the other tools the help's examples pipe into.
+    let theirs = ["--from-file", "--dry-run", "--secret-string", "--secret-id"];
+    let mut unknown = Vec::new();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut dirs = vec![src];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            for line in text.lines().filter(|l| l.contains('"')) {
+                for flag in flags_in(line) {
+                    if !known.contains(&flag) && !theirs.contains(&flag.as_str()) {
+                        unknown.push(format!("{}: {flag}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "flags named but not the tool's: {unknown:#?}"
+    );
+}

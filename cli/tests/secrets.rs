@@ -3,7 +3,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::{fleet::scratch, sinks::keys, *};
+use crate::common::{
+    fleet::{days, scratch},
+    sinks::keys,
+    *,
+};
 use serde_json::Value;
 
 /// A fresh scratch directory for one test.
@@ -92,6 +96,8 @@ fn a_command_that_fails_or_hangs_gets_no_key() {
             "rejected: [the secret]",
         ),
         ("/no/such/program", "60", "does not exist"),
+        // Exit 0 without reading the secret: not received.
+        ("true", "60", "without reading all of its standard input"),
         ("'unclosed", "60", "not a command line"),
     ] {
         let r = run(cli(&server).args([
@@ -113,6 +119,102 @@ fn a_command_that_fails_or_hangs_gets_no_key() {
             "{command}: the key was deleted again"
         );
     }
+}
+
+/// A sink command is bounded as a process group: at its timeout every
+/// process it started is killed, so none stores the secret of a key the
+/// tool deleted again (the shape of `… | kubectl apply -f -`).
+#[test]
+fn a_timed_out_pipeline_stores_nothing_after_the_key_is_deleted() {
+    let server = server();
+    let before = keys(&server).len();
+    let dir = dir("pipeline-timeout");
+    let store = dir.join("store");
+    let command = format!("sh -c 'cat | (sleep 2; cat > \"{}\")'", store.display());
+    let r = run(cli(&server).args([
+        "create",
+        "--user",
+        "u-alice",
+        "--secret-command",
+        &command,
+        "--secret-command-timeout",
+        "0.3",
+    ]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("every process it started"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(keys(&server).len(), before, "the key was deleted again");
+    // Past the moment the pipeline's last stage would have written.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(
+        !store.exists(),
+        "a process of the sink outlived its timeout"
+    );
+}
+
+/// A command that stores the secret and exits 0, leaving a background
+/// child that holds its standard error, delivered it: no timeout, no undo.
+#[test]
+fn a_command_that_exits_leaving_a_child_on_stderr_delivered() {
+    let server = server();
+    let dir = dir("stderr-child");
+    let store = dir.join("store");
+    let command = format!("sh -c 'cat > \"{}\"; sleep 30 & exit 0'", store.display());
+    let r = run(cli(&server).args([
+        "create",
+        "--user",
+        "u-alice",
+        "-o",
+        "json",
+        "--secret-command",
+        &command,
+        "--secret-command-timeout",
+        "10",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let created: Value = serde_json::from_str(&r.stdout).expect("json");
+    let id = created["api_key"]["id"].as_str().expect("id");
+    assert!(keys(&server).iter().any(|k| k["id"] == id), "the key stays");
+    let secret = std::fs::read_to_string(&store).expect("stored");
+    assert!(secret.starts_with("sk-"), "the secret was stored");
+}
+
+/// A notify command that writes much to standard error before it reads
+/// its findings (more than a pipe holds) does not deadlock the audit.
+#[test]
+fn a_notify_command_chatty_on_stderr_before_reading_is_told() {
+    // Two owners, one with 600 findings: more than a pipe's 64 KiB.
+    let key = |id: String, user: &str| {
+        serde_json::json!({"id": id, "user_id": user, "username": user, "name": "job",
+            "created_at": days(-1), "total_calls": 1, "is_active": true})
+    };
+    let mut records: Vec<Value> = (0..600).map(|i| key(format!("k-{i}"), "svc-etl")).collect();
+    records.push(key("k-bob".to_owned(), "bob"));
+    let server = states::seeded_records(Value::Array(records));
+    let dir = dir("notify-chatty");
+    let command = format!(
+        "sh -c 'head -c 200000 /dev/zero >&2; cat > \"{}/$H2OGPTE_USERNAME.ndjson\"'",
+        dir.display()
+    );
+    let r = run(cli(&server).args([
+        "audit",
+        "--require-expiry",
+        "--notify-command",
+        &command,
+        "--notify-timeout",
+        "20",
+    ]));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("told 3 of 3 user(s)"), "{}", r.stderr);
+    let told = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".ndjson"))
+        .count();
+    assert_eq!(told, 3, "each owner's findings were read");
 }
 
 #[test]

@@ -399,7 +399,7 @@ impl Notify {
                     ("H2OGPTE_FINDINGS", count.as_str()),
                 ];
                 let result = run_with_input(
-                    "--notify-command",
+                    ("--notify-command", "--notify-timeout"),
                     argv,
                     timeout,
                     Input::Plain(input.as_bytes()),
