@@ -36,8 +36,9 @@ use tracing_subscriber::{EnvFilter, fmt::format::FmtSpan};
 use crate::{args::Cli, failure::EXIT_OK, terminal::note};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    // SIGINT and SIGTERM are caught before anything else is done: a signal
+    // that comes while the arguments are read is the command's to handle,
+    // never a kill halfway.
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -45,8 +46,19 @@ fn main() -> ExitCode {
             return ExitCode::from(failure::EXIT_API);
         }
     };
+    let signals = match runtime.block_on(async { signals::Signals::listen() }) {
+        Ok(signals) => signals,
+        Err(e) => {
+            note(&format!(
+                "h2ogpte-keys: cannot handle SIGINT and SIGTERM: {e}"
+            ));
+            return ExitCode::from(failure::EXIT_API);
+        }
+    };
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
     let quiet = cli.global.quiet;
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(commands::run(cli, signals)) {
         Ok(()) => ExitCode::SUCCESS,
         // Nothing to do is said unless --quiet; a reader gone says nothing.
         Err(f) if f.code == EXIT_OK => {

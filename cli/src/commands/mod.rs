@@ -21,17 +21,16 @@ use crate::{
 
 pub use crate::lookup::PAGE_SIZE;
 
-/// Runs the command the arguments name. SIGINT and SIGTERM are caught from
-/// here on, and each command says what they mean to it.
-pub async fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs the command the arguments name, with the SIGINT and SIGTERM caught
+/// since the process started: each command says what they mean to it.
+pub async fn run(cli: Cli, mut signals: Signals) -> Result<(), Failure> {
     let g = &cli.global;
     if g.output == Output::Openmetrics && !matches!(cli.command, Command::Audit(_)) {
         return Err(Failure::usage(
             "-o openmetrics is the audit's format for metrics: use table, json, ndjson or csv here",
         ));
     }
-    let signals = &mut Signals::listen()
-        .map_err(|e| Failure::api(format!("cannot handle SIGINT and SIGTERM: {e}")))?;
+    let signals = &mut signals;
     match &cli.command {
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write,
