@@ -583,3 +583,98 @@ fn sigint_lets_the_rotations_in_flight_finish_and_leaves_nothing_to_resume() {
     }
     assert!(rows.len() < n, "stopped early: {} rotated", rows.len());
 }
+
+/// The audit's rotate remedy piped into a bulk rotation with an overlap,
+/// round after round, as the README pipes it: the first round rotates
+/// every key due once; the old keys, working out their window, are
+/// retiring (not too old, not expiring soon) and the new ones are young,
+/// so the next round finds nothing; a plain re-run of the first round's
+/// ids makes no second replacement. The fleet grows by one key per key
+/// due, once.
+#[test]
+fn the_audit_rotate_loop_converges_and_never_rotates_a_key_twice() {
+    let n = 240;
+    let server = fleet(n, Duration::ZERO);
+    let work = private_dir("bulk-loop");
+    let (_, map) = inputs(&work, n);
+    let secrets = secrets_in(&work);
+    let state = state_in(&work);
+    let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+    let audit = || {
+        run(cli(&server)
+            .args(["audit", "--max-age", "20", "--expiring-within", "10"])
+            .args(["--ids", "--remedy", "rotate", "--state-dir", &path(&state)]))
+    };
+    let rotate = |ids: &str| {
+        let file = work.join("due.txt");
+        std::fs::write(&file, ids).expect("ids");
+        run(cli(&server).args(bulk(
+            &file,
+            &map,
+            &[
+                "--secret-dir",
+                &path(&secrets),
+                "--overlap",
+                "7 days",
+                "--concurrency",
+                "8",
+                "--state-dir",
+                &path(&state),
+                "-q",
+            ],
+        )))
+    };
+    let first = audit();
+    assert_eq!(first.code, 4, "{}", first.stderr);
+    assert_eq!(first.stdout.lines().count(), n, "every key is too old");
+    let r = rotate(&first.stdout);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        keys(&server).len(),
+        2 * n + 1,
+        "one new key each (and the admin's)"
+    );
+    for round in 2..=3 {
+        let again = audit();
+        assert_eq!(again.code, 0, "round {round}: {}", again.stdout);
+        assert!(again.stdout.is_empty(), "round {round}: {}", again.stdout);
+        let r = rotate(&again.stdout);
+        assert_eq!(r.code, 0, "round {round}: nothing to do: {}", r.stderr);
+    }
+    // The crashed run's re-run, by hand: every key refused, naming its
+    // replacement; nothing made.
+    let r = rotate(&first.stdout);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let rows: Vec<Value> = {
+        let r = run(cli(&server).args(bulk(
+            &work.join("due.txt"),
+            &map,
+            &[
+                "--secret-dir",
+                &path(&secrets),
+                "--overlap",
+                "7 days",
+                "--state-dir",
+                &path(&state),
+                "-o",
+                "json",
+                "--dry-run",
+            ],
+        )));
+        serde_json::from_str(&r.stdout).expect("json")
+    };
+    assert_eq!(rows.len(), n);
+    assert!(
+        rows.iter().all(|r| r["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("rotated already, into key"))),
+        "{:?}",
+        rows.first()
+    );
+    assert_eq!(keys(&server).len(), 2 * n + 1, "no second replacement");
+    let (old, new) = by_name(&server);
+    for (name, key) in &old {
+        assert_eq!(key["is_active"], true, "{name} works out its window");
+        assert_eq!(new[name].len(), 1, "{name} was replaced once");
+    }
+}
