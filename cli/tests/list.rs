@@ -294,3 +294,121 @@ fn output_file_is_replaced_only_by_a_complete_listing() {
     let r = run(cli(&server).args(["list", "-o", "openmetrics"]));
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// A report cut short by a full disk (a file size limit here, with the
+/// signal it raises ignored, so every write past it fails) never replaces
+/// the last good one, and no byte meant for it reaches standard output.
+/// The same for the audit's findings in every format.
+#[test]
+fn a_report_cut_short_by_a_full_disk_never_replaces_the_last_one() {
+    // Half with an expiry (each an OpenMetrics series), half without (each
+    // a finding).
+    let records: Vec<Value> = (0..300)
+        .map(|i| {
+            let mut key = serde_json::json!({"id": format!("k-{i}"), "user_id": "svc",
+                "username": "svc-etl", "name": format!("job {i}"), "created_at": fleet::days(-1),
+                "total_calls": 1, "is_active": true});
+            if i % 2 == 0 {
+                key["expires_at"] = fleet::days(300).into();
+            }
+            key
+        })
+        .collect();
+    let server = states::seeded_records(Value::Array(records));
+    let dir = fleet::scratch("full-disk").join(format!("{:?}", thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("report");
+    let bin = binary(&server).get_program().to_owned();
+    for (what, args) in [
+        ("list", &["list", "--all", "-o", "csv"][..]),
+        ("audit table", &["audit", "--require-expiry"][..]),
+        (
+            "audit ndjson",
+            &["audit", "--require-expiry", "-o", "ndjson"][..],
+        ),
+        (
+            "audit openmetrics",
+            &["audit", "--require-expiry", "-o", "openmetrics"][..],
+        ),
+    ] {
+        std::fs::write(&file, "yesterday's report\n").expect("write");
+        // 16 blocks of 512 bytes: the report is larger.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\"")
+            .arg(&bin)
+            .args(args)
+            .arg("--output-file")
+            .arg(&file)
+            .env_remove("RUST_LOG")
+            .env("H2OGPTE_SERVER_URL", server.url())
+            .env("H2OGPTE_API_KEY", server.admin_key())
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stderr.contains("could not be written whole")
+                || stderr.contains("output is incomplete"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{what}: {} bytes leaked",
+            out.stdout.len()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("kept"),
+            "yesterday's report\n",
+            "{what}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).expect("dir").count(),
+            1,
+            "{what}: no temporary file left"
+        );
+    }
+}
+
+/// A device or a FIFO given as `--output-file` is refused, never replaced
+/// by a regular file (as root, `/dev/null` would be).
+#[test]
+fn output_file_never_replaces_a_device_or_a_fifo() {
+    let server = with_findings(1);
+    let dir = fleet::scratch("output-node").join(format!("{:?}", thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fifo = dir.join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let null = dir.join("null");
+    std::os::unix::fs::symlink("/dev/null", &null).expect("link");
+    for target in [
+        fifo.as_path(),
+        null.as_path(),
+        std::path::Path::new("/dev/null"),
+    ] {
+        let r = run(cli(&server).args(["list", "--output-file"]).arg(target));
+        assert_eq!(r.code, 2, "{}: {}", target.display(), r.stderr);
+        assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .expect("fifo")
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::metadata("/dev/null")
+            .expect("null")
+            .file_type()
+            .is_char_device()
+    );
+}

@@ -287,12 +287,20 @@ pub async fn audit(
             }
             Ok(())
         }
-        flagged => Err(Failure::findings(format!(
-            "{} finding(s) in {flagged} of {} key(s): {}{cut}",
-            tally.by_code.values().sum::<u64>(),
-            tally.keys,
-            tally.summary()
-        ))),
+        flagged => {
+            let said = format!(
+                "{} finding(s) in {flagged} of {} key(s): {}{cut}",
+                tally.by_code.values().sum::<u64>(),
+                tally.keys,
+                tally.summary()
+            );
+            // A report that could not be written whole is a failure, not a
+            // finished audit: nothing may take it for one.
+            Err(match stopped {
+                Some(Stopped::Failed(_)) => Failure::api(said),
+                _ => Failure::findings(said),
+            })
+        }
     }
 }
 

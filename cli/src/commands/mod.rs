@@ -103,6 +103,11 @@ async fn into_report(
         (Err(e), Ok(())) => Err(e),
         (Err(e), Err(mut f)) => {
             f.message += &format!("; {}", e.message);
+            // A report that could not be written is the run's failure, not
+            // its findings.
+            if [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code) {
+                f.code = e.code;
+            }
             Err(f)
         }
     }
