@@ -19,6 +19,9 @@ pub use crate::exit::{
 pub struct Failure {
     pub code: u8,
     pub message: String,
+    /// The command's output is not whole (a write failed), whatever the
+    /// code says: an `--output-file` report must not take it.
+    pub incomplete: bool,
 }
 
 impl Failure {
@@ -45,10 +48,7 @@ impl Failure {
     /// Nothing to do (an empty list of ids): exit code 0, the message said
     /// unless `--quiet`.
     pub fn nothing_to_do(message: impl Into<String>) -> Self {
-        Self {
-            code: EXIT_OK,
-            message: message.into(),
-        }
+        Self::new(EXIT_OK, message)
     }
 
     /// An audit that checked nothing: exit code 5.
@@ -65,7 +65,14 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            incomplete: false,
         }
+    }
+
+    /// This failure, with the output marked not whole.
+    pub fn incomplete(mut self) -> Self {
+        self.incomplete = true;
+        self
     }
 
     /// A library error, described for the command line; `timeout` is the

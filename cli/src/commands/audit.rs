@@ -277,7 +277,8 @@ pub async fn audit(
         0 if matches!(stopped, Some(Stopped::Failed(_))) => Err(Failure::api(format!(
             "{} key(s) checked and none breaks the policy{cut}",
             tally.keys
-        ))),
+        ))
+        .incomplete()),
         0 => {
             if !g.quiet {
                 note(&format!(
@@ -294,10 +295,10 @@ pub async fn audit(
                 tally.keys,
                 tally.summary()
             );
-            // A report that could not be written whole is a failure, not a
-            // finished audit: nothing may take it for one.
+            // The findings' code stands; a report that could not be
+            // written whole is marked so, and no --output-file takes it.
             Err(match stopped {
-                Some(Stopped::Failed(_)) => Failure::api(said),
+                Some(Stopped::Failed(_)) => Failure::findings(said).incomplete(),
                 _ => Failure::findings(said),
             })
         }

@@ -96,7 +96,11 @@ async fn into_report(
     let result = work.await;
     let complete = match &result {
         Ok(()) => true,
-        Err(f) => audit && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code),
+        Err(f) => {
+            !f.incomplete
+                && audit
+                && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
+        }
     };
     match (report.finish(complete), result) {
         (Ok(()), result) => result,
