@@ -64,10 +64,13 @@ impl CallOptions {
     /// An extra header on every request of this view, such as a request id.
     /// Refused: `Authorization` (use [`with_api_key`](Self::with_api_key)),
     /// the headers that frame or route a request or carry credentials
-    /// (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`,
-    /// `Upgrade`, `TE`, `Trailer`, `Expect`, `Proxy-Authorization`,
-    /// `Cookie` and the other hop-by-hop headers), and names and values HTTP
-    /// cannot carry.
+    /// (`Host`, `Content-Length`, `Content-Encoding`, `Transfer-Encoding`,
+    /// `Connection`, `Upgrade`, `TE`, `Trailer`, `Expect`,
+    /// `Proxy-Authorization`, `Cookie` and the other hop-by-hop headers; the
+    /// method and URL overrides `X-HTTP-Method-Override`, `X-HTTP-Method`,
+    /// `X-Method-Override`, `X-Original-URL`, `X-Rewrite-URL`,
+    /// `X-Forwarded-Host` and `Forwarded`), and names and values HTTP cannot
+    /// carry.
     pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
         let header = HeaderName::try_from(name).map_err(|_| {
             Error::invalid_request(format!(
@@ -144,6 +147,12 @@ mod tests {
             "Cookie",
             "Keep-Alive",
             "Proxy-Connection",
+            "X-HTTP-Method-Override",
+            "X-HTTP-Method",
+            "X-Method-Override",
+            "X-Original-URL",
+            "X-Rewrite-URL",
+            "Content-Encoding",
         ] {
             let err = CallOptions::new()
                 .with_header(name, "x")

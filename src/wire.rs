@@ -29,10 +29,11 @@ const ENCODED: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Why a caller may not set header `name` (lower-case, as `HeaderName`
 /// holds it), or `None` when it may: the headers that frame a request
-/// (its length, its encoding, the connection's fate), route it (`Host`),
-/// or carry credentials, which the client sets itself. A caller's value
-/// there would reframe the request, send it elsewhere, or authenticate it
-/// as someone else beside the bearer.
+/// (its length, its body's encoding, the connection's fate), route it
+/// (`Host`, and the method and URL overrides that proxies and frameworks
+/// honour), or carry credentials, which the client sets itself. A caller's
+/// value there would reframe the request, send it elsewhere or as another
+/// operation, or authenticate it as someone else beside the bearer.
 pub(crate) fn refused_header(name: &str) -> Option<&'static str> {
     Some(match name {
         "authorization" => {
@@ -42,9 +43,14 @@ pub(crate) fn refused_header(name: &str) -> Option<&'static str> {
             "it carries credentials, and the client authenticates with the bearer token alone"
         }
         "host" => "it routes the request: the host comes from the server URL",
-        "content-length" | "transfer-encoding" | "te" | "trailer" | "expect" => {
-            "it frames the request's body, which the HTTP layer sets"
+        "x-http-method-override" | "x-http-method" | "x-method-override" => {
+            "it overrides the request's method, which is the operation's"
         }
+        "x-original-url" | "x-rewrite-url" | "x-forwarded-host" | "forwarded" => {
+            "it reroutes the request: the URL comes from the server URL and the operation"
+        }
+        "content-length" | "transfer-encoding" | "te" | "trailer" | "expect"
+        | "content-encoding" => "it frames the request's body, which the HTTP layer sets",
         "connection" | "keep-alive" | "proxy-connection" | "upgrade" | "proxy-authenticate" => {
             "it is a hop-by-hop header, which the HTTP layer sets"
         }

@@ -111,7 +111,7 @@ async fn the_hook_runs_again_on_each_retry() {
 #[tokio::test]
 async fn a_hook_that_touches_the_bearer_or_the_framing_is_refused_before_sending() {
     type Edit = fn(&mut HeaderMap);
-    let cases: [(&str, &str, Edit); 5] = [
+    let cases: [(&str, &str, Edit); 11] = [
         ("replaces the bearer", "authorization", |h| {
             h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer sk-other"));
         }),
@@ -126,6 +126,24 @@ async fn a_hook_that_touches_the_bearer_or_the_framing_is_refused_before_sending
         }),
         ("adds a cookie", "cookie", |h| {
             h.insert("cookie", HeaderValue::from_static("session=1"));
+        }),
+        ("overrides the method", "x-http-method-override", |h| {
+            h.insert("x-http-method-override", HeaderValue::from_static("DELETE"));
+        }),
+        ("overrides the method so", "x-http-method", |h| {
+            h.insert("x-http-method", HeaderValue::from_static("DELETE"));
+        }),
+        ("overrides the method thus", "x-method-override", |h| {
+            h.insert("x-method-override", HeaderValue::from_static("DELETE"));
+        }),
+        ("rewrites the URL", "x-original-url", |h| {
+            h.insert("x-original-url", HeaderValue::from_static("/admin/users"));
+        }),
+        ("rewrites the URL so", "x-rewrite-url", |h| {
+            h.insert("x-rewrite-url", HeaderValue::from_static("/admin/users"));
+        }),
+        ("encodes the body", "content-encoding", |h| {
+            h.insert("content-encoding", HeaderValue::from_static("gzip"));
         }),
     ];
     for (what, header, edit) in cases {

@@ -454,14 +454,44 @@ fn dies_with_this_process(command: &mut tokio::process::Command) {
 #[cfg(not(target_os = "linux"))]
 fn dies_with_this_process(_command: &mut tokio::process::Command) {}
 
-/// `text` with `secret` cut out wherever it appears, and a start of it that
-/// the 4 KiB cut of standard error left at the end.
+/// The shortest piece of a secret that is cut out of a command's words: a
+/// secret is 44 or more characters, and this many already narrow it.
+const SECRET_PIECE: usize = 12;
+
+/// `text` with every piece of `secret` cut out: any run of at least
+/// [`SECRET_PIECE`] of its characters in order (white space between them
+/// skipped, so a secret folded into lines is one run; a secret cut by a
+/// stray character is two), and a start of it that the 4 KiB cut of
+/// standard error left at the end.
 fn redact(text: &str, secret: &str) -> String {
     const SHOWN: &str = "[the secret]";
     if secret.is_empty() {
         return text.to_owned();
     }
-    let mut out = text.replace(secret, SHOWN);
+    if !secret.is_ascii() || secret.len() < SECRET_PIECE {
+        return text.replace(secret, SHOWN);
+    }
+    let (t, s) = (text.as_bytes(), secret.as_bytes());
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut plain) = (0, 0);
+    while i < t.len() {
+        // The longest run of the secret starting here, in text bytes.
+        let run = (0..s.len())
+            .map(|j| secret_run(&t[i..], &s[j..]))
+            .max_by_key(|(matched, _)| *matched)
+            .unwrap_or((0, 0));
+        if run.0 >= SECRET_PIECE {
+            // Matched bytes are ASCII: `i` and `i + run.1` are char
+            // boundaries.
+            out.push_str(&text[plain..i]);
+            out.push_str(SHOWN);
+            i += run.1;
+            plain = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[plain..]);
     for len in (4..secret.len()).rev() {
         if let Some(start) = secret.get(..len)
             && out.ends_with(start)
@@ -472,6 +502,25 @@ fn redact(text: &str, secret: &str) -> String {
         }
     }
     out
+}
+
+/// How many of `secret`'s characters `text` holds from its start, in
+/// order, white space between them skipped; and the text bytes that run
+/// takes (ending on a matched character).
+fn secret_run(text: &[u8], secret: &[u8]) -> (usize, usize) {
+    let (mut matched, mut at, mut end) = (0, 0, 0);
+    while matched < secret.len() && at < text.len() {
+        if text[at] == secret[matched] {
+            matched += 1;
+            at += 1;
+            end = at;
+        } else if matched > 0 && text[at].is_ascii_whitespace() {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    (matched, end)
 }
 
 /// Whether `path` holds the secret whose hint (its last four characters)
@@ -562,6 +611,32 @@ impl Deliver for Outlet<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_folded_cut_or_in_pieces_is_cut_out() {
+        let secret = "sk-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH";
+        // Folded into lines of 10.
+        let folded: String = secret
+            .as_bytes()
+            .chunks(10)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            redact(&format!("got:\n{folded}\nend"), secret),
+            "got:\n[the secret]\nend"
+        );
+        // Cut by a stray character: two pieces, each cut out.
+        let cut = format!("{}#{}", &secret[..20], &secret[20..]);
+        assert_eq!(redact(&cut, secret), "[the secret]#[the secret]");
+        // A 16-character piece from its middle.
+        assert_eq!(
+            redact(&format!("x {} y", &secret[10..26]), secret),
+            "x [the secret] y"
+        );
+        // Too short to tell anything: kept.
+        assert_eq!(redact("id abcdefg ok", secret), "id abcdefg ok");
+    }
 
     #[test]
     fn a_secret_a_command_echoes_is_cut_out_whole_or_in_part() {

@@ -79,8 +79,9 @@ fn dry_runs_say_what_would_be_done_and_change_nothing() {
         "{}",
         r.stderr
     );
-    // No confirmation is needed to change nothing.
-    let r = run(cli(&server).args([
+    // A dry run exits as the real run would: without --yes and no
+    // terminal to ask on, refused.
+    let delete = [
         "delete",
         "k-clean",
         "k-nope",
@@ -88,7 +89,11 @@ fn dry_runs_say_what_would_be_done_and_change_nothing() {
         "--dry-run",
         "-o",
         "ndjson",
-    ]));
+    ];
+    let r = run(cli(&server).args(delete));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    let r = run(cli(&server).args(delete).arg("--yes"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(notes(&r.stdout)[1].2, "already gone");
     let r = run(cli(&server).args(["expire", "k-clean", "--in", "1 day", "--dry-run"]));
@@ -307,4 +312,40 @@ fn audit_dry_run_act_audit_again_leaves_no_finding_and_nothing_else_changed() {
     assert_eq!(after.code, 0, "no finding is left: {}", after.stdout);
     let clean_after = run(cli(&server).args(["list", "--filter", "erin", "-o", "json"])).stdout;
     assert_eq!(clean_before, clean_after, "the clean keys are untouched");
+}
+
+/// A dry run of `create` or `rotate` refuses, as the real run does, an
+/// output that would lose the secret: CSV, or standard output on
+/// /dev/null (exit 2, nothing made).
+#[test]
+fn dry_runs_refuse_an_output_that_would_lose_the_secret_as_real_runs_do() {
+    let server = server();
+    let old = id_of(&create(&server, &["--user", "u-alice"]));
+    // Alice's keys as listed (the admin's own key counts its calls).
+    let alices =
+        || run(cli(&server).args(["list", "--all", "--filter", "alice", "-o", "json"])).stdout;
+    let before = alices();
+    let cases: [Vec<&str>; 2] = [
+        vec!["create", "--user", "u-alice"],
+        vec!["rotate", &old, "--user", "u-alice"],
+    ];
+    for args in &cases {
+        for dry_run in [false, true] {
+            let dry: &[&str] = if dry_run { &["--dry-run"] } else { &[] };
+            let r = run(cli(&server).args(args).args(["-o", "csv"]).args(dry));
+            assert_eq!(r.code, 2, "{args:?} {dry:?} -o csv: {}", r.stderr);
+            let null = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .expect("/dev/null");
+            let out = binary(&server)
+                .args(args)
+                .args(dry)
+                .stdout(null)
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(2), "{args:?} {dry:?} > /dev/null");
+        }
+    }
+    assert_eq!(before, alices(), "nothing was made or changed");
 }

@@ -187,15 +187,16 @@ pub async fn delete(
         settled: args.ignore_missing.then_some((404, "already gone")),
         would: "would delete",
     };
+    // Refused without a way to confirm, in a dry run as in the real run.
+    if !args.yes && !io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "refusing to delete without a confirmation, and standard input is not a terminal to ask on: pass --yes",
+        ));
+    }
     if args.batch.dry_run {
         return dry_run(client, ids, g, signals, &act, Change::Delete).await;
     }
     if !args.yes {
-        if !io::stdin().is_terminal() {
-            return Err(Failure::usage(
-                "refusing to delete without a confirmation, and standard input is not a terminal to ask on: pass --yes",
-            ));
-        }
         let listed =
             crate::commands::interruptible(signals, describe_keys(client, &ids, g)).await?;
         if !confirm(&listed, ids.len(), signals).await? {

@@ -30,11 +30,13 @@ pub async fn create(
     if !sink.is_stdout() {
         sink.check(None).map_err(Failure::usage)?;
     }
-    if args.dry_run {
-        return say_request(&request, g);
-    }
+    // A dry run refuses what the real run would: an output that would
+    // lose the secret.
     if sink.is_stdout() {
         check_output_keeps_secrets(g)?;
+    }
+    if args.dry_run {
+        return say_request(&request, g);
     }
     let user = request.user_id.clone();
     let (result, deferred) = create_key(
