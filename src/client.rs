@@ -293,7 +293,9 @@ impl Client {
     /// and its offset where to start), in the server's order, until a short
     /// page.
     ///
-    /// Round trips overlap: up to the prefetch count of pages
+    /// The first page is requested alone, so a listing that fits in one
+    /// page costs one request. Once it came back full, round trips
+    /// overlap: up to the prefetch count of pages
     /// ([`ListQuery::with_prefetch`], else the client's
     /// [`with_prefetch`](crate::ClientBuilder::with_prefetch), 4 by default)
     /// are requested ahead at once, and keys are still yielded in the
@@ -303,9 +305,9 @@ impl Client {
     ///
     /// Offset paging is not a snapshot: while others create or delete keys,
     /// a key can be skipped (a deletion before the current offset shifts the
-    /// rest back) or seen twice (a creation before it shifts them forward). A
-    /// key already yielded from the previous page is not yielded again; keys
-    /// that move further than one page are not tracked, to keep memory flat.
+    /// rest back) or seen twice (a creation before it shifts them forward).
+    /// A key is yielded once, however often the server lists it (8 bytes a
+    /// key are kept for that).
     /// A server that ignores `limit` or `offset` ends the stream with
     /// [`Error::Paging`]; one that always has another page, with
     /// [`Error::TooManyKeys`] once the client's

@@ -1,7 +1,11 @@
 //! Every key a [`ListQuery`] matches, as a `Stream` fetched a page at a
-//! time, ended when the server does not page as documented.
+//! time (the first alone, the rest ahead once a full page came back), each
+//! key yielded once, ended when the server does not page as documented.
 
-use std::collections::{HashSet, VecDeque};
+use std::{
+    collections::{HashSet, VecDeque},
+    hash::{BuildHasher, RandomState},
+};
 
 use futures_util::{Stream, StreamExt, stream};
 
@@ -22,7 +26,12 @@ struct Pager {
     yielded: u64,
     max_keys: u64,
     buffer: VecDeque<ApiKeyInfo>,
-    last_page_ids: HashSet<String>,
+    /// A keyed hash of every id yielded: a key the server lists twice (on
+    /// pages 1 and 3, or as offsets shift) is yielded once, for every
+    /// consumer, in 8 bytes a key. The key is random per stream, so a
+    /// server cannot craft ids that collide.
+    seen: HashSet<u64>,
+    hasher: RandomState,
     exhausted: bool,
 }
 
@@ -34,22 +43,21 @@ impl Pager {
     /// `list_all_api_keys` already).
     fn take(&mut self, page: Vec<ApiKeyInfo>, limit: u64) -> Result<(), Error> {
         let fetched = page.len() as u64;
-        let mut ids = HashSet::with_capacity(page.len());
+        let (seen, hasher) = (&mut self.seen, &self.hasher);
         self.buffer = page
             .into_iter()
-            .filter(|k| ids.insert(k.id.clone()) && !self.last_page_ids.contains(&k.id))
+            .filter(|k| seen.insert(hasher.hash_one(&k.id)))
             .collect();
         if fetched == limit && self.buffer.is_empty() {
             return Err(Error::Paging {
                 reason: format!(
-                    "the full page at offset {} holds no key that was not on the page before: it ignores `offset`",
+                    "the full page at offset {} holds no key that was not listed before: it ignores `offset`",
                     self.offset
                 ),
             });
         }
         self.offset += fetched;
         self.exhausted = fetched < limit;
-        self.last_page_ids = ids;
         Ok(())
     }
 }
@@ -64,22 +72,25 @@ pub(crate) fn stream_all_api_keys<'a>(
     let prefetch = query.prefetch().unwrap_or(client.stream_limits.prefetch);
     let start = query.offset();
     let template = query.clone();
-    // Pages at start, start + limit, …, requested `prefetch` at a time
-    // and delivered in order; dropping the stream cancels those in flight.
-    let pages = stream::iter(0u64..)
-        .map(move |index| {
-            let page = template
-                .clone()
-                .with_offset(start.saturating_add(index.saturating_mul(limit)));
-            async move { client.list_all_api_keys(&page).await }
-        })
-        .buffered(prefetch);
+    // The page at `start` alone: a listing that fits in it costs one
+    // request. Only once it came back full (the stream is polled again),
+    // the pages at start + limit, … are requested `prefetch` at a time and
+    // delivered in order; dropping the stream cancels those in flight.
+    let page_at = move |index: u64| {
+        let page = template
+            .clone()
+            .with_offset(start.saturating_add(index.saturating_mul(limit)));
+        async move { client.list_all_api_keys(&page).await }
+    };
+    let pages =
+        stream::once(page_at(0)).chain(stream::iter(1u64..).map(page_at).buffered(prefetch));
     let pager = Pager {
         offset: start,
         yielded: 0,
         max_keys: client.stream_limits.max_keys,
         buffer: VecDeque::new(),
-        last_page_ids: HashSet::new(),
+        seen: HashSet::new(),
+        hasher: RandomState::new(),
         exhausted: false,
     };
     stream::try_unfold(

@@ -544,7 +544,8 @@ async fn a_page_larger_than_its_limit_is_refused() {
 #[tokio::test]
 async fn prefetch_is_bounded() {
     // Six keys in pages of two: four requests are needed, and however
-    // large the prefetch asked for, at most MAX_PREFETCH are made.
+    // large the prefetch asked for, at most those and MAX_PREFETCH ahead
+    // of them are made.
     let server = EndlessServer::start(Some(6), 0).await;
     let client = Client::builder()
         .with_server_url(server.url())
@@ -558,7 +559,58 @@ async fn prefetch_is_bounded() {
         .expect("keys");
     assert_eq!(keys.len(), 6);
     let max = h2ogpte_api_keys::MAX_PREFETCH;
-    assert!(server.requests() <= max, "{} requests", server.requests());
+    assert!(
+        server.requests() <= 4 + max,
+        "{} requests",
+        server.requests()
+    );
     assert_eq!(ListQuery::new().with_prefetch(20_000).prefetch(), Some(max));
     assert_eq!(ListQuery::new().with_prefetch(0).prefetch(), Some(1));
+}
+
+/// A listing that fits in one page costs one request, whatever the
+/// prefetch; a full first page starts the prefetch.
+#[tokio::test]
+async fn a_short_listing_is_one_request() {
+    use futures::TryStreamExt;
+    let three = format!(
+        "[{KEY},{},{}]",
+        KEY.replace("\"k1\"", "\"k2\""),
+        KEY.replace("\"k1\"", "\"k3\"")
+    );
+    let server = FaultyServer::start(vec![Reply::json(200, &three)]).await;
+    let keys: Vec<_> = client(&server)
+        .stream_all_api_keys(&ListQuery::new().with_prefetch(8))
+        .try_collect()
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 3);
+    assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
+    // A key looked up by id, the same.
+    let server = FaultyServer::start(vec![Reply::json(200, &three)]).await;
+    let found = client(&server).find_api_key("k3").await.expect("found");
+    assert!(found.is_some());
+    assert_eq!(server.requests().len(), 1);
+}
+
+/// A key a hostile server lists on pages 1 and 3 is yielded once, for
+/// every consumer (the audit counted it twice).
+#[tokio::test]
+async fn a_key_listed_on_two_pages_is_yielded_once() {
+    use futures::TryStreamExt;
+    let key = |id: &str| KEY.replace("\"k1\"", &format!("\"{id}\""));
+    let server = FaultyServer::start(vec![
+        Reply::json(200, &format!("[{},{}]", key("a"), key("b"))),
+        Reply::json(200, &format!("[{},{}]", key("c"), key("d"))),
+        Reply::json(200, &format!("[{},{}]", key("a"), key("e"))),
+        Reply::json(200, "[]"),
+    ])
+    .await;
+    let ids: Vec<String> = client(&server)
+        .stream_all_api_keys(&ListQuery::new().with_limit(2).with_prefetch(1))
+        .map_ok(|k| k.id)
+        .try_collect()
+        .await
+        .expect("keys");
+    assert_eq!(ids, ["a", "b", "c", "d", "e"]);
 }
