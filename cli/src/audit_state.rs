@@ -164,7 +164,8 @@ impl AuditMemory {
         let keep = "it was left as it is: point --state at another file to start afresh";
         let cannot =
             |e: &dyn std::fmt::Display| Failure::usage(format!("cannot read --state {shown}: {e}"));
-        let open = || std::fs::File::open(path).map(|f| std::io::BufReader::new(f.take(MAX_BYTES)));
+        let open =
+            || crate::regular::open(path).map(|f| std::io::BufReader::new(f.take(MAX_BYTES)));
         let contents = match open() {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(cannot(&e)),

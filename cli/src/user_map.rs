@@ -20,7 +20,7 @@ impl UserMap {
     pub fn read(path: &Path) -> Result<Self, Failure> {
         let shown = escape(&path.display().to_string());
         let mut bytes = Vec::new();
-        std::fs::File::open(path)
+        crate::regular::open(path)
             .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
             .map_err(|e| Failure::usage(format!("--user-map {shown}: {e}")))?;
         if bytes.len() as u64 > MAX_BYTES {

@@ -678,3 +678,80 @@ fn the_audit_rotate_loop_converges_and_never_rotates_a_key_twice() {
         assert_eq!(new[name].len(), 1, "{name} was replaced once");
     }
 }
+
+/// A FIFO where a regular file must be (`--user-map`, the audit's
+/// `--state`, the journal) is refused at once (exit 2), never waited on.
+#[test]
+fn a_fifo_where_a_file_must_be_is_refused_at_once() {
+    let server = fleet(2, Duration::ZERO);
+    let work = private_dir("fifo-inputs");
+    let (ids, _) = inputs(&work, 2);
+    let secrets = secrets_in(&work);
+    let fifo = |name: &str| {
+        let path = work.join(name);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        path
+    };
+    let (map, state_file) = (fifo("users.fifo"), fifo("state.fifo"));
+    let state = state_in(&work);
+    std::os::unix::fs::symlink(fifo("journal.fifo"), journal_path(&state, &server))
+        .expect("a journal that is a FIFO");
+    let path = |p: &Path| p.to_str().expect("a UTF-8 path").to_owned();
+    let cases: [Vec<String>; 4] = [
+        bulk(&ids, &map, &["--secret-dir", &path(&secrets)]),
+        vec![
+            "audit".into(),
+            "--require-expiry".into(),
+            "--state".into(),
+            path(&state_file),
+        ],
+        vec![
+            "rotate".into(),
+            "--resume".into(),
+            "--state-dir".into(),
+            path(&state),
+        ],
+        vec![
+            "audit".into(),
+            "--require-expiry".into(),
+            "--state-dir".into(),
+            path(&state),
+        ],
+    ];
+    for args in cases {
+        let mut child = binary(&server)
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{args:?}: blocked on a FIFO");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+            .expect("stderr");
+        // The audit says the journal was not read and goes on.
+        if args[0] == "audit" && args[2] == "--state-dir" {
+            assert_eq!(status.code(), Some(4), "{args:?}: {stderr}");
+        } else {
+            assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        }
+        assert!(
+            stderr.contains("not a regular file") || stderr.contains("regular file"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
