@@ -5,8 +5,10 @@
 
 use std::{
     io::Write,
+    os::fd::OwnedFd,
     path::{Path, PathBuf},
     process::Stdio,
+    sync::Arc,
     time::Duration,
 };
 
@@ -46,8 +48,14 @@ pub enum Sink {
     Stdout,
     /// This file.
     File { path: PathBuf, force: bool },
-    /// A file named by the old key's id in this directory (bulk rotation).
-    Dir { dir: PathBuf, force: bool },
+    /// A file named by the old key's id in this directory (bulk rotation),
+    /// opened once: every file is made relative to `handle`, so a directory
+    /// swapped in at the path after it was checked gets nothing.
+    Dir {
+        dir: PathBuf,
+        handle: Arc<OwnedFd>,
+        force: bool,
+    },
     /// This program and arguments, the secret on its standard input.
     Command {
         argv: Vec<String>,
@@ -80,6 +88,7 @@ impl Sink {
             },
             (None, None, Some(dir)) => Sink::Dir {
                 dir: dir.to_owned(),
+                handle: Arc::new(open_private_dir(dir)?),
                 force: args.force,
             },
             (None, None, None) => Sink::Stdout,
@@ -110,9 +119,19 @@ impl Sink {
         match self {
             Sink::Stdout => Ok(()),
             Sink::File { path, force } => check_target(path, *force),
-            Sink::Dir { dir, force } => {
-                let name = old_id.ok_or("a secret directory needs the old key's id")?;
-                check_target(&dir.join(file_name(name)?), *force)
+            Sink::Dir {
+                dir, handle, force, ..
+            } => {
+                let name = file_name(old_id.ok_or("a secret directory needs the old key's id")?)?;
+                let taken =
+                    rustix::fs::statat(&**handle, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW);
+                if !*force && taken.is_ok() {
+                    return Err(format!(
+                        "{} exists already: choose another path, or pass --force to replace it",
+                        escape(&dir.join(name).display().to_string())
+                    ));
+                }
+                Ok(())
             }
             Sink::Command { argv, .. } => {
                 let program = Path::new(&argv[0]);
@@ -125,40 +144,6 @@ impl Sink {
                 Ok(())
             }
         }
-    }
-
-    /// Checks a `--secret-dir` once: a directory that only its owner can
-    /// read, write or enter.
-    pub fn check_dir(&self) -> Result<(), Failure> {
-        let Sink::Dir { dir, .. } = self else {
-            return Ok(());
-        };
-        let shown = escape(&dir.display().to_string());
-        let meta = std::fs::metadata(dir)
-            .map_err(|e| Failure::usage(format!("--secret-dir {shown}: {e}")))?;
-        if !meta.is_dir() {
-            return Err(Failure::usage(format!(
-                "--secret-dir {shown} is not a directory"
-            )));
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{MetadataExt, PermissionsExt};
-            let mode = meta.permissions().mode() & 0o777;
-            if mode != 0o700 {
-                return Err(Failure::usage(format!(
-                    "--secret-dir {shown} has mode {mode:o}: secrets go only into a directory of mode 700 (`chmod 700 {shown}`)"
-                )));
-            }
-            let me = rustix::process::geteuid().as_raw();
-            if meta.uid() != me {
-                return Err(Failure::usage(format!(
-                    "--secret-dir {shown} belongs to user {}, not to this one ({me}): secrets go only into a directory of your own",
-                    meta.uid()
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// The file the secret of the key replacing `old_id` goes to, for a
@@ -194,11 +179,31 @@ impl Sink {
                 write_file(path.clone(), secret.to_owned(), *force).await?;
                 Ok(target)
             }
-            Sink::Dir { dir, force } => {
+            Sink::Dir {
+                dir, handle, force, ..
+            } => {
                 let old = key
                     .old_id
                     .ok_or("a secret directory needs the old key's id")?;
-                write_file(dir.join(file_name(old)?), secret.to_owned(), *force).await?;
+                let name = file_name(old)?.to_owned();
+                let (handle, force, secret) = (
+                    handle.clone(),
+                    *force,
+                    zeroize::Zeroizing::new(secret.to_owned()),
+                );
+                let shown = escape(&dir.join(&name).display().to_string());
+                tokio::task::spawn_blocking(move || {
+                    write_in_dir(&handle, &name, secret.as_bytes(), force)
+                })
+                .await
+                .map_err(|e| format!("the file writer stopped: {e}"))?
+                .map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        format!("{shown} appeared meanwhile: it was left as it is")
+                    } else {
+                        format!("cannot write the secret to {shown}: {e}")
+                    }
+                })?;
                 Ok(target)
             }
             Sink::Command { argv, timeout } => {
@@ -237,6 +242,88 @@ pub fn file_name(id: &str) -> Result<&str, String> {
             escape(&clip(id, 80))
         ))
     }
+}
+
+/// Opens a `--secret-dir` once, not following a link, and checks it
+/// through the handle: a directory that only its owner, this user, can
+/// read, write or enter.
+fn open_private_dir(dir: &Path) -> Result<OwnedFd, Failure> {
+    use rustix::fs::{Mode, OFlags};
+    let shown = escape(&dir.display().to_string());
+    let handle = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        let e = std::io::Error::from(e);
+        match e.raw_os_error() {
+            Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => Failure::usage(
+                format!("--secret-dir {shown} is a symbolic link: give the directory it points to"),
+            ),
+            Some(code) if code == rustix::io::Errno::NOTDIR.raw_os_error() => {
+                Failure::usage(format!("--secret-dir {shown} is not a directory"))
+            }
+            _ => Failure::usage(format!("--secret-dir {shown}: {e}")),
+        }
+    })?;
+    let stat = rustix::fs::fstat(&handle).map_err(|e| {
+        Failure::usage(format!("--secret-dir {shown}: {}", std::io::Error::from(e)))
+    })?;
+    let mode = stat.st_mode & 0o777;
+    if mode != 0o700 {
+        return Err(Failure::usage(format!(
+            "--secret-dir {shown} has mode {mode:o}: secrets go only into a directory of mode 700 (`chmod 700 {shown}`)"
+        )));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if stat.st_uid != me {
+        return Err(Failure::usage(format!(
+            "--secret-dir {shown} belongs to user {}, not to this one ({me}): secrets go only into a directory of your own",
+            stat.st_uid
+        )));
+    }
+    Ok(handle)
+}
+
+/// Writes `secret` alone to `name` in the directory `dir`: a hidden
+/// temporary file of mode 0600 made there, synced, renamed to `name`
+/// (never over a file unless `force`), then the directory synced; every
+/// step relative to the handle, and the temporary file removed on every
+/// failure.
+fn write_in_dir(dir: &OwnedFd, name: &str, secret: &[u8], force: bool) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = format!(
+        "{}{}-{n}{}",
+        atomic::TEMP_PREFIX,
+        std::process::id(),
+        atomic::TEMP_SUFFIX
+    );
+    let fd = rustix::fs::openat(
+        dir,
+        &temp,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let written = (|| {
+        let mut file = std::fs::File::from(fd);
+        file.write_all(secret)?;
+        file.sync_all()?;
+        let flags = if force {
+            RenameFlags::empty()
+        } else {
+            RenameFlags::NOREPLACE
+        };
+        rustix::fs::renameat_with(dir, &temp, dir, name, flags)?;
+        rustix::fs::fsync(dir)?;
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = rustix::fs::unlinkat(dir, &temp, AtFlags::empty());
+    }
+    written
 }
 
 /// A secret file's directory exists, and the file does not unless `force`.

@@ -755,3 +755,47 @@ fn a_fifo_where_a_file_must_be_is_refused_at_once() {
         );
     }
 }
+
+/// `--secret-dir` is opened once: a directory swapped in at its path while
+/// the run goes on (its parent open to others) receives no secret; every
+/// secret lands in the directory that was checked.
+#[test]
+fn a_secret_directory_swapped_midway_gets_nothing() {
+    let n = 40;
+    let server = fleet(n, Duration::from_millis(20));
+    let work = private_dir("swap-dir");
+    let (ids, map) = inputs(&work, n);
+    let secrets = secrets_in(&work);
+    let mut child = binary(&server)
+        .args(bulk(
+            &ids,
+            &map,
+            &[
+                "--secret-dir",
+                secrets.to_str().expect("a UTF-8 path"),
+                "--concurrency",
+                "2",
+                "--state-dir",
+                state_in(&work).to_str().expect("a UTF-8 path"),
+                "-q",
+            ],
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(&secrets).map_or(0, |d| d.count()) == 0 {
+        assert!(Instant::now() < deadline, "no secret was delivered in 60 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let checked = work.join("checked");
+    std::fs::rename(&secrets, &checked).expect("swap");
+    std::fs::create_dir(&secrets).expect("another directory");
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let status = child.wait().expect("exits");
+    assert_eq!(status.code(), Some(0));
+    let count = |dir: &Path| std::fs::read_dir(dir).expect("dir").count();
+    assert_eq!(count(&secrets), 0, "the swapped-in directory got secrets");
+    assert_eq!(count(&checked), n, "every secret is where it was checked");
+}

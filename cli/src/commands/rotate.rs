@@ -67,7 +67,6 @@ pub async fn rotate(
             "nothing to do: the input holds no key ids",
         ));
     }
-    sink.check_dir()?;
     let users = match &args.user_map {
         Some(path) => Some(UserMap::read(path)?),
         None => None,
