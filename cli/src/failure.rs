@@ -22,6 +22,10 @@ pub struct Failure {
     /// The command's output is not whole (a write failed), whatever the
     /// code says: an `--output-file` report must not take it.
     pub incomplete: bool,
+    /// The command's output is whole though the command failed afterwards
+    /// (the audit's `--state` could not be written): an `--output-file`
+    /// report takes it.
+    pub whole: bool,
 }
 
 impl Failure {
@@ -66,7 +70,14 @@ impl Failure {
             code,
             message: message.into(),
             incomplete: false,
+            whole: false,
         }
+    }
+
+    /// This failure, with the output marked whole.
+    pub fn whole(mut self) -> Self {
+        self.whole = true;
+        self
     }
 
     /// This failure, with the output marked not whole.

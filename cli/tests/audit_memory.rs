@@ -294,3 +294,40 @@ fn a_rotation_left_unfinished_is_a_finding_until_resumed() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "");
 }
+
+/// The report and the state are separate promises: a state that cannot be
+/// written (the disk full, here a file size limit) fails the run (exit 1)
+/// after the findings were printed whole, and the last state is kept.
+#[test]
+fn a_state_that_cannot_be_written_still_prints_the_findings() {
+    let records: Vec<Value> = (0..300)
+        .map(|i| {
+            json!({"id": format!("k-{i}"), "user_id": "svc", "username": "svc-etl",
+                "name": format!("job {i}"), "created_at": fleet::days(-1), "total_calls": 1,
+                "is_active": true})
+        })
+        .collect();
+    let server = states::seeded_records(Value::Array(records));
+    let dir = dir("audit-state-full");
+    let state = dir.join("state.json");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
+        .arg(binary(&server).get_program())
+        .args(["audit", "--require-expiry", "-o", "ndjson", "--state"])
+        .arg(&state)
+        .env_remove("RUST_LOG")
+        .env("H2OGPTE_SERVER_URL", server.url())
+        .env("H2OGPTE_API_KEY", server.admin_key())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is whole"), "{stderr}");
+    let rows = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(
+        rows, 301,
+        "every finding printed (and the admin's key): {stderr}"
+    );
+    assert!(!state.exists(), "no half state");
+}

@@ -223,10 +223,15 @@ pub async fn audit(
             }
         }
     }
-    if let Some(memory) = memory {
-        unless_signalled_now(signals)?;
-        memory.save(now)?;
-    }
+    // The state and the report are separate promises: a state that cannot
+    // be written fails the run once the findings are printed whole.
+    let unsaved = match memory {
+        Some(memory) => {
+            unless_signalled_now(signals)?;
+            memory.save(now).err()
+        }
+        None => None,
+    };
     // A reader that went away (`| head`) ends the output, not the audit:
     // the exit code still says what was found.
     let stopped = rows.finish(&tally, g, signals);
@@ -268,6 +273,14 @@ pub async fn audit(
             "{} key(s) listed, but no rule asked for could be checked on them: the server reports no last use or inactivity interval (before h2oGPTe 1.7.0)",
             tally.keys
         )));
+    }
+    if let Some(failed) = unsaved {
+        let findings = tally.by_code.values().sum::<u64>();
+        return Err(Failure::api(format!(
+            "{}; the report of {findings} finding(s) in {} key(s) is whole",
+            failed.message, tally.keys
+        ))
+        .whole());
     }
     // Owners who were not told make the run partial, whatever it found.
     if let Some(Err(untold)) = told {

@@ -97,9 +97,10 @@ async fn into_report(
     let complete = match &result {
         Ok(()) => true,
         Err(f) => {
-            !f.incomplete
-                && audit
-                && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
+            f.whole
+                || !f.incomplete
+                    && audit
+                    && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
         }
     };
     match (report.finish(complete), result) {
