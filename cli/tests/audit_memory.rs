@@ -307,7 +307,7 @@ fn a_state_that_cannot_be_written_still_prints_the_findings() {
                 "is_active": true})
         })
         .collect();
-    let server = states::seeded_records(Value::Array(records));
+    let server = seeded_records(Value::Array(records));
     let dir = dir("audit-state-full");
     let state = dir.join("state.json");
     let out = std::process::Command::new("sh")
