@@ -448,3 +448,46 @@ fn a_second_signal_prints_the_table_known_so_far() {
     assert_eq!(stdout.matches(" ok").count(), 3, "{stdout}");
     assert!(stderr.contains("45 not attempted"), "{stderr}");
 }
+
+/// A signal while `create` delivers its secret to a slow command stops the
+/// delivery at once: the command (and all it started) is killed, the key
+/// deleted again, exit 143; never waiting out the command's timeout.
+#[test]
+fn a_signal_during_create_delivery_kills_the_command_and_undoes_the_key() {
+    let server = Scripted::start(vec![
+        Step::Respond(json_response(201, &created_json("k-new", "alice", SECRET))),
+        Step::Respond("HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_owned()),
+    ]);
+    let dir = std::env::temp_dir().join(format!("h2ogpte-keys-slow-sink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let started = dir.join("started");
+    let command = format!(
+        "sh -c 'cat > /dev/null; touch \"{}\"; sleep 60'",
+        started.display()
+    );
+    let mut cli = Running::start(
+        &server.url,
+        &[
+            "create",
+            "--user",
+            "u-alice",
+            "--secret-command",
+            &command,
+            "--secret-command-timeout",
+            "120",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the command did not start");
+        thread::sleep(Duration::from_millis(5));
+    }
+    cli.signal("TERM");
+    let (exit, _, stderr) = cli.finish();
+    assert_eq!(exit, Some(143), "{stderr}");
+    assert!(stderr.contains("deleted again"), "{stderr}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[1].starts_with("DELETE "), "{requests:?}");
+}

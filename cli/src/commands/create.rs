@@ -58,7 +58,17 @@ pub async fn create(
             username: &key.username,
             old_id: None,
         };
-        match sink.deliver(created.secret_key.expose(), facts).await {
+        // A signal stops the delivery at once (the command and all it
+        // started are killed) and the key is deleted again: nobody holds it.
+        let delivered = tokio::select! {
+            delivered = sink.deliver(created.secret_key.expose(), facts) => delivered,
+            signal = signals.next() => {
+                let why = format!("{signal}: the delivery of the secret was stopped");
+                let undone = undo(client, &created, &why, g).await;
+                return Err(Failure::signalled(signal, undone.message));
+            }
+        };
+        match delivered {
             Ok(to) => say_delivered(key, &to, g)?,
             Err(why) => return Err(undo(client, &created, &why, g).await),
         }
