@@ -466,7 +466,7 @@ fn a_signal_during_create_delivery_kills_the_command_and_undoes_the_key() {
         "sh -c 'cat > /dev/null; touch \"{}\"; sleep 60'",
         started.display()
     );
-    let mut cli = Running::start(
+    let cli = Running::start(
         &server.url,
         &[
             "create",
