@@ -293,6 +293,10 @@ impl Client {
     /// and its offset where to start), in the server's order, until a short
     /// page.
     ///
+    /// The stream owns a clone of the client (a few reference counts) and
+    /// of the query: it can be returned from a handler, such as axum's
+    /// `Body::from_stream`, or moved into a task.
+    ///
     /// The first page is requested alone, so a listing that fits in one
     /// page costs one request. Once it came back full, round trips
     /// overlap: up to the prefetch count of pages
@@ -325,11 +329,11 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn stream_all_api_keys<'a>(
-        &'a self,
+    pub fn stream_all_api_keys(
+        &self,
         query: &ListQuery,
-    ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'a {
-        crate::paging::stream_all_api_keys(self, query)
+    ) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'static + use<> {
+        crate::paging::stream_all_api_keys(self.clone(), query)
     }
 
     /// Every key the query matches, collected from all its pages; see
@@ -360,12 +364,12 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn audit<'a>(
-        &'a self,
+    pub fn audit(
+        &self,
         query: &ListQuery,
         policy: &Policy,
         now: DateTime<Utc>,
-    ) -> impl Stream<Item = Result<KeyAudit, Error>> + Send + 'a {
+    ) -> impl Stream<Item = Result<KeyAudit, Error>> + Send + 'static + use<> {
         let policy = policy.clone();
         self.stream_all_api_keys(query).map_ok(move |key| KeyAudit {
             findings: policy.evaluate(&key, now),

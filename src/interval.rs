@@ -10,7 +10,7 @@ use crate::Error;
 /// week; a month is 30 days, a year 365) into a positive duration.
 ///
 /// ```
-/// use chrono::TimeDelta;
+/// use h2ogpte_api_keys::chrono::TimeDelta;
 /// assert_eq!(
 ///     h2ogpte_api_keys::parse_interval("1 week 2 days").unwrap(),
 ///     TimeDelta::days(9)

@@ -64,10 +64,10 @@ impl Pager {
 
 /// [`Client::stream_all_api_keys`]: the pages, `prefetch` at a time, walked
 /// in order into one stream of keys.
-pub(crate) fn stream_all_api_keys<'a>(
-    client: &'a Client,
+pub(crate) fn stream_all_api_keys(
+    client: Client,
     query: &ListQuery,
-) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'a {
+) -> impl Stream<Item = Result<ApiKeyInfo, Error>> + Send + 'static + use<> {
     let limit = query.limit();
     let prefetch = query.prefetch().unwrap_or(client.stream_limits.prefetch);
     let start = query.offset();
@@ -76,10 +76,14 @@ pub(crate) fn stream_all_api_keys<'a>(
     // request. Only once it came back full (the stream is polled again),
     // the pages at start + limit, … are requested `prefetch` at a time and
     // delivered in order; dropping the stream cancels those in flight.
+    let max_keys = client.stream_limits.max_keys;
     let page_at = move |index: u64| {
         let page = template
             .clone()
             .with_offset(start.saturating_add(index.saturating_mul(limit)));
+        // A clone a page (a few reference counts): the stream owns what it
+        // needs, so it can outlive the borrow that made it.
+        let client = client.clone();
         async move { client.list_all_api_keys(&page).await }
     };
     let pages =
@@ -87,7 +91,7 @@ pub(crate) fn stream_all_api_keys<'a>(
     let pager = Pager {
         offset: start,
         yielded: 0,
-        max_keys: client.stream_limits.max_keys,
+        max_keys,
         buffer: VecDeque::new(),
         seen: HashSet::new(),
         hasher: RandomState::new(),

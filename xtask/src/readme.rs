@@ -1,7 +1,8 @@
-//! `cargo xtask readme`: every Rust sample in README.md compiles in a new
-//! crate whose dependencies are exactly those its "Add it" section lists.
-//! Doc-tests alone cannot show that: they see this workspace's
-//! dev-dependencies too.
+//! `cargo xtask readme`: every Rust sample in README.md, and every sample of
+//! the library's docs (`src/lib.md` and the doc comments under `src/`),
+//! compiles in a new crate whose dependencies are exactly those README's
+//! "Add it" section lists. Doc-tests alone cannot show that: they see this
+//! workspace's dev-dependencies too, and their features.
 
 use std::{fs, path::Path, process::Command};
 
@@ -14,22 +15,89 @@ const CRATES: &[(&str, &str)] = &[
     ("h2ogpte-api-keys-mock", "mock"),
 ];
 
+/// Crates a sample names beyond "Add it" because it shows using this one
+/// with them (the library's docs show an axum handler): added to the
+/// scratch crate only when a sample uses them.
+const SHOWN_WITH: &[(&str, &str)] = &[(
+    "axum::",
+    "axum = { version = \"0.8\", default-features = false, features = [\"http1\", \"json\", \"tokio\"] }",
+)];
+
 /// Writes the scratch crate under `target/readme-check` and checks every
 /// sample there (with the `blocking` feature "Add it" names too).
 pub fn run() -> Result<(), String> {
     let readme = crate::workspace::read("README.md")?;
     let toml = add_it(&readme)?;
-    let samples = samples(&readme);
+    let mut samples = samples(&readme, false);
     if samples.is_empty() {
         return Err("README.md has no Rust sample".to_owned());
     }
-    let dir = root().join("target/readme-check");
+    let from_readme = samples.len();
+    samples.extend(self::samples(&crate::workspace::read("src/lib.md")?, false));
+    let mut sources = Vec::new();
+    rust_files(&root().join("src"), &mut sources);
+    sources.sort();
+    for file in &sources {
+        let text = fs::read_to_string(file).map_err(|e| format!("cannot read {file:?}: {e}"))?;
+        samples.extend(self::samples(&doc_comments(&text), true));
+    }
+    println!(
+        "checking {from_readme} README sample(s) and {} of the crate docs in new crates with only the dependencies of \"Add it\"",
+        samples.len() - from_readme
+    );
+    // A sample that uses neither the fake server nor the mocks builds
+    // without them, as a service's `cargo build` does: their features
+    // (chrono's clock) must not be what makes it compile.
+    let (with_test_crates, library_only): (Vec<String>, Vec<String>) = samples
+        .into_iter()
+        .partition(|s| TEST_CRATES.iter().any(|(_, path)| s.contains(path)));
+    let all = with_paths(&toml)?;
+    let without: String = all
+        .lines()
+        .filter(|line| {
+            let name = line.split('=').next().unwrap_or_default().trim();
+            !TEST_CRATES
+                .iter()
+                .any(|(crate_name, _)| *crate_name == name)
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    // One target directory: the second crate rebuilds only what differs.
+    let target = root().join("target/readme-check/target");
+    check_in("readme-check", &all, &with_test_crates, &target)?;
+    check_in("readme-check-lib", &without, &library_only, &target)?;
+    println!("every sample compiles with only those dependencies");
+    Ok(())
+}
+
+/// The crates "Add it" lists for tests, and how samples name them.
+const TEST_CRATES: &[(&str, &str)] = &[
+    ("h2ogpte-fake-server", "h2ogpte_fake_server"),
+    ("h2ogpte-api-keys-mock", "h2ogpte_api_keys_mock"),
+];
+
+/// Writes the scratch crate `target/<name>` with `dependencies` (and those
+/// [`SHOWN_WITH`] a sample uses) and checks every sample there (with the
+/// `blocking` feature "Add it" names too).
+fn check_in(
+    name: &str,
+    dependencies: &str,
+    samples: &[String],
+    target: &Path,
+) -> Result<(), String> {
+    let dir = root().join("target").join(name);
     let _ = fs::remove_dir_all(dir.join("tests"));
     fs::create_dir_all(dir.join("tests")).map_err(|e| format!("cannot create {dir:?}: {e}"))?;
     fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    let mut dependencies = dependencies.to_owned();
+    for (used, line) in SHOWN_WITH {
+        if samples.iter().any(|s| s.contains(used)) {
+            dependencies += line;
+            dependencies.push('\n');
+        }
+    }
     let manifest = format!(
-        "[package]\nname = \"readme-check\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n[features]\nblocking = [\"h2ogpte-api-keys/blocking\"]\n\n{}\n",
-        with_paths(&toml)?
+        "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[workspace]\n\n[features]\nblocking = [\"h2ogpte-api-keys/blocking\"]\n\n{dependencies}\n"
     );
     write(&dir.join("Cargo.toml"), &manifest)?;
     write(&dir.join("src/lib.rs"), "")?;
@@ -42,22 +110,17 @@ pub fn run() -> Result<(), String> {
             &as_file(sample),
         )?;
     }
-    println!(
-        "checking {} README sample(s) in a new crate with only the dependencies of \"Add it\"",
-        samples.len()
-    );
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .current_dir(&dir)
         .args(["check", "--tests", "--all-features", "--quiet"])
-        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env("CARGO_TARGET_DIR", target)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() {
-        println!("every README sample compiles with only those dependencies");
         Ok(())
     } else {
         Err(format!(
-            "a README sample does not compile with only the dependencies \"Add it\" lists (see above; the samples are in {}): add the dependency to \"Add it\", or change the sample",
+            "a sample does not compile with only the dependencies \"Add it\" lists (see above; the samples are in {}): add the dependency to \"Add it\", enable it in the library, or change the sample",
             dir.join("tests").display()
         ))
     }
@@ -108,22 +171,58 @@ fn with_paths(toml: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// The code of every ```rust block (no `ignore`), hidden lines included.
-fn samples(readme: &str) -> Vec<String> {
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The text of a source file's doc comments (`///` and `//!`), a blank
+/// line for every other line, so blocks never run across items.
+fn doc_comments(source: &str) -> String {
+    source
+        .lines()
+        .map(|line| {
+            let line = line.trim_start();
+            let doc = line
+                .strip_prefix("///")
+                .or_else(|| line.strip_prefix("//!"));
+            match doc {
+                Some(rest) => rest.strip_prefix(' ').unwrap_or(rest),
+                None => "",
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The code of every ```rust block (no `ignore`, no `compile_fail`),
+/// hidden lines included; with `bare_is_rust` (doc comments, as rustdoc
+/// reads them) a block with no language is Rust too.
+fn samples(readme: &str, bare_is_rust: bool) -> Vec<String> {
     let mut samples = Vec::new();
     let mut current: Option<String> = None;
     for line in readme.lines() {
         match &mut current {
             None => {
-                if let Some(info) = line.strip_prefix("```")
-                    && info.split(',').next() == Some("rust")
-                    && !info.contains("ignore")
-                {
-                    current = Some(String::new());
+                if let Some(info) = line.trim_start().strip_prefix("```") {
+                    let language = info.split(',').next().unwrap_or_default().trim();
+                    let rust = language == "rust"
+                        || bare_is_rust
+                            && matches!(language, "" | "no_run" | "should_panic" | "edition2024");
+                    if rust && !info.contains("ignore") && !info.contains("compile_fail") {
+                        current = Some(String::new());
+                    }
                 }
             }
             Some(code) => {
-                if line.starts_with("```") {
+                if line.trim_start().starts_with("```") {
                     samples.push(std::mem::take(code));
                     current = None;
                 } else {
@@ -160,7 +259,12 @@ mod tests {
     #[test]
     fn samples_keep_hidden_lines_and_skip_other_blocks() {
         let readme = "text\n```rust,no_run\n# fn main() {\nlet x = 1;\n#\n# }\n```\n```toml\na = 1\n```\n```rust,ignore\nnope\n```\n";
-        assert_eq!(samples(readme), ["fn main() {\nlet x = 1;\n\n}\n"]);
+        assert_eq!(samples(readme, false), ["fn main() {\nlet x = 1;\n\n}\n"]);
+        // In doc comments a bare block is Rust.
+        let docs = doc_comments(
+            "/// Text.\n/// ```\n/// let y = 2;\n/// ```\nfn f() {}\n//! ```text\n//! no\n//! ```\n",
+        );
+        assert_eq!(samples(&docs, true), ["let y = 2;\n"]);
     }
 
     #[test]
