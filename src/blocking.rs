@@ -219,8 +219,30 @@ impl Client {
         &self,
         key_id: &str,
         user_id: &str,
-        retire: crate::rotation::Retire,
+        options: impl Into<crate::rotation::RotateOptions>,
     ) -> Result<crate::rotation::Rotated, Error> {
-        self.wait(self.inner.rotate_api_key(key_id, user_id, retire))
+        self.wait(self.inner.rotate_api_key(key_id, user_id, options))
+    }
+
+    /// See [`Client::plan_rotation`](crate::Client::plan_rotation).
+    pub fn plan_rotation(
+        &self,
+        key_id: &str,
+        retire: crate::rotation::Retire,
+    ) -> Result<crate::rotation::RotationPlan, Error> {
+        self.wait(self.inner.plan_rotation(key_id, retire))
+    }
+
+    /// Every key the query matches, judged against `policy` at `now`, as
+    /// an `Iterator` that fetches a page at a time; see
+    /// [`Client::audit`](crate::Client::audit).
+    pub fn audit<'a>(
+        &'a self,
+        query: &ListQuery,
+        policy: &crate::policy::Policy,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> impl Iterator<Item = Result<crate::policy::KeyAudit, Error>> + 'a {
+        let mut judged = Box::pin(self.inner.audit(query, policy, now));
+        std::iter::from_fn(move || self.wait(judged.next()))
     }
 }

@@ -17,7 +17,7 @@ use crate::{
     paging::StreamLimits,
     policy::{KeyAudit, Policy},
     raw,
-    rotation::{Retire, Rotated, RotationPlan},
+    rotation::{Retire, RotateOptions, Rotated, RotationPlan},
     types::{self, ApiKeyInfo},
 };
 
@@ -404,12 +404,25 @@ impl Client {
     /// (a key that someone revoked meanwhile gets no replacement:
     /// [`RotationStop::RevokedMeanwhile`](crate::rotation::RotationStop::RevokedMeanwhile)), except where the error's
     /// `orphan` names a key a delete failed on.
+    ///
+    /// `options` is how the old key retires ([`Retire`], which converts),
+    /// and the new key's lifetime
+    /// ([`RotateOptions::with_expires_in`](crate::rotation::RotateOptions::with_expires_in));
+    /// without one the replacement inherits what is left of the old key's.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: h2ogpte_api_keys::Client) -> Result<(), h2ogpte_api_keys::Error> {
+    /// use h2ogpte_api_keys::{chrono::TimeDelta, rotation::{Retire, RotateOptions}};
+    /// let options = RotateOptions::new(Retire::After(TimeDelta::days(7))).with_expires_in("90 days");
+    /// let rotated = client.rotate_api_key("5f0c…", "6f3c1f0e-…", options).await?;
+    /// # let _ = rotated; Ok(()) }
+    /// ```
     pub async fn rotate_api_key(
         &self,
         key_id: &str,
         user_id: &str,
-        retire: Retire,
+        options: impl Into<RotateOptions>,
     ) -> Result<Rotated, Error> {
-        crate::rotation::rotate_api_key(self, key_id, user_id, retire).await
+        crate::rotation::rotate_api_key(self, key_id, user_id, options.into()).await
     }
 }

@@ -4,7 +4,7 @@
 //! a failed response into it is in `response.rs`, retry decisions in
 //! `retry.rs`, redaction in `secret.rs`.
 
-use std::{error::Error as StdError, time::Duration};
+use std::{error::Error as StdError, fmt, time::Duration};
 
 use chrono::{DateTime, Utc};
 
@@ -245,9 +245,60 @@ pub enum ErrorKind {
     /// The client's configuration is wrong (no key, a URL that is not the
     /// API, plain http to another host).
     Configuration,
+    /// The caller's own argument was wrong in a way only the server's
+    /// answer showed (a rotation given the id of another user than the
+    /// key's): the caller's caller is not to blame, and neither is the
+    /// server.
+    InvalidArgument,
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 17] = [
+        ErrorKind::BadRequest,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::RateLimited,
+        ErrorKind::Unavailable,
+        ErrorKind::ServerError,
+        ErrorKind::OtherStatus,
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::Transport,
+        ErrorKind::ResponseInvalid,
+        ErrorKind::Unsupported,
+        ErrorKind::RefusedBeforeSending,
+        ErrorKind::Configuration,
+        ErrorKind::InvalidArgument,
+    ];
+
+    /// The kind as a stable, lower-case, dashed string for metric labels
+    /// and logs (`"bad-request"`, `"rate-limited"`, `"invalid-argument"`…):
+    /// a kind keeps its string across releases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad-request",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::RateLimited => "rate-limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::ServerError => "server-error",
+            ErrorKind::OtherStatus => "other-status",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Transport => "transport",
+            ErrorKind::ResponseInvalid => "response-invalid",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::RefusedBeforeSending => "refused-before-sending",
+            ErrorKind::Configuration => "configuration",
+            ErrorKind::InvalidArgument => "invalid-argument",
+        }
+    }
+
     fn of_status(status: StatusCode) -> Self {
         match status.as_u16() {
             400 | 422 => ErrorKind::BadRequest,
@@ -260,6 +311,12 @@ impl ErrorKind {
             500..=599 => ErrorKind::ServerError,
             _ => ErrorKind::OtherStatus,
         }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -697,7 +754,7 @@ impl Error {
             Error::Rotation(failure) => match (&failure.stop, &failure.source) {
                 (RotationStop::NoSuchKey, _) => ErrorKind::NotFound,
                 (RotationStop::RevokedMeanwhile, _) => ErrorKind::Conflict,
-                (RotationStop::WrongUser { .. }, _) => ErrorKind::BadRequest,
+                (RotationStop::WrongUser { .. }, _) => ErrorKind::InvalidArgument,
                 (_, Some(source)) => source.kind(),
                 (_, None) => ErrorKind::RefusedBeforeSending,
             },
@@ -740,6 +797,26 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_have_stable_distinct_strings() {
+        let names: std::collections::BTreeSet<&str> =
+            ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len(), "one string a kind");
+        assert_eq!(ErrorKind::RateLimited.to_string(), "rate-limited");
+        assert_eq!(ErrorKind::InvalidArgument.as_str(), "invalid-argument");
+        // A replacement made for another user blames the caller's argument,
+        // not the server and not the caller's caller.
+        let e = Error::from(RotationFailure::new(
+            "k-1",
+            Some("u-bob".into()),
+            RotationStop::WrongUser {
+                made_for: "bob".into(),
+                owner: "alice".into(),
+            },
+        ));
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
 
     #[test]
     fn messages_say_what_to_do() {

@@ -171,3 +171,63 @@ fn a_blocking_view_takes_call_options() {
     view.list_all_api_keys(&ListQuery::new())
         .expect("the view acts with the admin key");
 }
+
+/// The composites without `async`: a plan, a rotation with a lifetime of
+/// its own, and the audit as an iterator.
+#[test]
+fn plan_rotate_with_a_lifetime_and_audit_without_async() {
+    use chrono::{TimeDelta, Utc};
+    use h2ogpte_api_keys::{
+        CreateKey,
+        policy::{FindingCode, Policy},
+        rotation::{OldKey, Retire, RotateOptions},
+    };
+    let (url, key, _stop) = fake_server(0);
+    let client = client(&url, &key);
+    let old = client
+        .create_api_key_for_user(
+            CreateKey::for_user("u-alice")
+                .name("ci")
+                .expires_in("3 days"),
+        )
+        .expect("created")
+        .api_key;
+    let plan = client
+        .plan_rotation(&old.id, Retire::Deactivate)
+        .expect("planned");
+    assert_eq!(plan.old().id, old.id);
+    let rotated = client
+        .rotate_api_key(
+            &old.id,
+            "u-alice",
+            RotateOptions::new(Retire::After(TimeDelta::days(1))).with_expires_in("90 days"),
+        )
+        .expect("rotated");
+    assert!(
+        matches!(rotated.old_key, OldKey::ExpiresAt(_)),
+        "{:?}",
+        rotated.old_key
+    );
+    let new_expiry = rotated.created.api_key.expires_at.expect("an expiry");
+    let days = (new_expiry - Utc::now()).num_days();
+    assert!(
+        (89..=90).contains(&days),
+        "{days} days: its own lifetime, not the old key's 3"
+    );
+    let policy = Policy::recommended().with_expiring_within_days(Some(14));
+    let findings: Vec<(String, Vec<FindingCode>)> = client
+        .audit(&ListQuery::new().with_filter("alice"), &policy, Utc::now())
+        .map(|judged| {
+            let judged = judged.expect("judged");
+            (
+                judged.key.id,
+                judged.findings.iter().map(|f| f.code).collect(),
+            )
+        })
+        .collect();
+    let new = findings
+        .iter()
+        .find(|(id, _)| *id == rotated.created.api_key.id)
+        .expect("the new key is audited");
+    assert!(!new.1.contains(&FindingCode::ExpiringSoon), "{findings:?}");
+}

@@ -193,18 +193,55 @@ pub(crate) async fn plan_rotation(
     RotationPlan::new(old, retire, now_utc())
 }
 
+/// How [`Client::rotate_api_key`] rotates: the old key's retirement and,
+/// optionally, the new key's lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RotateOptions {
+    /// How the old key is retired.
+    pub retire: Retire,
+    /// The new key's lifetime from its creation (such as `"90 days"`);
+    /// `None` inherits what is left of the old key's.
+    pub expires_in: Option<String>,
+}
+
+impl RotateOptions {
+    /// Retires the old key so; the new key inherits its remaining life.
+    pub fn new(retire: Retire) -> Self {
+        Self {
+            retire,
+            expires_in: None,
+        }
+    }
+
+    /// Makes the new key expire this long after its creation, checked with
+    /// [`parse_interval`](crate::parse_interval) when the rotation runs.
+    pub fn with_expires_in(mut self, expires_in: impl Into<String>) -> Self {
+        self.expires_in = Some(expires_in.into());
+        self
+    }
+}
+
+impl From<Retire> for RotateOptions {
+    fn from(retire: Retire) -> Self {
+        Self::new(retire)
+    }
+}
+
 /// [`Client::rotate_api_key`]: plan, create for `user_id`, retire.
 pub(crate) async fn rotate_api_key(
     client: &Client,
     key_id: &str,
     user_id: &str,
-    retire: Retire,
+    options: RotateOptions,
 ) -> Result<Rotated, Error> {
-    let rotation = plan_rotation(client, key_id, retire)
+    let mut plan = plan_rotation(client, key_id, options.retire)
         .await?
-        .for_user(user_id)
-        .create(client)
-        .await?;
+        .for_user(user_id);
+    if let Some(expires_in) = &options.expires_in {
+        plan = plan.with_expires_in(expires_in)?;
+    }
+    let rotation = plan.create(client).await?;
     match rotation.retire_old(client).await {
         // Nobody holds the new secret yet: a key revoked meanwhile is
         // not handed on in its replacement.
