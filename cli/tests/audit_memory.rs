@@ -310,17 +310,10 @@ fn a_state_that_cannot_be_written_still_prints_the_findings() {
     let server = seeded_records(Value::Array(records));
     let dir = dir("audit-state-full");
     let state = dir.join("state.json");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
-        .arg(binary(&server).get_program())
-        .args(["audit", "--require-expiry", "-o", "ndjson", "--state"])
-        .arg(&state)
-        .env_remove("RUST_LOG")
-        .env("H2OGPTE_SERVER_URL", server.url())
-        .env("H2OGPTE_API_KEY", server.admin_key())
-        .output()
-        .expect("runs");
+    let args = ["audit", "--require-expiry", "-o", "ndjson", "--state"];
+    let mut args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    args.push(state.as_os_str());
+    let out = run_with_full_disk(&server, 8, &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is whole"), "{stderr}");

@@ -319,7 +319,6 @@ fn a_report_cut_short_by_a_full_disk_never_replaces_the_last_one() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("report");
-    let bin = binary(&server).get_program().to_owned();
     for (what, args) in [
         ("list", &["list", "--all", "-o", "csv"][..]),
         ("audit table", &["audit", "--require-expiry"][..]),
@@ -334,18 +333,9 @@ fn a_report_cut_short_by_a_full_disk_never_replaces_the_last_one() {
     ] {
         std::fs::write(&file, "yesterday's report\n").expect("write");
         // 16 blocks of 512 bytes: the report is larger.
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg("trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\"")
-            .arg(&bin)
-            .args(args)
-            .arg("--output-file")
-            .arg(&file)
-            .env_remove("RUST_LOG")
-            .env("H2OGPTE_SERVER_URL", server.url())
-            .env("H2OGPTE_API_KEY", server.admin_key())
-            .output()
-            .expect("runs");
+        let mut argv: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        argv.extend([std::ffi::OsStr::new("--output-file"), file.as_os_str()]);
+        let out = run_with_full_disk(&server, 16, &argv);
         let stderr = String::from_utf8_lossy(&out.stderr);
         // The audit's code still says what it found; the report is not it.
         let expected = if what == "list" { 1 } else { 4 };

@@ -193,3 +193,25 @@ pub fn entries_of(path: &std::path::Path) -> Vec<Value> {
     }
     entries
 }
+
+/// The binary pointed at `server`, run with `args` under a file size limit
+/// of `blocks` of 512 bytes and its signal ignored, so every write past the
+/// limit fails as on a full disk.
+pub fn run_with_full_disk(
+    server: &FakeServer,
+    blocks: u32,
+    args: &[&std::ffi::OsStr],
+) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
+        ))
+        .arg(binary(server).get_program())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("H2OGPTE_SERVER_URL", server.url())
+        .env("H2OGPTE_API_KEY", server.admin_key())
+        .output()
+        .expect("runs")
+}
