@@ -158,3 +158,44 @@ async fn errors_raw_statuses_and_headers_are_scripted() {
     let err = client.delete_api_key("k-1").await.expect_err("no header");
     assert!(matches!(err, Error::NoMockMatched { .. }), "{err:?}");
 }
+
+/// "503 with Retry-After, then the answer" in a few lines: the client's
+/// retry sees the first, the caller sees the second.
+#[tokio::test]
+async fn a_sequence_fails_then_succeeds() {
+    use h2ogpte_api_keys_mock::first_n;
+    let server = MockServer::start_async().await;
+    let unavailable = server.delete_api_key(|when, then| {
+        when.key_id("k-1").into_inner().is_true(first_n(1));
+        then.into_inner().status(503).header("retry-after", "0");
+    });
+    let deleted = server.delete_api_key(|when, then| {
+        when.key_id("k-1");
+        then.no_content();
+    });
+    client(&server)
+        .delete_api_key("k-1")
+        .await
+        .expect("deleted on the second try");
+    unavailable.assert_calls_async(1).await;
+    deleted.assert_calls_async(1).await;
+    // Without retries the caller sees the 503 once, then the answer.
+    let server = MockServer::start_async().await;
+    let _ = server.delete_api_key(|when, then| {
+        when.key_id("k-2").into_inner().is_true(first_n(1));
+        then.into_inner().status(503).header("retry-after", "0");
+    });
+    let _ = server.delete_api_key(|when, then| {
+        when.key_id("k-2");
+        then.no_content();
+    });
+    let once = Client::builder()
+        .with_base_url(server.base_url())
+        .with_api_key("sk-test")
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let err = once.delete_api_key("k-2").await.expect_err("the 503 first");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    once.delete_api_key("k-2").await.expect("then the answer");
+}
