@@ -275,9 +275,9 @@ impl Client {
     }
 }
 
-/// Making a client, walking every key, the audit and the rotation
-/// composites: their work is done in `builder.rs`, `paging.rs`, the
-/// policy and `rotation.rs`; every method of `Client` is in this file.
+// Making a client, walking every key, the audit and the rotation
+// composites; their work is done elsewhere (the builder, paging, the policy,
+// the rotation module), and every method of `Client` is in this file.
 impl Client {
     /// A client configured from `H2OGPTE_SERVER_URL` and `H2OGPTE_API_KEY`.
     pub fn from_env() -> Result<Self, Error> {
