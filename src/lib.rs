@@ -28,6 +28,7 @@ mod hooks;
 mod interval;
 mod key_state;
 mod paging;
+pub mod plan;
 pub mod policy;
 mod query;
 mod request_hook;

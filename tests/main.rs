@@ -11,6 +11,7 @@ mod front_door;
 mod intervals;
 mod key_ids;
 mod logs;
+mod plan;
 mod request_hook;
 mod requests;
 mod responses;

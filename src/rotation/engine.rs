@@ -263,6 +263,11 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
         self
     }
 
+    /// The client it calls with.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The journal.
     pub fn journal(&self) -> &J {
         &self.journal

@@ -94,6 +94,13 @@ impl RotationPlan {
         Ok(self)
     }
 
+    /// Gives the new key this inactivity interval, in days, instead of the
+    /// old key's.
+    pub fn with_inactivity_interval(mut self, days: i64) -> Self {
+        self.request.inactivity_interval = Some(days);
+        self
+    }
+
     /// The key to replace.
     pub fn old(&self) -> &ApiKeyInfo {
         &self.old
