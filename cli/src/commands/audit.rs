@@ -5,8 +5,7 @@
 
 use std::{
     collections::BTreeMap,
-    io::{self, BufRead, Read, Seek, Write},
-    path::Path,
+    io::{self, BufRead, Seek, Write},
 };
 
 use chrono::{DateTime, Utc};
@@ -20,7 +19,7 @@ use h2ogpte_api_keys::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    args::{Audit, Global, Output, Rules},
+    args::{Audit, Global, Output},
     audit_state::{AuditMemory, Cleared, Standing},
     commands::{PAGE_SIZE, unless_signalled},
     csv_out::{Cells, CsvWriter},
@@ -33,8 +32,6 @@ use crate::{
     terminal::{clip, escape, note},
 };
 
-/// Largest policy file read.
-const MAX_POLICY_BYTES: u64 = 64 << 10;
 
 /// One finding about one key: what it is, what clears it, and the data it
 /// was judged on.
@@ -80,7 +77,7 @@ pub async fn audit(
 ) -> Result<(), Failure> {
     // A FIFO or a slow disk may hold the read: a signal ends the wait.
     let (file, rules) = (args.policy.clone(), args.rules.clone());
-    let policy = unless_signalled(signals, move || policy(file.as_deref(), &rules)).await?;
+    let policy = unless_signalled(signals, move || crate::policy_file::load(file.as_deref(), &rules)).await?;
     if policy.is_empty() {
         return Err(Failure::usage(
             "the policy sets no rule, so no key could break it: set one in the file or with a flag (see --help)",
@@ -463,72 +460,6 @@ impl Notify {
             failed.join("; ")
         )))
     }
-}
-
-/// The policy: the file's rules (or none), with the flags over them; the
-/// recommended policy when neither says anything.
-fn policy(file: Option<&Path>, rules: &Rules) -> Result<Policy, Failure> {
-    let mut policy = match file {
-        Some(path) => read_policy(path)?,
-        None if !rules.any() => return Ok(Policy::recommended()),
-        None => Policy::default(),
-    };
-    for (key, value) in &rules.set {
-        policy = policy.with_rule(key, *value).ok_or_else(|| {
-            Failure::usage(format!(
-                "--{}: not a rule of this version of the library",
-                key
-            ))
-        })?;
-    }
-    Ok(policy)
-}
-
-/// The policy file's keys, as a sentence lists them: `a, b and c`.
-fn policy_keys() -> String {
-    let keys: Vec<&str> = Policy::RULES.iter().map(|rule| rule.key).collect();
-    match keys.split_last() {
-        Some((last, [])) => (*last).to_owned(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-        None => String::new(),
-    }
-}
-
-/// A policy file: TOML naming only known rules, each of its type.
-fn read_policy(path: &Path) -> Result<Policy, Failure> {
-    let name = path.display().to_string();
-    let cannot = |e: &dyn std::fmt::Display| {
-        Failure::usage(format!("cannot read the policy file {name}: {e}"))
-    };
-    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
-    let mut text = String::new();
-    file.take(MAX_POLICY_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| cannot(&e))?;
-    if text.len() as u64 > MAX_POLICY_BYTES {
-        return Err(cannot(&format!(
-            "it is larger than {} KiB",
-            MAX_POLICY_BYTES >> 10
-        )));
-    }
-    let invalid = |what: String| {
-        Failure::usage(format!(
-            "the policy file {name} is not a valid policy: {what}; its keys are {}",
-            policy_keys()
-        ))
-    };
-    let document =
-        toml::de::Deserializer::parse(&text).map_err(|e| invalid(e.message().to_owned()))?;
-    // The path names the key whose value has the wrong type.
-    serde_path_to_error::deserialize(document).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().message().to_owned();
-        invalid(if path == "." || message.contains("unknown field") {
-            message
-        } else {
-            format!("{path}: {message}")
-        })
-    })
 }
 
 /// How much of the policy a server let the audit check.
