@@ -217,6 +217,14 @@ pub enum Command {
     /// expiring soon, global, inactive but kept… one row per finding.
     #[command(after_help = audit_help())]
     Audit(Audit),
+    /// One action per key from the policy (delete, deactivate, rotate,
+    /// expire, inactivity; or keep, retiring, needs-human, own-key), such
+    /// that applying it leaves nothing to do; --out saves it for `apply`.
+    Plan(PlanArgs),
+    /// Carry out a plan saved with `plan --out`: on the server it was made
+    /// for, skipping every key changed since, rotations into a secret
+    /// directory or command.
+    Apply(ApplyArgs),
     /// Print a shell completion script.
     #[command(before_help = COMPLETIONS_HELP)]
     Completions {
@@ -518,6 +526,49 @@ pub struct Rotate {
     /// rotated: resume it.
     #[arg(long, conflicts_with = "resume")]
     pub again: bool,
+    #[command(flatten)]
+    pub sink: SinkArgs,
+}
+
+/// `plan`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Only keys of users whose username matches this.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Read the rules from this TOML file (flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Save the plan to this file (JSON) for `h2ogpte-keys apply`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: Rules,
+}
+
+/// `apply`.
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// The plan, as `plan --out` saved it.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Rotations: write each new secret to a file named by the old key's
+    /// id in this directory, which must have mode 700.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["secret_file", "secret_command"])]
+    pub secret_dir: Option<PathBuf>,
+    /// Rotations: the user id of each username, as CSV lines
+    /// `username,user_id` or TOML `username = "user_id"`.
+    #[arg(long, value_name = "FILE")]
+    pub user_map: Option<PathBuf>,
+    /// Rotations run at once, between 1 and 64.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = between(1u16, 64))]
+    pub concurrency: u16,
+    /// Apply without asking (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Say what would be done, key by key; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub sink: SinkArgs,
 }

@@ -20,6 +20,7 @@ mod lookup;
 mod metrics;
 mod output;
 mod output_file;
+mod plan_file;
 mod policy_file;
 mod regular;
 mod rotation_words;

@@ -75,4 +75,3 @@ fn read_policy(path: &Path) -> Result<Policy, Failure> {
         })
     })
 }
-

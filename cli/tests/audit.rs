@@ -166,8 +166,10 @@ fn audit_ids_by_remedy_feed_the_command_that_clears_them() {
     let r = run(cli(&server).args(["audit", "--ids", "--remedy", "deactivate"]));
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert_eq!(r.stdout, "k-forever\n");
+    // One action per key: the unused k-forever, though too old as well,
+    // is listed for deactivation alone, so the pipes never act on it twice.
     let r = run(cli(&server).args(["audit", "--ids", "--remedy", "rotate"]));
-    assert_eq!(r.stdout, "k-forever\nk-soon\n");
+    assert_eq!(r.stdout, "k-soon\n");
     let bad = run(cli(&server).args(["audit", "--remedy", "burn"]));
     assert_eq!(bad.code, 2);
     assert!(

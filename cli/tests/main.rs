@@ -12,6 +12,7 @@ mod create;
 mod help;
 mod journeys;
 mod list;
+mod plan;
 mod promises;
 mod rotate;
 mod secrets;

@@ -32,7 +32,6 @@ use crate::{
     terminal::{clip, escape, note},
 };
 
-
 /// One finding about one key: what it is, what clears it, and the data it
 /// was judged on.
 #[derive(Debug, Clone, Serialize)]
@@ -77,7 +76,10 @@ pub async fn audit(
 ) -> Result<(), Failure> {
     // A FIFO or a slow disk may hold the read: a signal ends the wait.
     let (file, rules) = (args.policy.clone(), args.rules.clone());
-    let policy = unless_signalled(signals, move || crate::policy_file::load(file.as_deref(), &rules)).await?;
+    let policy = unless_signalled(signals, move || {
+        crate::policy_file::load(file.as_deref(), &rules)
+    })
+    .await?;
     if policy.is_empty() {
         return Err(Failure::usage(
             "the policy sets no rule, so no key could break it: set one in the file or with a flag (see --help)",
@@ -184,9 +186,28 @@ pub async fn audit(
         {
             rows.stop_on(Err(e));
         }
+        // With --remedy, a key counts when the plan's one action for it is
+        // one of those remedies (the library's table), so that piping the
+        // ids into the remedy's command converges: an unused key is listed
+        // for deactivation, never for rotation too.
+        // The tool's own key (by its hint) is never listed for a remedy.
+        let own =
+            h2ogpte_api_keys::plan::own_keys([&key], g.api_key.as_deref().unwrap_or_default());
+        let planned = (!args.remedy.is_empty()).then(|| {
+            policy
+                .plan(std::slice::from_ref(&key), &remembered, &own, now)
+                .pop()
+                .map(|row| row.action)
+        });
+        let chosen = |remedy: Remedy| match &planned {
+            Some(Some(action)) => action.as_str() == remedy.as_str(),
+            _ => true,
+        };
         let mut flagged = false;
         for (at, finding) in findings.into_iter().enumerate() {
-            if !args.remedy.is_empty() && !args.remedy.contains(&finding.remedy) {
+            let kept = args.remedy.is_empty()
+                || args.remedy.contains(&finding.remedy) && args.remedy.iter().any(|r| chosen(*r));
+            if !kept {
                 continue;
             }
             flagged = true;

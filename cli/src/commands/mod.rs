@@ -1,9 +1,11 @@
 //! One module per command; this one dispatches to them.
 
+mod apply;
 mod audit;
 mod bulk;
 mod create;
 mod list;
+mod plan;
 mod resume;
 mod rotate;
 
@@ -73,6 +75,8 @@ pub async fn run(cli: Cli, mut signals: Signals) -> Result<(), Failure> {
             let audited = audit::audit(&client, args, g, signals);
             into_report(args.output_file.as_deref(), true, audited).await
         }
+        Command::Plan(args) => plan::plan(&client(g, signals).await?, args, g, signals).await,
+        Command::Apply(args) => apply::apply(&client(g, signals).await?, args, g, signals).await,
         Command::Rotate(args) if args.resume => {
             resume::resume(&client(g, signals).await?, g, signals).await
         }

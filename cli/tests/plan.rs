@@ -1,0 +1,165 @@
+//! `plan` and `apply`: one action per key, carried out on the server the
+//! plan was made for, each key read again first; a second plan finds
+//! nothing to change, and the tool's own key is never acted on.
+
+use std::path::Path;
+
+use crate::common::{
+    fleet::{self, days},
+    sinks::keys,
+    *,
+};
+use serde_json::{Value, json};
+
+/// A fleet with every kind of finding: a service account holding many
+/// keys (too old, never expiring, unused, expiring soon), people's keys,
+/// keys deactivated or expired long ago, a global key.
+fn fleet() -> h2ogpte_fake_server::FakeServer {
+    let mut records = Vec::new();
+    for i in 0..40 {
+        let mut key = json!({
+            "id": format!("k-{i:02}"), "user_id": "svc-etl", "username": "svc-etl",
+            "name": format!("job {}", i % 5), "created_at": days(-(i * 9)),
+            "total_calls": 3, "is_active": i % 11 != 0,
+            "collection_id": "c-etl", "collection_name": "ETL", "is_global_key": false,
+        });
+        if i % 3 != 0 {
+            key["expires_at"] = days(i % 40 + 1).into();
+        }
+        if i % 4 != 0 {
+            key["last_used_at"] = days(-(i % 7)).into();
+            key["inactivity_interval"] = 90.into();
+        }
+        records.push(key);
+    }
+    records.push(
+        json!({"id": "k-expired", "user_id": "bob", "username": "bob",
+        "name": "old ci", "created_at": days(-200), "expires_at": days(-60),
+        "total_calls": 1, "is_active": true}),
+    );
+    records.push(
+        json!({"id": "k-global", "user_id": "alice", "username": "alice",
+        "name": "laptop", "created_at": days(-200), "last_used_at": days(-1),
+        "total_calls": 9, "is_active": true}),
+    );
+    states::seeded_records(Value::Array(records))
+}
+
+fn plan(server: &h2ogpte_fake_server::FakeServer, out: Option<&Path>) -> Vec<Value> {
+    let mut cmd = cli(server);
+    cmd.args([
+        "plan",
+        "--require-expiry",
+        "--max-lifetime",
+        "180",
+        "--max-age",
+        "120",
+        "--unused-for",
+        "60",
+        "--expiring-within",
+        "7",
+        "--require-inactivity-interval",
+        "--forbid-global-keys",
+        "--inactive-for",
+        "30",
+        "-o",
+        "json",
+    ]);
+    if let Some(out) = out {
+        cmd.arg("--out").arg(out);
+    }
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).expect("json")
+}
+
+fn acting(rows: &[Value]) -> Vec<(String, String)> {
+    rows.iter()
+        .filter(|r| {
+            !matches!(
+                r["action"].as_str(),
+                Some("keep" | "retiring" | "needs-human" | "own-key")
+            )
+        })
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or("").to_owned(),
+                r["action"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plan_apply_plan_leaves_nothing_to_change() {
+    let server = fleet();
+    let dir = fleet::scratch("plan").join(format!("{:?}", std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let state = state_in(&dir);
+    let secrets = dir.join("secrets");
+    std::fs::create_dir(&secrets).expect("dir");
+    std::fs::set_permissions(
+        &secrets,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+    )
+    .expect("chmod");
+    let file = dir.join("plan.json");
+    let first = plan(&server, Some(&file));
+    let actions: std::collections::BTreeSet<&str> =
+        first.iter().filter_map(|r| r["action"].as_str()).collect();
+    for expected in ["rotate", "deactivate", "delete", "needs-human", "own-key"] {
+        assert!(actions.contains(expected), "{expected} in {actions:?}");
+    }
+    let before = keys(&server)
+        .iter()
+        .filter(|k| k["is_active"] == true)
+        .count();
+    // Without a terminal, --yes is needed; the server is named.
+    let apply = |extra: &[&str]| {
+        run(cli(&server)
+            .arg("apply")
+            .arg(&file)
+            .args(["--secret-dir", secrets.to_str().expect("utf-8")])
+            .args(["--state-dir", state.to_str().expect("utf-8"), "-o", "json"])
+            .args(extra))
+    };
+    let r = apply(&[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pass --yes") && r.stderr.contains("127.0.0.1"),
+        "{}",
+        r.stderr
+    );
+    let r = apply(&["--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = apply(&["--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let applied: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    assert!(applied.iter().all(|a| a["result"] == "done"), "{applied:?}");
+    let second = plan(&server, None);
+    assert!(
+        acting(&second).is_empty(),
+        "a second plan still acts: {:?}",
+        acting(&second)
+    );
+    let after = keys(&server)
+        .iter()
+        .filter(|k| k["is_active"] == true)
+        .count();
+    assert!(after <= before, "the active keys grew: {before} -> {after}");
+    // The same plan again: every key it changes changed since, skipped.
+    let r = apply(&["--yes"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let again: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    assert!(again.iter().all(|a| a["result"] == "skipped"), "{again:?}");
+    // A plan made for another server is refused.
+    let other = fleet();
+    let r = run(cli(&other).arg("apply").arg(&file).args([
+        "--yes",
+        "--secret-dir",
+        secrets.to_str().expect("utf-8"),
+    ]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("was made for"), "{}", r.stderr);
+}
