@@ -33,6 +33,8 @@ struct Pager {
     seen: HashSet<u64>,
     hasher: RandomState,
     exhausted: bool,
+    /// Only this username, exactly.
+    user: Option<String>,
 }
 
 impl Pager {
@@ -88,6 +90,7 @@ pub(crate) fn stream_all_api_keys(
     };
     let pages =
         stream::once(page_at(0)).chain(stream::iter(1u64..).map(page_at).buffered(prefetch));
+
     let pager = Pager {
         offset: start,
         yielded: 0,
@@ -96,12 +99,19 @@ pub(crate) fn stream_all_api_keys(
         seen: HashSet::new(),
         hasher: RandomState::new(),
         exhausted: false,
+        user: query.user().map(str::to_owned),
     };
     stream::try_unfold(
         (Box::pin(pages), pager),
         move |(mut pages, mut pager)| async move {
             loop {
                 if let Some(key) = pager.buffer.pop_front() {
+                    // An exact user: the API's filter is a substring; the
+                    // other users' keys are dropped here, after paging has
+                    // counted them.
+                    if pager.user.as_deref().is_some_and(|u| key.username != u) {
+                        continue;
+                    }
                     if pager.yielded >= pager.max_keys {
                         return Err(Error::TooManyKeys {
                             limit: pager.max_keys,

@@ -20,6 +20,8 @@ pub struct ListQuery {
     limit: u64,
     filter: Option<String>,
     prefetch: Option<usize>,
+    /// Only this username, exactly (the API's filter is a substring).
+    user: Option<String>,
 }
 
 impl Default for ListQuery {
@@ -29,6 +31,7 @@ impl Default for ListQuery {
             limit: DEFAULT_PAGE_SIZE,
             filter: None,
             prefetch: None,
+            user: None,
         }
     }
 }
@@ -74,6 +77,31 @@ impl ListQuery {
     pub fn with_filter(mut self, filter: impl Into<String>) -> Self {
         self.filter = Some(filter.into());
         self
+    }
+
+    /// Only the keys of the user named exactly `username`. The API's
+    /// filter matches a substring (`svc-etl` also lists `svc-etl-staging`):
+    /// this sends it as the filter, to narrow the listing, and a stream
+    /// ([`Client::stream_all_api_keys`](crate::Client::stream_all_api_keys),
+    /// [`Client::audit`](crate::Client::audit)) yields only the exact
+    /// matches. A single page ([`Client::list_all_api_keys`](crate::Client::list_all_api_keys))
+    /// is the server's, unfiltered: keep [`keeps`](Self::keeps) there.
+    pub fn with_user(mut self, username: impl Into<String>) -> Self {
+        let username = username.into();
+        self.filter = Some(username.clone());
+        self.user = Some(username);
+        self
+    }
+
+    /// The exact username, when set with [`with_user`](Self::with_user).
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Whether `key` belongs to this query's exact user (always, without
+    /// one).
+    pub fn keeps(&self, key: &crate::types::ApiKeyInfo) -> bool {
+        self.user.as_deref().is_none_or(|u| key.username == u)
     }
 
     /// For [`Client::stream_all_api_keys`](crate::Client::stream_all_api_keys):

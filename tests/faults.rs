@@ -614,3 +614,52 @@ async fn a_key_listed_on_two_pages_is_yielded_once() {
         .expect("keys");
     assert_eq!(ids, ["a", "b", "c", "d", "e"]);
 }
+
+/// An exact user: the API's filter is a substring, so `svc-etl` lists
+/// `svc-etl-staging` too; the stream keeps only `svc-etl`'s keys, and a
+/// full page of other users' keys does not pass for a server ignoring
+/// `offset`.
+#[tokio::test]
+async fn an_exact_user_keeps_only_that_users_keys() {
+    use futures::TryStreamExt;
+    let key = |id: &str, user: &str| {
+        KEY.replace("\"k1\"", &format!("\"{id}\""))
+            .replace("\"alice\"", &format!("\"{user}\""))
+    };
+    let server = FaultyServer::start(vec![
+        Reply::json(
+            200,
+            &format!(
+                "[{},{}]",
+                key("s1", "svc-etl-staging"),
+                key("s2", "svc-etl-staging")
+            ),
+        ),
+        Reply::json(
+            200,
+            &format!(
+                "[{},{}]",
+                key("e1", "svc-etl"),
+                key("s3", "svc-etl-staging")
+            ),
+        ),
+        Reply::json(200, &format!("[{}]", key("e2", "svc-etl"))),
+    ])
+    .await;
+    let query = ListQuery::new()
+        .with_user("svc-etl")
+        .with_limit(2)
+        .with_prefetch(1);
+    assert_eq!(
+        query.filter(),
+        Some("svc-etl"),
+        "the server narrows the listing"
+    );
+    let ids: Vec<String> = client(&server)
+        .stream_all_api_keys(&query)
+        .map_ok(|k| k.id)
+        .try_collect()
+        .await
+        .expect("keys");
+    assert_eq!(ids, ["e1", "e2"]);
+}

@@ -36,10 +36,16 @@ fn documented() -> Vec<String> {
 }
 
 /// `ListQuery`'s setters that send nothing, with why.
-const NOT_SENT: [(&str, &str); 1] = [(
-    "with_prefetch",
-    "how many pages the stream reads ahead: nothing on the wire",
-)];
+const NOT_SENT: [(&str, &str); 2] = [
+    (
+        "with_prefetch",
+        "how many pages the stream reads ahead: nothing on the wire",
+    ),
+    (
+        "with_user",
+        "sends its name as the filter (`with_filter`, called here); the exact match is the stream's",
+    ),
+];
 
 /// The `with_*` methods of `ListQuery`, read from its source.
 fn list_query_setters() -> Vec<String> {

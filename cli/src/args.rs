@@ -338,6 +338,10 @@ pub struct List {
     /// Only keys of users whose username matches this.
     #[arg(long)]
     pub filter: Option<String>,
+    /// Only the keys of the user named exactly this (the API's filter is
+    /// a substring: `svc-etl` also matches `svc-etl-staging`).
+    #[arg(long, value_name = "NAME", conflicts_with = "filter")]
+    pub user: Option<String>,
     /// Every key, fetched page by page.
     #[arg(long, conflicts_with_all = ["offset", "limit"])]
     pub all: bool,
@@ -370,7 +374,11 @@ impl List {
     /// Whether a filter the server cannot apply is set: then every key is
     /// read, and the filter sees them all.
     pub fn filters_on_the_client(&self) -> bool {
-        self.active || self.inactive || self.expired || self.unused_for.is_some()
+        self.active
+            || self.inactive
+            || self.expired
+            || self.unused_for.is_some()
+            || self.user.is_some()
     }
 }
 
@@ -536,6 +544,10 @@ pub struct PlanArgs {
     /// Only keys of users whose username matches this.
     #[arg(long)]
     pub filter: Option<String>,
+    /// Only the keys of the user named exactly this (the API's filter is
+    /// a substring: `svc-etl` also matches `svc-etl-staging`).
+    #[arg(long, value_name = "NAME", conflicts_with = "filter")]
+    pub user: Option<String>,
     /// Read the rules from this TOML file (flags override it).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -579,6 +591,10 @@ pub struct Audit {
     /// Only keys of users whose username matches this.
     #[arg(long)]
     pub filter: Option<String>,
+    /// Only the keys of the user named exactly this (the API's filter is
+    /// a substring: `svc-etl` also matches `svc-etl-staging`).
+    #[arg(long, value_name = "NAME", conflicts_with = "filter")]
+    pub user: Option<String>,
     /// Read the rules from this TOML file (flags override it).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,

@@ -5,7 +5,7 @@ use crate::common::*;
 use h2ogpte_fake_server::FakeServer;
 use h2ogpte_test_support::http::json_response;
 use h2ogpte_test_support::scripted::key_json;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Write;
 use std::net::TcpListener;
 use std::thread;
@@ -406,4 +406,47 @@ fn output_file_never_replaces_a_device_or_a_fifo() {
             .file_type()
             .is_char_device()
     );
+}
+
+/// `--user NAME` is exact on `list`, `audit` and `plan`: the API's filter
+/// is a substring, and `svc-etl` must not act on `svc-etl-staging`.
+#[test]
+fn an_exact_user_leaves_a_user_whose_name_contains_it() {
+    let key = |id: &str, user: &str| {
+        json!({"id": id, "user_id": user, "username": user, "name": "job",
+            "created_at": fleet::days(-1), "total_calls": 1, "is_active": true})
+    };
+    let server = states::seeded_records(Value::Array(vec![
+        key("e-1", "svc-etl"),
+        key("e-2", "svc-etl"),
+        key("s-1", "svc-etl-staging"),
+    ]));
+    let ids = |args: &[&str]| -> Vec<String> {
+        let r = run(cli(&server).args(args).args(["-o", "json"]));
+        assert!(matches!(r.code, 0 | 4), "{args:?}: {}", r.stderr);
+        let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+        let mut ids: Vec<String> = rows
+            .iter()
+            .map(|r| r["id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    assert_eq!(ids(&["list", "--user", "svc-etl"]), ["e-1", "e-2"]);
+    assert_eq!(
+        ids(&["list", "--filter", "svc-etl"]).len(),
+        3,
+        "the filter is a substring"
+    );
+    assert_eq!(
+        ids(&["audit", "--require-expiry", "--user", "svc-etl"]),
+        ["e-1", "e-2"]
+    );
+    assert_eq!(
+        ids(&["plan", "--require-expiry", "--user", "svc-etl"]),
+        ["e-1", "e-2"]
+    );
+    let r = run(cli(&server).args(["list", "--user", "a", "--filter", "b"]));
+    assert_eq!(r.code, 2, "one or the other: {}", r.stderr);
 }

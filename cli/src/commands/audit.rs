@@ -111,6 +111,9 @@ pub async fn audit(
     if let Some(filter) = &args.filter {
         query = query.with_filter(filter);
     }
+    if let Some(user) = &args.user {
+        query = query.with_user(user);
+    }
     let format = match (args.ids, g.output) {
         (true, _) => None,
         (false, format) => Some(format),
@@ -229,7 +232,7 @@ pub async fn audit(
     // The listing is complete: what was fixed since the last run, and the
     // state of this one.
     if let Some(memory) = memory.as_mut() {
-        let (cleared, gone) = memory.cleared(args.filter.is_none());
+        let (cleared, gone) = memory.cleared(args.filter.is_none() && args.user.is_none());
         tally.keys_gone = gone;
         for c in cleared {
             if !args.remedy.is_empty() && !args.remedy.contains(&c.code.remedy()) {
@@ -279,7 +282,13 @@ pub async fn audit(
         let matched = args
             .filter
             .as_deref()
-            .map_or_else(String::new, |f| format!(" for --filter {}", escape(f)));
+            .map(|f| format!(" for --filter {}", escape(f)))
+            .or_else(|| {
+                args.user
+                    .as_deref()
+                    .map(|u| format!(" for --user {}", escape(u)))
+            })
+            .unwrap_or_default();
         return Err(Failure::nothing_checked(format!(
             "0 keys checked: the server listed no key{matched}, so nothing was audited"
         )));

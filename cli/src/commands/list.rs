@@ -36,6 +36,9 @@ pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failur
     if let Some(filter) = &args.filter {
         query = query.with_filter(filter);
     }
+    if let Some(user) = &args.user {
+        query = query.with_user(user);
+    }
     // Written as keys arrive, in memory bounded by a page and a chunk of
     // table rows, whatever the number of keys.
     let mut out = KeyWriter::new(

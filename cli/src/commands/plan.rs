@@ -46,6 +46,9 @@ pub async fn plan(
     if let Some(filter) = &args.filter {
         query = query.with_filter(filter);
     }
+    if let Some(user) = &args.user {
+        query = query.with_user(user);
+    }
     let keys = interruptible(signals, async {
         client
             .collect_all_api_keys(&query)
