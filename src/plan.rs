@@ -275,6 +275,29 @@ fn inactivity_for(key: &ApiKeyInfo, now: DateTime<Utc>) -> i64 {
     DEFAULT_INACTIVITY_DAYS.max(idle + 30).min(36_500)
 }
 
+impl PlanRow {
+    /// Whether the server's key `now` differs from the key this row was
+    /// planned on in anything its action was decided on (its state, expiry,
+    /// inactivity interval, collection or user): such a row is stale, and
+    /// is not to be applied (as a stale Terraform plan is not).
+    pub fn is_stale(&self, now: &ApiKeyInfo) -> bool {
+        let k = &self.key;
+        (
+            k.is_active,
+            k.expires_at,
+            k.inactivity_interval,
+            &k.collection_id,
+            &k.username,
+        ) != (
+            now.is_active,
+            now.expires_at,
+            now.inactivity_interval,
+            &now.collection_id,
+            &now.username,
+        )
+    }
+}
+
 /// What applying one row did.
 #[derive(Debug)]
 #[non_exhaustive]

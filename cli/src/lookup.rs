@@ -9,6 +9,19 @@ use crate::{args::Global, failure::Failure};
 /// Keys fetched per request when a command pages through every key.
 pub const PAGE_SIZE: u64 = 500;
 
+/// The listing of `--filter` (a substring of usernames) or `--user` (one
+/// username, exactly), in pages of [`PAGE_SIZE`].
+pub fn query(filter: Option<&str>, user: Option<&str>) -> ListQuery {
+    let mut query = ListQuery::new().with_limit(PAGE_SIZE);
+    if let Some(filter) = filter {
+        query = query.with_filter(filter);
+    }
+    if let Some(user) = user {
+        query = query.with_user(user);
+    }
+    query
+}
+
 /// The key with this id, found by paging through every key.
 pub async fn find(client: &Client, id: &str, g: &Global) -> Result<types::ApiKeyInfo, Failure> {
     let mut keys = std::pin::pin!(

@@ -5,10 +5,21 @@ use std::{io::Read, path::Path};
 
 use h2ogpte_api_keys::policy::Policy;
 
-use crate::{args::Rules, failure::Failure};
+use crate::{args::Rules, failure::Failure, signals::Signals, wait::unless_signalled};
 
 /// Largest policy file read.
 const MAX_POLICY_BYTES: u64 = 64 << 10;
+
+/// [`load`] on a thread of its own: a FIFO or a slow disk may hold the
+/// read, and a signal ends the wait.
+pub async fn load_unless_signalled(
+    file: Option<&Path>,
+    rules: &Rules,
+    signals: &mut Signals,
+) -> Result<Policy, Failure> {
+    let (file, rules) = (file.map(Path::to_owned), rules.clone());
+    unless_signalled(signals, move || load(file.as_deref(), &rules)).await
+}
 
 /// The policy: the file's rules (or none), with the flags over them; the
 /// recommended policy when neither says anything.

@@ -83,7 +83,7 @@ pub async fn apply(
     for row in changing {
         match now_listed.get(&row.key.id) {
             None => rows.push(Row::skipped(row, "the key is gone since the plan was made")),
-            Some(now) if changed(&row.key, now) => rows.push(Row::skipped(
+            Some(now) if row.is_stale(now) => rows.push(Row::skipped(
                 row,
                 "the key changed since the plan was made: make a new plan",
             )),
@@ -226,24 +226,6 @@ impl Row {
             },
         }
     }
-}
-
-/// Whether the server's key differs from the plan's in what the plan's
-/// action was decided on.
-fn changed(planned: &ApiKeyInfo, now: &ApiKeyInfo) -> bool {
-    (
-        planned.is_active,
-        planned.expires_at,
-        planned.inactivity_interval,
-        &planned.collection_id,
-        &planned.username,
-    ) != (
-        now.is_active,
-        now.expires_at,
-        now.inactivity_interval,
-        &now.collection_id,
-        &now.username,
-    )
 }
 
 /// Prints the rows (NDJSON, a line each).

@@ -11,7 +11,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use h2ogpte_api_keys::{
-    Client, KeyState, ListQuery,
+    Client, KeyState,
     policy::{Finding, FindingCode, KeyAudit, Policy, Remedy, reports_last_use},
     rotation::Memory,
     types::ApiKeyInfo,
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     args::{Audit, Global, Output},
     audit_state::{AuditMemory, Cleared, Standing},
-    commands::{PAGE_SIZE, unless_signalled},
+    commands::unless_signalled,
     csv_out::{Cells, CsvWriter},
     failure::Failure,
     metrics::MetricsWriter,
@@ -74,12 +74,9 @@ pub async fn audit(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    // A FIFO or a slow disk may hold the read: a signal ends the wait.
-    let (file, rules) = (args.policy.clone(), args.rules.clone());
-    let policy = unless_signalled(signals, move || {
-        crate::policy_file::load(file.as_deref(), &rules)
-    })
-    .await?;
+    let policy =
+        crate::policy_file::load_unless_signalled(args.policy.as_deref(), &args.rules, signals)
+            .await?;
     if policy.is_empty() {
         return Err(Failure::usage(
             "the policy sets no rule, so no key could break it: set one in the file or with a flag (see --help)",
@@ -107,13 +104,7 @@ pub async fn audit(
     };
     let remembered = remembered_rotations(client, g);
     let now = Utc::now();
-    let mut query = ListQuery::new().with_limit(PAGE_SIZE);
-    if let Some(filter) = &args.filter {
-        query = query.with_filter(filter);
-    }
-    if let Some(user) = &args.user {
-        query = query.with_user(user);
-    }
+    let query = crate::lookup::query(args.filter.as_deref(), args.user.as_deref());
     let format = match (args.ids, g.output) {
         (true, _) => None,
         (false, format) => Some(format),

@@ -4,11 +4,10 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use h2ogpte_api_keys::{Client, KeyState, ListQuery, types};
+use h2ogpte_api_keys::{Client, KeyState, types};
 
 use crate::{
     args::{Global, List, Output},
-    commands::PAGE_SIZE,
     csv_out::{Cells, CsvWriter, KEY_COLUMNS},
     failure::Failure,
     lookup::find,
@@ -32,13 +31,7 @@ fn keep(args: &List, key: &types::ApiKeyInfo, now: DateTime<Utc>) -> bool {
 pub async fn list(client: &Client, args: &List, g: &Global) -> Result<(), Failure> {
     let failed = |e: h2ogpte_api_keys::Error| Failure::from_error(&e, g.timeout);
     let now = Utc::now();
-    let mut query = ListQuery::new().with_limit(PAGE_SIZE);
-    if let Some(filter) = &args.filter {
-        query = query.with_filter(filter);
-    }
-    if let Some(user) = &args.user {
-        query = query.with_user(user);
-    }
+    let query = crate::lookup::query(args.filter.as_deref(), args.user.as_deref());
     // Written as keys arrive, in memory bounded by a page and a chunk of
     // table rows, whatever the number of keys.
     let mut out = KeyWriter::new(

@@ -21,8 +21,6 @@ use crate::{
     signals::Signals,
 };
 
-pub use crate::lookup::PAGE_SIZE;
-
 /// Runs the command the arguments name, with the SIGINT and SIGTERM caught
 /// since the process started: each command says what they mean to it.
 pub async fn run(cli: Cli, mut signals: Signals) -> Result<(), Failure> {

@@ -3,19 +3,18 @@
 //! for `apply`; it changes nothing.
 
 use chrono::Utc;
-use h2ogpte_api_keys::{Client, ListQuery, plan::own_keys};
+use h2ogpte_api_keys::{Client, plan::own_keys};
 use serde::Serialize;
 
 use crate::{
     args::{Global, Output, PlanArgs},
     failure::Failure,
-    lookup::PAGE_SIZE,
     output::{print_results, whole_table, write_ndjson},
     plan_file::{PlanFile, detail},
     signals::Signals,
     state_dir::peek_journal,
     terminal::{escape, note},
-    wait::{interruptible, unless_signalled},
+    wait::interruptible,
 };
 
 /// One key's row, as printed.
@@ -37,18 +36,10 @@ pub async fn plan(
     g: &Global,
     signals: &mut Signals,
 ) -> Result<(), Failure> {
-    let (file, rules) = (args.policy.clone(), args.rules.clone());
-    let policy = unless_signalled(signals, move || {
-        crate::policy_file::load(file.as_deref(), &rules)
-    })
-    .await?;
-    let mut query = ListQuery::new().with_limit(PAGE_SIZE);
-    if let Some(filter) = &args.filter {
-        query = query.with_filter(filter);
-    }
-    if let Some(user) = &args.user {
-        query = query.with_user(user);
-    }
+    let policy =
+        crate::policy_file::load_unless_signalled(args.policy.as_deref(), &args.rules, signals)
+            .await?;
+    let query = crate::lookup::query(args.filter.as_deref(), args.user.as_deref());
     let keys = interruptible(signals, async {
         client
             .collect_all_api_keys(&query)
