@@ -381,6 +381,7 @@ impl ClientBuilder {
                 prefetch: self.prefetch,
                 max_keys: self.max_stream_keys,
             },
+            api_key.expose(),
         ))
     }
 }

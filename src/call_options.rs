@@ -33,6 +33,8 @@ pub struct CallOptions {
     pub(crate) headers: HeaderMap,
     /// `Authorization: Bearer <key>`, or why the key cannot be sent.
     pub(crate) authorization: Option<Result<HeaderValue, Arc<str>>>,
+    /// The hint of that key ([`Client::may_be_own_key`](crate::Client::may_be_own_key)).
+    pub(crate) own_hint: Option<Arc<str>>,
 }
 
 impl fmt::Debug for CallOptions {
@@ -94,6 +96,7 @@ impl CallOptions {
     /// Act with this administrator's API key instead of the client's.
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
         let key = key.into();
+        self.own_hint = Some(crate::secret::hint_of(&key).into());
         self.authorization = Some(
             HeaderValue::try_from(format!("Bearer {key}"))
                 .map(|mut value| {

@@ -1,7 +1,7 @@
 //! The front door: the API's operations under their operationIds, with typed
 //! errors and retries, over the generated client, which stays reachable.
 
-use std::{fmt, future::Future};
+use std::{fmt, future::Future, sync::Arc};
 
 use progenitor_client::ClientInfo;
 
@@ -35,6 +35,8 @@ pub struct Client {
     max_response_bytes: usize,
     /// How far and how fast a stream of keys goes.
     pub(crate) stream_limits: StreamLimits,
+    /// The hint of the key this client authenticates with.
+    own_hint: Arc<str>,
 }
 
 impl fmt::Debug for Client {
@@ -55,6 +57,7 @@ impl Client {
         retry: RetryPolicy,
         max_response_bytes: usize,
         stream_limits: StreamLimits,
+        api_key: &str,
     ) -> Self {
         Self {
             raw,
@@ -62,7 +65,18 @@ impl Client {
             retry,
             max_response_bytes,
             stream_limits,
+            own_hint: crate::secret::hint_of(api_key).into(),
         }
+    }
+
+    /// Whether `key` may be the key this client authenticates with: the
+    /// server keeps the last four characters of each secret (`hint`), and
+    /// `key`'s is this client's. Keys that share a hint all answer yes,
+    /// so a caller that protects its own key errs on the safe side. The
+    /// [rotation engine](crate::rotation::Rotator) and
+    /// [plans](crate::plan) leave such keys alone unless told otherwise.
+    pub fn may_be_own_key(&self, key: &ApiKeyInfo) -> bool {
+        !self.own_hint.is_empty() && key.hint == *self.own_hint
     }
 
     /// The API base URL requests go to, such as `https://host/api/v1`.
@@ -76,9 +90,11 @@ impl Client {
     /// costs a few clones, no connection. Options of an earlier view are
     /// replaced, not merged.
     pub fn with_options(&self, options: CallOptions) -> Client {
+        let own_hint = options.own_hint.clone();
         let hooks = self.raw.inner().with_options(options);
         Client {
             raw: raw::Client::new_with_client(self.raw.baseurl(), self.raw.client().clone(), hooks),
+            own_hint: own_hint.unwrap_or_else(|| self.own_hint.clone()),
             ..self.clone()
         }
     }

@@ -27,7 +27,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Error, KeyState,
+    Client, Error, KeyState,
     policy::{FindingCode, Policy},
     rotation::{Deliver, Journal, JournalError, Memory, Outcome, Retire, RotationPlan, Rotator},
     types::ApiKeyInfo,
@@ -124,15 +124,16 @@ pub struct PlanRow {
     pub action: Action,
 }
 
-/// The ids of the keys that may be the caller's own: those whose hint (the
-/// last four characters of the secret) is the end of `api_key`. Several
-/// keys may share a hint; none of them is acted on.
-pub fn own_keys<'a>(keys: impl IntoIterator<Item = &'a ApiKeyInfo>, api_key: &str) -> Vec<String> {
-    let Some(hint) = api_key.get(api_key.len().saturating_sub(4)..) else {
-        return Vec::new();
-    };
+/// The ids of the keys that may be the caller's own
+/// ([`Client::may_be_own_key`]): those whose hint (the last four characters
+/// of the secret) is the client's. Several keys may share a hint; none of
+/// them is acted on.
+pub fn own_keys<'a>(
+    client: &Client,
+    keys: impl IntoIterator<Item = &'a ApiKeyInfo>,
+) -> Vec<String> {
     keys.into_iter()
-        .filter(|k| k.hint == hint)
+        .filter(|k| client.may_be_own_key(k))
         .map(|k| k.id.clone())
         .collect()
 }

@@ -30,6 +30,12 @@ impl Secret {
     }
 }
 
+/// The hint the server keeps of a key's secret: its last four characters.
+pub(crate) fn hint_of(secret: &str) -> String {
+    let skip = secret.chars().count().saturating_sub(4);
+    secret.chars().skip(skip).collect()
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(\"[redacted]\")")

@@ -157,7 +157,7 @@ async fn converge(specs: Vec<Spec>, forbid_global: bool) -> (usize, usize) {
         );
     }
     let before = keys(&client).await;
-    let own = own_keys(&before, server.admin_key());
+    let own = own_keys(&client, &before);
     assert_eq!(own.len(), 1, "the caller's key is found by its hint");
     let policy = policy(forbid_global);
     let memory = rotator.memory().await.expect("memory");

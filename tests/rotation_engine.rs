@@ -351,6 +351,47 @@ async fn check(client: &Client, vault: &Vault, seeded: usize, retire: Retire) {
     }
 }
 
+/// The engine's client authenticates with a key the server lists: a run
+/// that holds it refuses it before anything is made, and rotates it only
+/// when told, keeping it working for its overlap so the run can finish.
+#[tokio::test]
+async fn the_engine_leaves_its_own_key_alone_unless_allowed() {
+    let (_server, client, _) = start().await;
+    let before = all_keys(&client).await;
+    let own: Vec<&ApiKeyInfo> = before.iter().filter(|k| client.may_be_own_key(k)).collect();
+    assert_eq!(own.len(), 1, "the client's key is found by its hint");
+    let overlap = Retire::After(TimeDelta::days(1));
+    let mut plans = plans(&client, overlap).await;
+    let own_plan = RotationPlan::new(own[0].clone(), overlap, Utc::now()).expect("plan");
+    plans.insert(0, own_plan.clone());
+    let vault = Vault::default();
+    let rotator = Rotator::new(
+        client.clone(),
+        Arc::new(MemoryJournal::new()),
+        vault.clone(),
+    );
+    let run = rotator.run(plans, |_| {}).await.expect("run");
+    assert!(
+        matches!(run.outcomes[0].end, End::Refused(Refusal::OwnKey)),
+        "{:?}",
+        run.outcomes[0]
+    );
+    assert!(run.outcomes[1..].iter().all(|o| o.is_done()), "{run:?}");
+    assert_eq!(vault.deliveries(&own[0].id), 0, "nothing was made for it");
+
+    let rotator = rotator.with_allow_self(true);
+    let run = rotator.run(vec![own_plan], |_| {}).await.expect("run");
+    assert!(run.outcomes[0].is_done(), "{:?}", run.outcomes[0]);
+    assert_eq!(vault.deliveries(&own[0].id), 1);
+    assert!(
+        all_keys(&client)
+            .await
+            .iter()
+            .any(|k| k.id == own[0].id && k.is_active),
+        "the old key works through its overlap"
+    );
+}
+
 #[tokio::test]
 async fn a_run_killed_at_any_step_resumes_to_every_key_rotated_once() {
     let mut tally = Tally::default();

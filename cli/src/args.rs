@@ -80,6 +80,12 @@ pub struct Global {
     /// `$XDG_STATE_HOME/h2ogpte-keys`, else `~/.local/state/h2ogpte-keys`).
     #[arg(long, value_name = "DIR", global = true, help_heading = "State")]
     pub state_dir: Option<PathBuf>,
+    /// Act on the key this tool authenticates with too. Without it every
+    /// command (expire, inactivity, deactivate, delete, rotate, apply)
+    /// refuses a key whose hint is the caller's, and a plan gives it the
+    /// action own-key.
+    #[arg(long, global = true, help_heading = "Safety")]
+    pub allow_self: bool,
 }
 
 /// Where a new key's secret goes, when not to standard output.

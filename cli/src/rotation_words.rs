@@ -28,6 +28,9 @@ pub fn old_key_word(old: &OldKey) -> (&'static str, Option<chrono::DateTime<chro
     }
 }
 
+/// Why the caller's own key is left alone, in every command.
+pub const OWN_KEY: &str = "this may be the key this tool authenticates with (its hint matches): acting on it would lock this tool out; pass --allow-self to do it anyway";
+
 /// Why a key was refused before anything was done.
 pub fn refusal(r: &Refusal) -> String {
     match r {
@@ -39,6 +42,7 @@ pub fn refusal(r: &Refusal) -> String {
             "this key was rotated already, into key {}, which still works: the old key is retiring (let it expire); to rotate it again anyway, pass --again",
             escape(new_key_id)
         ),
+        Refusal::OwnKey => OWN_KEY.to_owned(),
         _ => "refused before anything was done".to_owned(),
     }
 }

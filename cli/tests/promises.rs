@@ -458,7 +458,9 @@ fn server_text_is_escaped_on_the_terminal() {
     let message = format!("\u{1b}[2J\u{1b}]0;owned\u{7}bad\n{}", "y".repeat(5000));
     let body = serde_json::json!({"code": 404, "message": message}).to_string();
     let (url, _) = scripted_server(vec![json_response(404, &body)]);
-    let r = run(cli(&server).args(["deactivate", "k1", "--server-url", &url]));
+    // --allow-self: the scripted server answers the call alone, with no
+    // listing to find the tool's own key in.
+    let r = run(cli(&server).args(["deactivate", "k1", "--allow-self", "--server-url", &url]));
     for stream in [&r.stdout, &r.stderr] {
         assert!(
             !stream.contains('\u{1b}') && !stream.contains('\u{7}'),
@@ -664,4 +666,62 @@ fn shell_conventions() {
         "{}",
         help.stdout
     );
+}
+
+/// The id of the key the tool authenticates with on `server`, as listed.
+fn own_key_id(server: &FakeServer) -> String {
+    let admin = server.admin_key();
+    let hint = &admin[admin.len() - 4..];
+    let r = run(cli(server).args(["list", "--all", "-o", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let keys: Vec<Value> = serde_json::from_str(&r.stdout).expect("JSON");
+    let own: Vec<&Value> = keys.iter().filter(|k| k["hint"] == hint).collect();
+    assert_eq!(own.len(), 1, "the admin key is listed once: {keys:?}");
+    own[0]["id"].as_str().expect("id").to_owned()
+}
+
+#[test]
+fn no_command_acts_on_the_callers_own_key_unless_allow_self_names_it() {
+    let server = server();
+    let own = own_key_id(&server);
+    let listed = |server: &FakeServer| {
+        let r = run(cli(server).args(["show", &own, "-o", "json"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let mut key: Value = serde_json::from_str(&r.stdout).expect("JSON");
+        // Every call uses the key: only its use changes.
+        for used in ["last_used_at", "total_calls"] {
+            key.as_object_mut().expect("object").remove(used);
+        }
+        key
+    };
+    let before = listed(&server);
+    let dir = tempfile::tempdir().expect("dir");
+    let secret = dir.path().join("secret");
+    let secret = secret.to_str().expect("UTF-8");
+    let commands: [&[&str]; 6] = [
+        &["expire", &own, "--in", "30 days"],
+        &["inactivity", &own, "--days", "30"],
+        &["deactivate", &own],
+        &["delete", &own, "--yes"],
+        &["rotate", &own, "--secret-file", secret],
+        &["expire", &own, "--in", "30 days", "--dry-run"],
+    ];
+    for args in commands {
+        let r = run(cli(&server).args(args));
+        assert_ne!(
+            r.code, 0,
+            "{args:?} acted on the tool's own key: {}",
+            r.stdout
+        );
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            said.contains("authenticates with") && said.contains("--allow-self"),
+            "{args:?} does not say why: {said}"
+        );
+        assert_eq!(listed(&server), before, "{args:?} changed the key");
+    }
+    // Named on purpose, it is done; and the tool still works afterwards.
+    let r = run(cli(&server).args(["expire", &own, "--in", "30 days", "--allow-self"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(listed(&server)["expires_at"], before["expires_at"]);
 }

@@ -141,7 +141,15 @@ fn held_batch(output: &str) -> (Scripted, Running) {
         Step::Hold,
     ]);
     let ids: Vec<String> = (0..50).map(|i| format!("k{i}")).collect();
-    let mut args = vec!["deactivate", "--concurrency", "2", "-o", output];
+    // --allow-self: the script answers the deactivations alone.
+    let mut args = vec![
+        "deactivate",
+        "--allow-self",
+        "--concurrency",
+        "2",
+        "-o",
+        output,
+    ];
     args.extend(ids.iter().map(String::as_str));
     let cli = Running::start(&server.url, &args);
     // Three answered, then two held: the batch waits on those two.
@@ -289,6 +297,7 @@ fn ctrl_c_stops_a_batch_reports_it_and_exits_130() {
     let mut child = StdCommand::new(env!("CARGO_BIN_EXE_h2ogpte-keys"))
         .args([
             "deactivate",
+            "--allow-self",
             "--from-file",
             "-",
             "--concurrency",

@@ -89,6 +89,10 @@ pub enum Refusal {
         /// The replacement.
         new_key_id: String,
     },
+    /// This key may be the one the engine's client authenticates with
+    /// ([`Client::may_be_own_key`]): retiring it would lock the engine out
+    /// halfway through its work. [`Rotator::with_allow_self`] allows it.
+    OwnKey,
 }
 
 /// How a rotation ended.
@@ -227,6 +231,7 @@ pub struct Rotator<J, D> {
     concurrency: usize,
     stop: Stop,
     force: bool,
+    allow_self: bool,
 }
 
 impl<J: Journal, D: Deliver> Rotator<J, D> {
@@ -240,6 +245,7 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
             concurrency: 1,
             stop: Stop::new(),
             force: false,
+            allow_self: false,
         }
     }
 
@@ -260,6 +266,14 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
     /// rotation is never forced: resume it.
     pub fn with_force(mut self, force: bool) -> Self {
         self.force = force;
+        self
+    }
+
+    /// Rotates the key the client authenticates with too, when asked
+    /// ([`Refusal::OwnKey`]). Its retirement should come last: every call
+    /// after it fails.
+    pub fn with_allow_self(mut self, allow: bool) -> Self {
+        self.allow_self = allow;
         self
     }
 
@@ -292,6 +306,9 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
         old: &ApiKeyInfo,
         listed: &[ApiKeyInfo],
     ) -> Option<Refusal> {
+        if !self.allow_self && self.client.may_be_own_key(old) {
+            return Some(Refusal::OwnKey);
+        }
         memory.refusal(old, listed, self.force, now_utc())
     }
 

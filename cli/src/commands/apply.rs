@@ -21,7 +21,7 @@ use crate::{
     lookup::keys_named,
     output::{print_results, whole_table, write_ndjson},
     plan_file::{PlanFile, detail},
-    rotation_words::outcome_failure,
+    rotation_words::{OWN_KEY, outcome_failure},
     signals::Signals,
     sink::{Outlet, Sink},
     state_dir::{journal_failure, open_journal},
@@ -87,6 +87,10 @@ pub async fn apply(
                 row,
                 "the key changed since the plan was made: make a new plan",
             )),
+            // A plan made with another key may hold this one's.
+            Some(now) if !g.allow_self && client.may_be_own_key(now) => {
+                rows.push(Row::skipped(row, OWN_KEY))
+            }
             Some(_) => fresh.push(row.clone()),
         }
     }
@@ -136,7 +140,8 @@ pub async fn apply(
     let stop = Stop::new();
     let rotator = Rotator::new(client.clone(), journal, Outlet { sink: &sink, g })
         .with_concurrency(args.concurrency.into())
-        .with_stop(stop.clone());
+        .with_stop(stop.clone())
+        .with_allow_self(g.allow_self);
     let user_id = |key: &ApiKeyInfo| {
         users
             .as_ref()

@@ -185,8 +185,10 @@ pub async fn audit(
         // ids into the remedy's command converges: an unused key is listed
         // for deactivation, never for rotation too.
         // The tool's own key (by its hint) is never listed for a remedy.
-        let own =
-            h2ogpte_api_keys::plan::own_keys([&key], g.api_key.as_deref().unwrap_or_default());
+        let own = match g.allow_self {
+            true => Vec::new(),
+            false => h2ogpte_api_keys::plan::own_keys(client, [&key]),
+        };
         let planned = (!args.remedy.is_empty()).then(|| {
             policy
                 .plan(std::slice::from_ref(&key), &remembered, &own, now)

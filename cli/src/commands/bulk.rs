@@ -12,6 +12,7 @@ use crate::{
     failure::{Failure, describe},
     lookup::keys_named,
     output::{outcomes_table, print_results, write_ndjson},
+    rotation_words::OWN_KEY,
     signals::Signals,
     terminal::{escape, note},
 };
@@ -134,7 +135,7 @@ pub async fn deactivate(
     if args.batch.dry_run {
         return dry_run(client, ids, g, signals, &act, change).await;
     }
-    let judged = ids.into_iter().map(Judged::Act).collect();
+    let judged = guard_own(client, ids, g, signals).await?;
     let mut summary = run(judged, &args.batch, g, signals, &act, |id| async move {
         client.deactivate_api_key(&id).await
     })
@@ -159,7 +160,7 @@ pub async fn deactivate(
                 && outcome.note == act.settled.map(|(_, note)| note)
             {
                 // The server's status and code stay; the words follow the state.
-                match judge(&outcome.id, Some(key), change, &act, now) {
+                match judge(&outcome.id, Some(key), change, &act, now, false) {
                     Ok(Some(note)) => outcome.note = Some(note),
                     Ok(None) => {}
                     Err(error) => {
@@ -203,7 +204,7 @@ pub async fn delete(
             return Err(Failure::api("nothing deleted"));
         }
     }
-    let judged = ids.into_iter().map(Judged::Act).collect();
+    let judged = guard_own(client, ids, g, signals).await?;
     let summary = run(judged, &args.batch, g, signals, &act, |id| async move {
         client.delete_api_key(&id).await
     })
@@ -457,6 +458,7 @@ fn judge(
     change: Change,
     act: &Act,
     now: chrono::DateTime<chrono::Utc>,
+    own: bool,
 ) -> Result<Option<&'static str>, String> {
     let Some(key) = key else {
         return match act.settled {
@@ -464,6 +466,9 @@ fn judge(
             _ => Err(format!("no key with id {}", escape(id))),
         };
     };
+    if own {
+        return Err(format!("key {}: {OWN_KEY}", escape(id)));
+    }
     let state = KeyState::of(key, now);
     let since = |state: KeyState| {
         state.since().map_or_else(String::new, |at| {
@@ -519,7 +524,8 @@ async fn verdicts(
         .into_iter()
         .map(|id| {
             let key = found.get(&id);
-            let verdict = judge(&id, key, change, act, now);
+            let own = !g.allow_self && key.is_some_and(|k| client.may_be_own_key(k));
+            let verdict = judge(&id, key, change, act, now, own);
             (id, key.is_some(), verdict)
         })
         .collect())
@@ -544,6 +550,31 @@ async fn judge_all(
             Ok(None) => Judged::Act(id),
             Ok(Some(note)) => Judged::Decided(Outcome::done(id, note)),
             Err(error) => Judged::Decided(Outcome::refused(id, error)),
+        })
+        .collect())
+}
+
+/// The ids of a deactivation or deletion, which the server judges: all
+/// acted on but the caller's own key (unless --allow-self), which takes
+/// one listing pass to tell.
+async fn guard_own(
+    client: &Client,
+    ids: Vec<String>,
+    g: &Global,
+    signals: &mut Signals,
+) -> Result<Vec<Judged>, Failure> {
+    if g.allow_self {
+        return Ok(ids.into_iter().map(Judged::Act).collect());
+    }
+    let found = crate::commands::interruptible(signals, keys_named(client, &ids, g)).await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| match found.get(&id) {
+            Some(key) if client.may_be_own_key(key) => {
+                let why = format!("key {}: {OWN_KEY}", escape(&id));
+                Judged::Decided(Outcome::refused(id, why))
+            }
+            _ => Judged::Act(id),
         })
         .collect())
 }

@@ -54,7 +54,10 @@ pub async fn plan(
         ));
         Default::default()
     });
-    let own = own_keys(&keys, g.api_key.as_deref().unwrap_or_default());
+    let own = match g.allow_self {
+        true => Vec::new(),
+        false => own_keys(client, &keys),
+    };
     let now = Utc::now();
     let rows = policy.plan(&keys, &memory, &own, now);
     let printed: Vec<Row> = rows

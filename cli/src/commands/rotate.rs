@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use h2ogpte_api_keys::{
     Client, parse_interval,
-    rotation::{End, Memory, Outcome, Retire, RotationPlan, Rotator, Stop},
+    rotation::{End, Memory, Outcome, Refusal, Retire, RotationPlan, Rotator, Stop},
     types::ApiKeyInfo,
 };
 use serde::Serialize;
@@ -101,6 +101,7 @@ pub async fn rotate(
         sink: &sink,
         memory: &memory,
         listed: &listed,
+        client,
         g,
     };
     let judged: Vec<Result<RotationPlan, Failure>> =
@@ -127,7 +128,8 @@ pub async fn rotate(
         let stop = Stop::new();
         let rotator = Rotator::new(client.clone(), journal, outlet)
             .with_stop(stop.clone())
-            .with_force(args.again);
+            .with_force(args.again)
+            .with_allow_self(g.allow_self);
         let old_id = plan.old().id.clone();
         let (run, signal) =
             until_second_signal(signals, &stop, rotator.run(vec![plan], |_| {})).await;
@@ -197,7 +199,8 @@ pub async fn rotate(
     let rotator = Rotator::new(client.clone(), journal, Outlet { sink: &sink, g })
         .with_concurrency(args.concurrency.into())
         .with_stop(stop.clone())
-        .with_force(args.again);
+        .with_force(args.again)
+        .with_allow_self(g.allow_self);
     let progress = batch::progress_bar(planned, "rotate", g.quiet);
     let each = |o: &Outcome| {
         let row = RotationRow::of(o, hint, g);
@@ -271,6 +274,7 @@ struct Judge<'a> {
     sink: &'a Sink,
     memory: &'a Memory,
     listed: &'a [ApiKeyInfo],
+    client: &'a Client,
     g: &'a Global,
 }
 
@@ -287,6 +291,10 @@ impl Judge<'_> {
         })?;
         let plan = RotationPlan::new(key.clone(), self.retire, self.now)
             .map_err(|e| refused(e, id, self.g))?;
+        // The engine's own refusal, said before anything is made.
+        if !self.g.allow_self && self.client.may_be_own_key(key) {
+            return Err(Failure::usage(refusal(&Refusal::OwnKey)));
+        }
         if let Some(why) = self
             .memory
             .refusal(key, self.listed, self.args.again, self.now)
