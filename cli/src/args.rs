@@ -8,6 +8,9 @@ use h2ogpte_api_keys::{
     policy::{Policy, Remedy, Rule, RuleKind, RuleValue},
 };
 
+/// Environment variable naming the context, as `--context` does.
+pub const CONTEXT_ENV: &str = "H2OGPTE_CONTEXT";
+
 /// Environment variable that allows plain http to a host that is not loopback.
 pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 
@@ -19,8 +22,10 @@ pub const ALLOW_INSECURE_HTTP_ENV: &str = "H2OGPTE_ALLOW_INSECURE_HTTP";
 /// error, 3 partial failure (some ids of a batch failed, every result still
 /// printed; a rotation made the new key but could not retire the old one; or
 /// a key whose secret could not be delivered could not be deleted again),
-/// 4 an audit found keys that break the policy, 130 after SIGINT, 143 after
-/// SIGTERM.
+/// 4 an audit found keys that break the policy, 5 an audit checked nothing
+/// (no key matched, or no rule can be checked), 130 after SIGINT, 143 after
+/// SIGTERM. Every command refuses to act on the key it authenticates with
+/// unless --allow-self.
 ///
 /// A command that creates a key (create, rotate) either delivers its secret
 /// (on stdout, or with --secret-file, --secret-dir or --secret-command) or
@@ -42,6 +47,11 @@ pub struct Global {
     /// The h2oGPTe server root, such as `https://h2ogpte.example.com` (/api/v1 is appended).
     #[arg(long, env = SERVER_URL_ENV, global = true, help_heading = "Connection")]
     pub server_url: Option<String>,
+    /// The context (a server and where its key comes from) of the
+    /// configuration file to use; without it, --server-url and --api-key,
+    /// else the current context (`h2ogpte-keys context use NAME`).
+    #[arg(long, value_name = "NAME", env = CONTEXT_ENV, global = true, help_heading = "Connection")]
+    pub context: Option<String>,
     /// An administrator's API key. Prefer the environment variable: a flag can show in `ps`.
     #[arg(long, env = API_KEY_ENV, hide_env_values = true, global = true, help_heading = "Connection")]
     pub api_key: Option<String>,
@@ -231,6 +241,14 @@ pub enum Command {
     /// for, skipping every key changed since, rotations into a secret
     /// directory or command.
     Apply(ApplyArgs),
+    /// The server and context in use, and the key this tool authenticates
+    /// with as the server lists it (found by its hint).
+    Whoami,
+    /// The contexts of the configuration file
+    /// ($XDG_CONFIG_HOME/h2ogpte-keys/config.toml): list them, show one,
+    /// or make one current.
+    #[command(subcommand, after_help = CONTEXT_HELP)]
+    Context(ContextAction),
     /// Print a shell completion script.
     #[command(before_help = COMPLETIONS_HELP)]
     Completions {
@@ -241,6 +259,40 @@ pub enum Command {
     /// install it as h2ogpte-keys.1.
     Man,
 }
+
+/// What `context` does.
+#[derive(Subcommand, Debug)]
+pub enum ContextAction {
+    /// Every context: name, server, where its key comes from; * marks the
+    /// current one.
+    List,
+    /// One context (the current one without a name); never its key.
+    Show {
+        /// The context.
+        name: Option<String>,
+    },
+    /// Make a context the current one.
+    Use {
+        /// The context.
+        name: String,
+    },
+}
+
+/// The configuration file's format, in `context`'s help.
+const CONTEXT_HELP: &str = "The configuration file, one table per context:
+
+  [context.prod]
+  server_url = \"https://h2ogpte.example.com\"
+  api_key_command = \"pass show h2ogpte/prod\"   # or api_key_env = \"VAR\", api_key_file = \"PATH\"
+
+  [context.staging]
+  server_url = \"https://h2ogpte-staging.example.com\"
+  api_key_file = \"/home/me/.h2ogpte-staging-key\"   # mode 600
+
+A key written in the file itself (api_key) needs the file at mode 600. --context NAME or \
+H2OGPTE_CONTEXT picks one for a command; `context use NAME` makes it current. A server URL or key \
+given directly (flags or H2OGPTE_SERVER_URL and H2OGPTE_API_KEY) is used instead of the current \
+context, and refused beside --context.";
 
 /// Exit codes of the batch commands, shown in their help.
 const BATCH_EXIT_CODES: &str = "Exit codes: 0 when every id is done, 1 when every id failed, 3 when some \
@@ -290,8 +342,9 @@ const AUDIT_HELP_EXIT: &str = "
 
 Exit codes: 0 when no key breaks the policy, 4 when some do (every finding is printed, and the \
 code stands when the reader closes the output early, as `| head` does), 5 when nothing was checked \
-(no key matched, or no rule asked for can be checked on the server's keys), 1 for an API or transport error, 2 for a usage error (such as a bad policy \
-file), 130 or 143 after SIGINT or SIGTERM.";
+(no key matched, or no rule asked for can be checked on the server's keys), 3 when \
+--notify-command could not tell some owners (whatever was found), 1 for an API or transport \
+error, 2 for a usage error (such as a bad policy file), 130 or 143 after SIGINT or SIGTERM.";
 
 /// A remedy's name, as `Remedy::as_str` spells it.
 fn remedy(text: &str) -> Result<Remedy, String> {

@@ -39,7 +39,7 @@ pub async fn client(global: &Global, signals: &mut Signals) -> Result<Client, Fa
             missing: true,
             ..
         } => Failure::usage(format!(
-            "no server: set {SERVER_URL_ENV} to your h2oGPTe server's root, such as https://h2ogpte.example.com, or pass --server-url"
+            "no server: set {SERVER_URL_ENV} to your h2oGPTe server's root, such as https://h2ogpte.example.com, pass --server-url, or name a context (`h2ogpte-keys context --help`)"
         )),
         Error::Config {
             setting: Setting::ApiKey,

@@ -12,6 +12,7 @@ mod audit_state;
 mod batch;
 mod commands;
 mod connect;
+mod context;
 mod csv_out;
 mod deliver;
 mod exit;

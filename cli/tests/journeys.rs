@@ -75,7 +75,8 @@ fn dry_runs_say_what_would_be_done_and_change_nothing() {
         ]
     );
     assert!(
-        r.stderr.contains("dry run, nothing was changed"),
+        r.stderr.contains("dry run on http://127.0.0.1:")
+            && r.stderr.contains("nothing was changed"),
         "{}",
         r.stderr
     );

@@ -8,6 +8,7 @@ mod audit;
 mod audit_memory;
 mod batches;
 mod bulk_rotate;
+mod contexts;
 mod create;
 mod help;
 mod journeys;

@@ -94,7 +94,7 @@ pub async fn apply(
             Some(_) => fresh.push(row.clone()),
         }
     }
-    let shown = escape(&server);
+    let shown = crate::context::target(&server, g);
     if args.dry_run {
         rows.extend(fresh.iter().map(|r| Row {
             id: r.key.id.clone(),

@@ -200,7 +200,8 @@ pub async fn delete(
     if !args.yes {
         let listed =
             crate::commands::interruptible(signals, describe_keys(client, &ids, g)).await?;
-        if !confirm(&listed, ids.len(), signals).await? {
+        let target = crate::context::target(client.base_url().as_str(), g);
+        if !confirm(&listed, ids.len(), &target, signals).await? {
             return Err(Failure::api("nothing deleted"));
         }
     }
@@ -257,7 +258,12 @@ async fn read_ids(batch: &Batch, signals: &mut Signals) -> Result<Vec<String>, F
 
 /// Asks on the terminal, after listing the keys; a signal at the prompt is
 /// a no, and ends the command.
-async fn confirm(listed: &[String], count: usize, signals: &mut Signals) -> Result<bool, Failure> {
+async fn confirm(
+    listed: &[String],
+    count: usize,
+    target: &str,
+    signals: &mut Signals,
+) -> Result<bool, Failure> {
     let mut err = io::stderr();
     let _ = writeln!(err, "These keys will be deleted (id, user, name, state):");
     for line in listed {
@@ -266,7 +272,10 @@ async fn confirm(listed: &[String], count: usize, signals: &mut Signals) -> Resu
     if count > listed.len() {
         let _ = writeln!(err, "  … and {} more", count - listed.len());
     }
-    let _ = write!(err, "Delete {count} key(s)? This cannot be undone. [y/N] ");
+    let _ = write!(
+        err,
+        "Delete {count} key(s) on {target}? This cannot be undone. [y/N] "
+    );
     let _ = err.flush();
     let answer = unless_signalled(signals, || {
         let mut answer = String::new();
@@ -610,11 +619,9 @@ async fn dry_run(
             write_ndjson(&mut out, o)?;
         }
     }
-    report_as(
-        &summary,
-        g,
-        "would be done",
-        "dry run, nothing was changed: ",
-        Some(act.would),
-    )
+    let prefix = format!(
+        "dry run on {}, nothing was changed: ",
+        crate::context::target(client.base_url().as_str(), g)
+    );
+    report_as(&summary, g, "would be done", &prefix, Some(act.would))
 }

@@ -115,3 +115,50 @@ pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> 
     out.flush()?;
     Ok(())
 }
+
+/// `whoami`: the server, the context, and the keys whose hint is the one
+/// this tool authenticates with, found by reading every key once.
+pub async fn whoami(client: &Client, g: &Global) -> Result<(), Failure> {
+    let own: Vec<types::ApiKeyInfo> = client
+        .stream_all_api_keys(&crate::lookup::query(None, None))
+        .try_filter(|k| std::future::ready(client.may_be_own_key(k)))
+        .try_collect()
+        .await
+        .map_err(|e| Failure::from_error(&e, g.timeout))?;
+    let server = client.base_url().as_str();
+    let mut out = std::io::stdout().lock();
+    match g.output {
+        Output::Table | Output::Openmetrics | Output::Csv => {
+            writeln!(out, "Server:   {}", crate::terminal::escape(server))?;
+            if let Some(name) = &g.context {
+                writeln!(out, "Context:  {}", crate::terminal::escape(name))?;
+            }
+            for key in &own {
+                writeln!(out)?;
+                write!(out, "{}", key_details(key, Utc::now()))?;
+            }
+        }
+        Output::Json | Output::Ndjson => {
+            let shown = serde_json::json!({
+                "server": server,
+                "context": g.context,
+                "keys": own,
+            });
+            serde_json::to_writer(&mut out, &shown).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    match own.len() {
+        0 => Err(Failure::api(
+            "the server lists no key with the hint of this tool's key: is it another server's key, or one of a user the listing does not show?",
+        )),
+        1 => Ok(()),
+        n => {
+            note(&format!(
+                "{n} keys share this key's hint (its last four characters): this tool's key is one of them"
+            ));
+            Ok(())
+        }
+    }
+}

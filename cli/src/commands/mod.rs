@@ -3,6 +3,7 @@
 mod apply;
 mod audit;
 mod bulk;
+mod context;
 mod create;
 mod list;
 mod plan;
@@ -23,7 +24,13 @@ use crate::{
 
 /// Runs the command the arguments name, with the SIGINT and SIGTERM caught
 /// since the process started: each command says what they mean to it.
-pub async fn run(cli: Cli, mut signals: Signals) -> Result<(), Failure> {
+pub async fn run(mut cli: Cli, mut signals: Signals) -> Result<(), Failure> {
+    if !matches!(
+        cli.command,
+        Command::Completions { .. } | Command::Man | Command::Context(_)
+    ) {
+        crate::context::resolve(&mut cli.global, &mut signals).await?;
+    }
     let g = &cli.global;
     if g.output == Output::Openmetrics && !matches!(cli.command, Command::Audit(_)) {
         return Err(Failure::usage(
@@ -55,6 +62,11 @@ pub async fn run(cli: Cli, mut signals: Signals) -> Result<(), Failure> {
             let client = client(g, signals).await?;
             let listed = interruptible(signals, list::list(&client, args, g));
             into_report(args.output_file.as_deref(), false, listed).await
+        }
+        Command::Context(action) => context::context(action, g),
+        Command::Whoami => {
+            let client = client(g, signals).await?;
+            interruptible(signals, list::whoami(&client, g)).await
         }
         Command::Show { id } => {
             let client = client(g, signals).await?;

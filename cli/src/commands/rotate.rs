@@ -119,7 +119,8 @@ pub async fn rotate(
             .next()
             .unwrap_or_else(|| Err(Failure::api("no key id was given")))?;
         if args.dry_run {
-            return say_plan(&plan, g, args.user.is_some());
+            let target = crate::context::target(client.base_url().as_str(), g);
+            return say_plan(&plan, g, args.user.is_some(), &target);
         }
         let outlet = Outlet { sink: &sink, g };
         let Some(journal) = journal else {
@@ -169,12 +170,11 @@ pub async fn rotate(
             abandoned: 0,
             signal: None,
         };
-        return report(
-            &summary,
-            g,
-            "dry run, nothing was changed: ",
-            "would be rotated",
+        let prefix = format!(
+            "dry run on {}, nothing was changed: ",
+            crate::context::target(client.base_url().as_str(), g)
         );
+        return report(&summary, g, &prefix, "would be rotated");
     }
     let Some(journal) = journal else {
         return Err(Failure::api("the rotation journal is not open"));
@@ -531,7 +531,12 @@ fn table(rows: &[RotationRow], header: bool) -> String {
 }
 
 /// `--dry-run`: what the rotation would do, on stdout; nothing is changed.
-fn say_plan(plan: &RotationPlan, g: &Global, user_given: bool) -> Result<(), Failure> {
+fn say_plan(
+    plan: &RotationPlan,
+    g: &Global,
+    user_given: bool,
+    target: &str,
+) -> Result<(), Failure> {
     let old = plan.old();
     let request = plan.request();
     let retire = match plan.retire() {
@@ -542,6 +547,8 @@ fn say_plan(plan: &RotationPlan, g: &Global, user_given: bool) -> Result<(), Fai
     let stops = plan.old_key_stops_at();
     let summary = serde_json::json!({
         "dry_run": true,
+        "server": g.server_url,
+        "context": g.context,
         "old_key": old,
         "create": request,
         "retire_old": retire,
@@ -561,7 +568,7 @@ fn say_plan(plan: &RotationPlan, g: &Global, user_given: bool) -> Result<(), Fai
                 _ => retire.to_owned(),
             };
             line(&format!(
-                "would create a key for user {} named {:?}{}, expiring {}, deliver its secret, then {until} key {}",
+                "on {target}, would create a key for user {} named {:?}{}, expiring {}, deliver its secret, then {until} key {}",
                 escape(&request.user_id),
                 escape(&old.name),
                 old.collection_name

@@ -42,6 +42,7 @@ pub fn bare() -> Command {
     for var in [
         "H2OGPTE_SERVER_URL",
         "H2OGPTE_API_KEY",
+        "H2OGPTE_CONTEXT",
         "H2OGPTE_ALLOW_INSECURE_HTTP",
         "RUST_LOG",
     ] {
@@ -54,6 +55,11 @@ pub fn bare() -> Command {
         "XDG_STATE_HOME",
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("state-{}", std::process::id())),
+    );
+    // No developer's own contexts: a directory nothing writes to.
+    cmd.env(
+        "XDG_CONFIG_HOME",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-config"),
     );
     cmd
 }
