@@ -1,8 +1,10 @@
 //! One action per key: a [`Policy`]'s findings, what the rotation journal
 //! remembers and the caller's own key, turned into the single call that
 //! clears everything a call can clear, so that applying a plan and planning
-//! again finds nothing more to do (only [`Action::Keep`],
+//! again finds nothing more to do (only [`Action::Keep`], [`Action::Waived`],
 //! [`Action::Retiring`], [`Action::NeedsHuman`] and [`Action::OwnKey`]).
+//! A waiver that ended is a finding ([`FindingCode::WaiverExpired`]) beside
+//! the one it waived, whose row decides the action.
 //!
 //! One table decides, first row first:
 //!
@@ -12,6 +14,7 @@
 //! | an open rotation in the journal | [`Action::NeedsHuman`]: resume it |
 //! | retiring (rotated, working out its overlap window) | [`Action::Retiring`] |
 //! | no finding | [`Action::Keep`] |
+//! | no finding but those a waiver lets stand | [`Action::Waived`] |
 //! | inactive, kept too long | [`Action::Delete`] |
 //! | active and unused | [`Action::Deactivate`] (never rotated) |
 //! | active and global, the policy forbidding it | [`Action::NeedsHuman`]: no call changes a key's scope |
@@ -23,7 +26,7 @@
 //! not re-expired. A policy no key can keep (a longest lifetime not longer
 //! than its expiring-soon window) makes rotations [`Action::NeedsHuman`].
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -81,6 +84,13 @@ pub enum Action {
     },
     /// Nothing: it is the key this client authenticates with.
     OwnKey,
+    /// Nothing: every finding is let stand by a waiver of the policy.
+    Waived {
+        /// The last day of the soonest-ending waiver.
+        until: NaiveDate,
+        /// Its reason.
+        reason: String,
+    },
 }
 
 impl Action {
@@ -108,6 +118,7 @@ impl Action {
             Action::Retiring { .. } => "retiring",
             Action::NeedsHuman { .. } => "needs-human",
             Action::OwnKey => "own-key",
+            Action::Waived { .. } => "waived",
         }
     }
 }
@@ -193,7 +204,16 @@ impl Policy {
         }
         let has = |code| findings.contains(&code);
         if findings.is_empty() {
-            return Action::Keep;
+            // Clean, or clean only because waivers let findings stand.
+            return self
+                .unwaived(key, now, None)
+                .iter()
+                .filter_map(|f| self.waived(key, f.code, now))
+                .min_by_key(|w| w.until)
+                .map_or(Action::Keep, |w| Action::Waived {
+                    until: w.until,
+                    reason: w.reason.clone(),
+                });
         }
         if !KeyState::of(key, now).is_active() {
             return if has(F::InactiveNotDeleted) {

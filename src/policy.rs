@@ -6,6 +6,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::types::ApiKeyInfo;
+mod waiver;
+pub use waiver::Waiver;
 
 /// The rules a key is held to. Each rule is off unless set; a policy read
 /// from a file (TOML, JSON, …) names only the rules it wants, and an unknown
@@ -54,6 +56,11 @@ pub struct Policy {
     /// Inactive or expired keys created more than this many days ago should
     /// be deleted ([`FindingCode::InactiveNotDeleted`]).
     pub inactive_for_days: Option<u32>,
+    /// Findings let stand, each for a key or a user's keys, until a date
+    /// (`[[waiver]]` in a policy file). An ended waiver is a finding of its
+    /// own ([`FindingCode::WaiverExpired`]).
+    #[serde(rename = "waiver", skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<Waiver>,
 }
 
 /// One rule of a [`Policy`], as tools name, describe and set it: the key a
@@ -205,6 +212,7 @@ impl Policy {
             require_inactivity_interval: false,
             forbid_global_keys: false,
             inactive_for_days: Some(30),
+            waivers: Vec::new(),
         }
     }
 
@@ -279,6 +287,33 @@ impl Policy {
     /// [`FindingCode::InactiveNotDeleted`] from `first_seen_inactive`. Keys
     /// whose moment the API gives (expired, idle) are judged by it alone.
     pub fn evaluate_seen_inactive(
+        &self,
+        key: &ApiKeyInfo,
+        now: DateTime<Utc>,
+        first_seen_inactive: Option<DateTime<Utc>>,
+    ) -> Vec<Finding> {
+        let found = self.unwaived(key, now, first_seen_inactive);
+        waiver::waive(&self.waivers, key, found, now)
+    }
+
+    /// Adds a waiver ([`Policy::waivers`]).
+    pub fn with_waiver(mut self, waiver: Waiver) -> Self {
+        self.waivers.push(waiver);
+        self
+    }
+
+    /// The waiver that lets `key`'s `finding` stand at `now`, if one does.
+    pub fn waived(
+        &self,
+        key: &ApiKeyInfo,
+        finding: FindingCode,
+        now: DateTime<Utc>,
+    ) -> Option<&Waiver> {
+        waiver::waiver_for(&self.waivers, key, finding).filter(|w| w.holds(now))
+    }
+
+    /// The findings before any waiver.
+    pub(crate) fn unwaived(
         &self,
         key: &ApiKeyInfo,
         now: DateTime<Utc>,
@@ -532,16 +567,19 @@ pub enum Remedy {
     Deactivate,
     /// `delete`: it stopped working long ago.
     Delete,
+    /// `review`: no call clears it; a human renews or drops a waiver.
+    Review,
 }
 
 impl Remedy {
     /// Every remedy.
-    pub const ALL: [Remedy; 5] = [
+    pub const ALL: [Remedy; 6] = [
         Remedy::Rotate,
         Remedy::Expire,
         Remedy::Inactivity,
         Remedy::Deactivate,
         Remedy::Delete,
+        Remedy::Review,
     ];
 
     /// The command's name, such as `rotate`.
@@ -552,6 +590,7 @@ impl Remedy {
             Remedy::Inactivity => "inactivity",
             Remedy::Deactivate => "deactivate",
             Remedy::Delete => "delete",
+            Remedy::Review => "review",
         }
     }
 }
@@ -589,11 +628,14 @@ pub enum FindingCode {
     /// tool that journals its rotations reports it from its journal, and
     /// its remedy is to finish or undo that rotation.
     RotationInProgress,
+    /// `waiver-expired`: a waiver of one of the key's findings ended; the
+    /// finding is reported again beside it.
+    WaiverExpired,
 }
 
 impl FindingCode {
     /// Every code, in report order.
-    pub const ALL: [FindingCode; 9] = [
+    pub const ALL: [FindingCode; 10] = [
         FindingCode::NoExpiry,
         FindingCode::LifetimeTooLong,
         FindingCode::TooOld,
@@ -603,6 +645,7 @@ impl FindingCode {
         FindingCode::GlobalKey,
         FindingCode::InactiveNotDeleted,
         FindingCode::RotationInProgress,
+        FindingCode::WaiverExpired,
     ];
 
     /// What clears a finding of this code.
@@ -616,6 +659,7 @@ impl FindingCode {
             FindingCode::Unused => Remedy::Deactivate,
             FindingCode::NoInactivityInterval => Remedy::Inactivity,
             FindingCode::InactiveNotDeleted => Remedy::Delete,
+            FindingCode::WaiverExpired => Remedy::Review,
         }
     }
 
@@ -631,6 +675,7 @@ impl FindingCode {
             FindingCode::GlobalKey => "global-key",
             FindingCode::InactiveNotDeleted => "inactive-not-deleted",
             FindingCode::RotationInProgress => "rotation-in-progress",
+            FindingCode::WaiverExpired => "waiver-expired",
         }
     }
 }

@@ -10,7 +10,7 @@ use chrono::{TimeDelta, Utc};
 use h2ogpte_api_keys::{
     Client, ListQuery, Secret,
     plan::{Action, Applied, apply, own_keys},
-    policy::Policy,
+    policy::{FindingCode, Policy, Waiver},
     rotation::{Deliver, DeliveryError, Handover, MemoryJournal, Retire, RotationPlan, Rotator},
     types::ApiKeyInfo,
 };
@@ -118,7 +118,21 @@ fn policy(forbid_global: bool) -> Policy {
     p.require_expiry = true;
     p.require_inactivity_interval = true;
     p.forbid_global_keys = forbid_global;
-    p
+    // A waiver that holds (person-1's old keys may stay) and one that
+    // ended (person-2's unused keys are found again, and said so).
+    let today = Utc::now().date_naive();
+    p.with_waiver(Waiver::for_user(
+        "person-1",
+        FindingCode::TooOld,
+        today + TimeDelta::days(30),
+        "migration in progress",
+    ))
+    .with_waiver(Waiver::for_user(
+        "person-2",
+        FindingCode::Unused,
+        today - TimeDelta::days(1),
+        "seasonal job",
+    ))
 }
 
 /// Plans, applies and plans again; the promises checked.
@@ -187,7 +201,11 @@ async fn converge(specs: Vec<Spec>, forbid_global: bool) -> (usize, usize) {
         .filter(|r| {
             !matches!(
                 r.action,
-                Action::Keep | Action::Retiring { .. } | Action::NeedsHuman { .. } | Action::OwnKey
+                Action::Keep
+                    | Action::Waived { .. }
+                    | Action::Retiring { .. }
+                    | Action::NeedsHuman { .. }
+                    | Action::OwnKey
             )
         })
         .map(|r| (&r.key.id, &r.findings, &r.action))

@@ -324,7 +324,15 @@ each: no-expiry and lifetime-too-long (expire), too-old, expiring-soon and globa
 unused (deactivate), no-inactivity-interval (inactivity), inactive-not-deleted (delete; counted from \
 when the key stopped working, so a key deactivated by hand, whose moment the API does not give, is \
 judged only with --state, from when it was first seen so), rotation-in-progress (rotate --resume; \
-from the rotation journal).
+from the rotation journal), waiver-expired (review: a [[waiver]] of the policy file ended; the \
+finding it let stand is reported again beside it).
+
+A policy file may let a finding stand for a key or a user's keys, until a date:
+  [[waiver]]
+  username = \"svc-legacy\"    # or key = \"KEY_ID\"
+  finding = \"global-key\"
+  until = 2027-03-31
+  reason = \"vendor cannot use a scoped key before its Q1 release\"
 
 With --state FILE each finding is new or open, and the report ends with the findings fixed since \
 the last run (or gone, with their key). -o openmetrics writes metrics for node_exporter's textfile \

@@ -112,6 +112,7 @@ pub fn detail(action: &Action) -> String {
         }
         Action::NeedsHuman { why } => why.clone(),
         Action::OwnKey => "the key this tool authenticates with: never acted on".to_owned(),
+        Action::Waived { until, reason } => format!("waived until {until}: {reason}"),
         _ => String::new(),
     }
 }

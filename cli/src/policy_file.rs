@@ -69,7 +69,7 @@ fn read_policy(path: &Path) -> Result<Policy, Failure> {
     }
     let invalid = |what: String| {
         Failure::usage(format!(
-            "the policy file {name} is not a valid policy: {what}; its keys are {}",
+            "the policy file {name} is not a valid policy: {what}; its keys are {} and [[waiver]] tables (key or username, finding, until, reason)",
             policy_keys()
         ))
     };

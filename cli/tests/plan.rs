@@ -78,7 +78,7 @@ fn acting(rows: &[Value]) -> Vec<(String, String)> {
         .filter(|r| {
             !matches!(
                 r["action"].as_str(),
-                Some("keep" | "retiring" | "needs-human" | "own-key")
+                Some("keep" | "waived" | "retiring" | "needs-human" | "own-key")
             )
         })
         .map(|r| {
@@ -162,4 +162,65 @@ fn plan_apply_plan_leaves_nothing_to_change() {
     ]));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("was made for"), "{}", r.stderr);
+}
+
+/// A waiver in the policy file: the global key's finding is let stand
+/// (plan: waived), and once the waiver ends the audit says so, with the
+/// finding back, and `--remedy review` lists that key alone.
+#[test]
+fn a_waiver_lets_a_finding_stand_and_its_end_is_a_finding() {
+    let server = fleet();
+    let dir = tempfile::tempdir().expect("dir");
+    let policy = |until: &str| {
+        let path = dir.path().join(format!("policy-{until}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "forbid_global_keys = true\n\n[[waiver]]\nkey = \"k-global\"\nfinding = \"global-key\"\nuntil = {until}\nreason = \"vendor needs it until Q1\"\n"
+            ),
+        )
+        .expect("write");
+        path
+    };
+    let today = chrono::Utc::now().date_naive();
+    let holding = policy(&(today + chrono::TimeDelta::days(10)).to_string());
+    let r = run(cli(&server)
+        .args(["plan", "--user", "alice", "-o", "json", "--policy"])
+        .arg(&holding));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    let global = rows.iter().find(|r| r["id"] == "k-global").expect("row");
+    assert_eq!(global["action"], "waived", "{global}");
+    assert!(
+        global["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("vendor needs it")),
+        "{global}"
+    );
+
+    let ended = policy(&(today - chrono::TimeDelta::days(1)).to_string());
+    let r = run(cli(&server)
+        .args(["audit", "--user", "alice", "-o", "json", "--policy"])
+        .arg(&ended));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("waiver-expired") && r.stdout.contains("global-key"),
+        "{}",
+        r.stdout
+    );
+    let r = run(cli(&server)
+        .args(["audit", "--ids", "--remedy", "review", "--policy"])
+        .arg(&ended));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "k-global");
+    // A waiver that names nobody is refused with what a waiver holds.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[waiver]]\nfinding = \"global-key\"\nuntil = 2027-01-01\nreason = \"r\"\n",
+    )
+    .expect("write");
+    let r = run(cli(&server).args(["audit", "--policy"]).arg(&bad));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("exactly one"), "{}", r.stderr);
 }

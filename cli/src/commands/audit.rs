@@ -195,14 +195,20 @@ pub async fn audit(
                 .pop()
                 .map(|row| row.action)
         });
+        // A review is no action: an ended waiver is listed for it as found.
         let chosen = |remedy: Remedy| match &planned {
-            Some(Some(action)) => action.as_str() == remedy.as_str(),
+            Some(Some(action)) => remedy == Remedy::Review || action.as_str() == remedy.as_str(),
             _ => true,
         };
         let mut flagged = false;
         for (at, finding) in findings.into_iter().enumerate() {
             let kept = args.remedy.is_empty()
-                || args.remedy.contains(&finding.remedy) && args.remedy.iter().any(|r| chosen(*r));
+                || args.remedy.contains(&finding.remedy)
+                    && args
+                        .remedy
+                        .iter()
+                        .any(|r| *r != Remedy::Review && chosen(*r))
+                || finding.remedy == Remedy::Review && args.remedy.contains(&Remedy::Review);
             if !kept {
                 continue;
             }
