@@ -260,6 +260,15 @@ pub enum Command {
     Man,
 }
 
+/// Which findings count: any, or only new ones (first seen in this run).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Every finding.
+    Any,
+    /// Findings first seen in this run (needs --state).
+    New,
+}
+
 /// What `context` does.
 #[derive(Subcommand, Debug)]
 pub enum ContextAction {
@@ -681,6 +690,15 @@ pub struct Audit {
     /// after a complete listing.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Which findings make the audit exit 4: any, or (with --state) only
+    /// those first seen in this run, so a nightly job fails once per new
+    /// finding instead of every night.
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = Which::Any)]
+    pub fail_on: Which,
+    /// Which findings --notify-command is given: all, or (with --state)
+    /// only those first seen in this run.
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = Which::Any, requires = "notify_command")]
+    pub notify_on: Which,
     /// Run this command once per user with findings (no shell: write
     /// `sh -c '...'` for one), that user's findings on its standard input as
     /// NDJSON and H2OGPTE_USERNAME and H2OGPTE_FINDINGS (their count) in its

@@ -52,10 +52,8 @@ impl<W: Write> MetricsWriter<W> {
 
     /// Counts a key, and writes its expiry (keys that have one).
     pub fn key(&mut self, key: &ApiKeyInfo, now: DateTime<Utc>) -> std::io::Result<()> {
-        *self
-            .states
-            .entry(KeyState::of(key, now).as_str())
-            .or_default() += 1;
+        let state = KeyState::of(key, now).as_str();
+        *self.states.entry(state).or_default() += 1;
         let Some(at) = key.expires_at else {
             return Ok(());
         };
@@ -64,7 +62,7 @@ impl<W: Write> MetricsWriter<W> {
             family(
                 &mut self.out,
                 EXPIRY,
-                "When each key expires, as a Unix time (keys without an expiry have none).",
+                "When each key expires, as a Unix time, with its state (alert on state=\"active\"; keys without an expiry have none).",
                 Some("seconds"),
             )?;
         }
@@ -78,7 +76,7 @@ impl<W: Write> MetricsWriter<W> {
         };
         writeln!(
             self.out,
-            "{EXPIRY}{{id=\"{}\",username=\"{}\",name=\"{}\"}} {}",
+            "{EXPIRY}{{id=\"{}\",username=\"{}\",name=\"{}\",state=\"{state}\"}} {}",
             shown(&key.id),
             shown(&key.username),
             shown(&key.name),
@@ -194,4 +192,14 @@ mod tests {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
         assert_eq!(label(&"x".repeat(500)).len(), MAX_LABEL_CHARS);
     }
+}
+
+/// The whole document of an audit that failed: its time and failure alone.
+/// An `--output-file` gets this in place of the last good report, so a
+/// collector never serves yesterday's numbers as fresh and `success 0`
+/// reaches the alert.
+pub fn failed_document(audited_at: DateTime<Utc>) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    MetricsWriter::new(&mut out, false).fail(audited_at)?;
+    Ok(out)
 }

@@ -140,7 +140,7 @@ fn a_deactivated_key_counts_from_when_the_state_first_saw_it() {
 }
 
 #[test]
-fn a_failed_run_leaves_the_state_and_the_report_as_they_were() {
+fn a_failed_run_leaves_the_state_and_reports_its_failure_not_old_numbers() {
     let server = fleet();
     let dir = dir("audit-failed");
     let state = dir.join("audit-state.json");
@@ -163,9 +163,21 @@ fn a_failed_run_leaves_the_state_and_the_report_as_they_were() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--state was left as it was"), "{stderr}");
     assert_eq!(std::fs::read(&state).expect("state"), state_before);
-    assert_eq!(
-        std::fs::read_to_string(&report).expect("report"),
-        report_before
+    // The metrics file says the audit failed, and nothing more: no count
+    // or expiry of the last good run that a collector could serve as fresh.
+    let failed = std::fs::read_to_string(&report).expect("report");
+    assert_ne!(failed, report_before);
+    assert!(
+        failed.contains("h2ogpte_api_key_audit_success 0\n") && failed.ends_with("# EOF\n"),
+        "{failed}"
+    );
+    assert!(
+        !failed.contains("h2ogpte_api_keys{") && !failed.contains("expiry_timestamp_seconds{"),
+        "{failed}"
+    );
+    assert!(
+        report_before.contains("state=\"active\"}"),
+        "expiry series carry the key's state: {report_before}"
     );
     // Nothing but the two files is left in the directory.
     assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 2);
@@ -319,4 +331,52 @@ fn a_state_that_cannot_be_written_still_prints_the_findings() {
         "every finding printed (and the admin's key): {stderr}"
     );
     assert!(!state.exists(), "no half state");
+}
+
+#[test]
+fn fail_on_new_and_notify_on_new_speak_once_per_new_finding() {
+    let server = fleet();
+    let dir = dir("audit-new");
+    let state = dir.join("audit-state.json");
+    let told = dir.join("told");
+    let notify = format!("sh -c 'cat >> \"{}\"'", told.display());
+    let args = [
+        "--fail-on",
+        "new",
+        "--notify-on",
+        "new",
+        "--notify-command",
+        &notify,
+    ];
+    let (code, _, stderr) = audit(&server, &state, &args);
+    assert_eq!(code, 4, "alice's three keys and the admin key: {stderr}");
+    let count = |told: &Path| std::fs::read_to_string(told).expect("told").lines().count();
+    let first = count(&told);
+    assert_eq!(first, 4);
+    // The same fleet the next night: nothing new, exit 0, nobody mailed.
+    let (code, rows, stderr) = audit(&server, &state, &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        rows.len(),
+        3,
+        "the report still holds alice's open findings"
+    );
+    assert!(stderr.contains("none new"), "{stderr}");
+    assert_eq!(count(&told), first);
+    // One new key without expiry: only it fails the run and is told.
+    let created = create(&server, &["--user", "u-bob", "--name", "fresh"]);
+    let r = run(cli(&server).args(["expire", &id_of(&created), "--never"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, _, stderr) = audit(&server, &state, &args);
+    assert_eq!(code, 4, "{stderr}");
+    let lines = std::fs::read_to_string(&told).expect("told");
+    assert_eq!(lines.lines().count(), first + 1, "{lines}");
+    assert!(
+        lines.lines().last().is_some_and(|l| l.contains("fresh")),
+        "{lines}"
+    );
+    // Without a memory, "new" means nothing: refused.
+    let r = run(cli(&server).args(["audit", "--require-expiry", "--fail-on", "new"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("needs --state"), "{}", r.stderr);
 }

@@ -19,7 +19,7 @@ use h2ogpte_api_keys::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    args::{Audit, Global, Output},
+    args::{Audit, Global, Output, Which},
     audit_state::{AuditMemory, Cleared, Standing},
     commands::unless_signalled,
     csv_out::{Cells, CsvWriter},
@@ -86,6 +86,13 @@ pub async fn audit(
         return Err(Failure::usage(
             "--ids prints ids and -o openmetrics prints metrics: choose one",
         ));
+    }
+    for (flag, which) in [("--fail-on", args.fail_on), ("--notify-on", args.notify_on)] {
+        if which == Which::New && args.state.is_none() {
+            return Err(Failure::usage(format!(
+                "{flag} new needs --state FILE: without a memory of the last run every finding is new"
+            )));
+        }
     }
     let notify = match &args.notify_command {
         Some(command) => Some(Notify::new(
@@ -219,7 +226,9 @@ pub async fn audit(
                 *tally.by_standing.entry(s).or_default() += 1;
             }
             let row = Row::of(&key, finding, status);
-            if let Some(notify) = notify.as_mut() {
+            if let Some(notify) = notify.as_mut()
+                && (args.notify_on == Which::Any || status == Some(Standing::New))
+            {
                 notify.collect(&row);
             }
             rows.push(row);
@@ -334,6 +343,13 @@ pub async fn audit(
                 tally.keys,
                 tally.summary()
             );
+            let new = tally.by_standing.get(&Standing::New).copied().unwrap_or(0);
+            if args.fail_on == Which::New && new == 0 && stopped.is_none() {
+                if !g.quiet {
+                    note(&format!("{said}; none new, and --fail-on new"));
+                }
+                return Ok(());
+            }
             // The findings' code stands; a report that could not be
             // written whole is marked so, and no --output-file takes it.
             Err(match stopped {

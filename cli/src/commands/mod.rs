@@ -83,7 +83,10 @@ pub async fn run(mut cli: Cli, mut signals: Signals) -> Result<(), Failure> {
         Command::Audit(args) => {
             let client = client(g, signals).await?;
             let audited = audit::audit(&client, args, g, signals);
-            into_report(args.output_file.as_deref(), true, audited).await
+            let metrics = g.output == Output::Openmetrics;
+            into_report(args.output_file.as_deref(), true, audited)
+                .await
+                .or_else(|f| failed_metrics(args.output_file.as_deref(), metrics, f))
         }
         Command::Plan(args) => plan::plan(&client(g, signals).await?, args, g, signals).await,
         Command::Apply(args) => apply::apply(&client(g, signals).await?, args, g, signals).await,
@@ -110,12 +113,7 @@ async fn into_report(
     let result = work.await;
     let complete = match &result {
         Ok(()) => true,
-        Err(f) => {
-            f.whole
-                || !f.incomplete
-                    && audit
-                    && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
-        }
+        Err(f) => f.whole || audit && placed(f),
     };
     match (report.finish(complete), result) {
         (Ok(()), result) => result,
@@ -130,6 +128,39 @@ async fn into_report(
             Err(f)
         }
     }
+}
+
+/// An audit's `-o openmetrics --output-file F` that failed before its
+/// report was whole: F gets the failure document (the audit's time and
+/// `success 0`), not yesterday's numbers. The failure stands.
+fn failed_metrics(
+    file: Option<&std::path::Path>,
+    metrics: bool,
+    failure: Failure,
+) -> Result<(), Failure> {
+    let Some(path) = file.filter(|_| metrics && !placed(&failure)) else {
+        return Err(failure);
+    };
+    let written = crate::metrics::failed_document(chrono::Utc::now())
+        .and_then(|document| crate::atomic::write_with(path, true, |out| out.write_all(&document)));
+    match written {
+        Ok(()) => Err(failure),
+        Err(e) => {
+            let mut failure = failure;
+            failure.message += &format!(
+                "; the failure could not be written to {} either: {e}",
+                crate::terminal::escape(&path.display().to_string())
+            );
+            Err(failure)
+        }
+    }
+}
+
+/// Whether an audit that ended in `f` placed its report: a whole one, or
+/// a complete answer (findings, nothing checked, a partial notification).
+fn placed(f: &Failure) -> bool {
+    f.whole
+        || !f.incomplete && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
 }
 
 /// Read-only work that a signal may stop at any point: exit 130 on SIGINT,
