@@ -183,6 +183,16 @@ fn label(value: &str) -> String {
     out
 }
 
+/// The whole document of an audit that failed: its time and failure alone.
+/// An `--output-file` gets this in place of the last good report, so a
+/// collector never serves yesterday's numbers as fresh and `success 0`
+/// reaches the alert.
+pub fn failed_document(audited_at: DateTime<Utc>) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    MetricsWriter::new(&mut out, false).fail(audited_at)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,14 +202,4 @@ mod tests {
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
         assert_eq!(label(&"x".repeat(500)).len(), MAX_LABEL_CHARS);
     }
-}
-
-/// The whole document of an audit that failed: its time and failure alone.
-/// An `--output-file` gets this in place of the last good report, so a
-/// collector never serves yesterday's numbers as fresh and `success 0`
-/// reaches the alert.
-pub fn failed_document(audited_at: DateTime<Utc>) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    MetricsWriter::new(&mut out, false).fail(audited_at)?;
-    Ok(out)
 }
