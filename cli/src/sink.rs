@@ -41,6 +41,14 @@ pub const OLD_KEY_ID_ENV: &str = "H2OGPTE_OLD_KEY_ID";
 /// Most bytes of a command's standard error kept to explain its failure.
 const COMMAND_STDERR_LIMIT: usize = 4096;
 
+/// The variables that name the key to a `--secret-command`.
+const KEY_VARIABLES: [&str; 4] = [
+    KEY_USERNAME_ENV,
+    KEY_NAME_ENV,
+    NEW_KEY_ID_ENV,
+    OLD_KEY_ID_ENV,
+];
+
 /// Where a secret goes.
 #[derive(Debug, Clone)]
 pub enum Sink {
@@ -144,6 +152,26 @@ impl Sink {
                 Ok(())
             }
         }
+    }
+
+    /// A warning for a rotation of `count` keys into a command that names
+    /// no key: run after run, such a command likely writes one place (one
+    /// Vault path, one Secret), where only the last secret stays.
+    pub fn same_place_warning(&self, count: usize) -> Option<String> {
+        let Sink::Command { argv, .. } = self else {
+            return None;
+        };
+        let names_a_key = argv.iter().any(|arg| {
+            KEY_VARIABLES
+                .iter()
+                .any(|var| arg.contains(&format!("${var}")) || arg.contains(&format!("${{{var}}}")))
+        });
+        (count > 1 && !names_a_key).then(|| {
+            format!(
+                "warning: --secret-command names none of ${}: unless it picks a place per key itself, all {count} secrets go to one place and only the last one stays there; name the key in it, such as .../$H2OGPTE_KEY_USERNAME/$H2OGPTE_KEY_NAME",
+                KEY_VARIABLES.join(", $")
+            )
+        })
     }
 
     /// The file the secret of the key replacing `old_id` goes to, for a

@@ -799,3 +799,36 @@ fn a_secret_directory_swapped_midway_gets_nothing() {
     assert_eq!(count(&secrets), 0, "the swapped-in directory got secrets");
     assert_eq!(count(&checked), n, "every secret is where it was checked");
 }
+
+/// A fleet rotation into a command that names no key is warned of before
+/// anything is made: every run would write one place.
+#[test]
+fn a_fleet_rotation_into_one_place_is_warned_of() {
+    let server = server();
+    let ids: Vec<String> = (0..2)
+        .map(|_| id_of(&create(&server, &["--user", "u-alice"])))
+        .collect();
+    let input = format!("{}\n", ids.join("\n"));
+    let rotate = |command: &str| {
+        run(cli(&server)
+            .args([
+                "rotate",
+                "--from-file",
+                "-",
+                "--dry-run",
+                "--secret-command",
+                command,
+            ])
+            .write_stdin(input.clone()))
+    };
+    let r = rotate("vault kv put secret/ingest/h2ogpte key=-");
+    assert!(r.stderr.contains("only the last one stays"), "{}", r.stderr);
+    let r = rotate(
+        "sh -c 'vault kv put \"secret/h2ogpte/$H2OGPTE_KEY_USERNAME/$H2OGPTE_KEY_NAME\" key=-'",
+    );
+    assert!(
+        !r.stderr.contains("only the last one stays"),
+        "{}",
+        r.stderr
+    );
+}

@@ -74,6 +74,11 @@ pub async fn apply(
             "the plan rotates {rotations} key(s): give each secret a place with --secret-dir DIR or --secret-command CMD"
         )));
     }
+    if let Some(warning) = sink.same_place_warning(rotations)
+        && !g.quiet
+    {
+        note(&warning);
+    }
     // Every key the plan changes, as listed now: a key changed since the
     // plan was made is skipped, never acted on from stale facts.
     let ids: Vec<String> = changing.iter().map(|r| r.key.id.clone()).collect();

@@ -149,6 +149,12 @@ pub async fn rotate(
         };
         return single_result(&outcome, hint, g, signal);
     }
+    let fit = judged.iter().filter(|j| j.is_ok()).count();
+    if let Some(warning) = sink.same_place_warning(fit)
+        && !g.quiet
+    {
+        note(&warning);
+    }
     if args.dry_run {
         let rows: Vec<RotationRow> = ids
             .iter()
