@@ -8,7 +8,7 @@
 #   3. with --ci, `.ci/run` in another fresh clone, timed (its steps print
 #      their own times). It uses the machine's cargo cache, where CI's
 #      one-off tools (cargo-semver-checks) live.
-# Targets (CONTRIBUTING.md): 1 at most 200 s, 2 at most 3 GB, 3 at most 20 min.
+# Targets (benches/README.md): 1 at most 200 s, 2 at most 3 GB, 3 at most 20 min.
 # Usage: benches/build_cost.sh [--ci]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,4 @@
-//! Per-call options on the wire (issue 19, part 3): a view's header arrives,
+//! Per-call options on the wire: a view's header arrives,
 //! its key is the one used, its timeout applies to that view only, and the
 //! client it came from is unchanged.
 

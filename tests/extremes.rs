@@ -1,4 +1,4 @@
-//! Issue 27, item 1: no input date or interval makes the library panic.
+//! No input date or interval makes the library panic.
 //! The interval parser, a rotation's window and the policy's day counts are
 //! fed the extremes (the largest counts, the earliest and latest dates
 //! chrono holds) and either answer or refuse with an error.

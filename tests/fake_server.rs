@@ -367,7 +367,7 @@ async fn a_server_before_1_7_is_read_and_its_missing_operation_named() {
     assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
 }
 
-/// Issue 12: fetching pages ahead yields the same keys in the same order as
+/// Fetching pages ahead yields the same keys in the same order as
 /// fetching one after the other, ends at the short page, and works with a
 /// start offset and a filter.
 #[tokio::test]

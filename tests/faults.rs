@@ -345,7 +345,7 @@ async fn connection_refused_names_the_url_and_create_may_retry() {
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }
 
-// Issue 9, item 7: bounded memory on every response.
+// Bounded memory on every response.
 #[tokio::test]
 async fn endless_bodies_stop_at_the_response_limit() {
     const LIMIT: usize = 1 << 20;
@@ -418,7 +418,7 @@ async fn drip_fed_body_is_bounded_by_the_request_timeout() {
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
 }
 
-// Issue 9, item 8: paging ends, whatever the server does.
+// Paging ends, whatever the server does.
 #[tokio::test]
 async fn paging_ends_when_the_server_ignores_offset() {
     use futures::TryStreamExt;
@@ -462,7 +462,7 @@ async fn paging_ends_when_the_server_ignores_limit() {
     assert_eq!(server.requests().len(), 1);
 }
 
-// Issue 9, item 9: a created secret never leaks.
+// A created secret never leaks.
 #[tokio::test]
 async fn malformed_create_response_never_shows_the_secret() {
     const SECRET: &str = "sk-LEAKED0secret0value";

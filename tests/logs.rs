@@ -103,7 +103,7 @@ async fn lifecycle() -> (String, String, String) {
     (admin_key, secret, printed)
 }
 
-/// Issue 19, part 4: the per-attempt span carries OpenTelemetry's HTTP
+/// The per-attempt span carries OpenTelemetry's HTTP
 /// client attribute names, beside its own.
 #[tokio::test]
 async fn spans_carry_opentelemetry_http_client_attributes() {
@@ -146,7 +146,7 @@ async fn spans_carry_opentelemetry_http_client_attributes() {
     }
 }
 
-/// Issue 27, item 8: a list's `filter` is the caller's text (a pasted
+/// A list's `filter` is the caller's text (a pasted
 /// secret, at worst): the span's `url.full` keeps the path and the paging
 /// numbers, and redacts it.
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Issue 18: rotation as a library composite over the six calls, against
+//! Rotation as a library composite over the six calls, against
 //! the fake server: at once or with an overlap window, never extending the
 //! old key's life, refusing a window the server would not allow before
 //! anything is created, and keeping one replacement when two race.
@@ -200,7 +200,7 @@ async fn a_key_for_another_user_is_deleted_again_and_the_old_expiry_restored() {
     assert_eq!(find(&client, &old).await.expires_at, None, "restored");
 }
 
-/// Issue 26, item 1: two keys of one service account with the same name
+/// Two keys of one service account with the same name
 /// and collection are rotated one after the other: neither rotation takes
 /// the other's key for a rival, and each keeps its own replacement.
 #[tokio::test]
@@ -225,7 +225,7 @@ async fn same_named_keys_are_not_rivals() {
     assert!(find(&client, &again.created.api_key.id).await.is_active);
 }
 
-/// Issue 26, item 1: a key deactivated between the plan and the create's
+/// A key deactivated between the plan and the create's
 /// check gets no replacement. (With an overlap the server refuses to
 /// shorten a deactivated key first, so nothing is created at all.)
 #[tokio::test]

@@ -41,7 +41,7 @@ fn audit_reports_each_finding_of_the_recommended_policy_and_exits_4() {
         findings(&r.stdout),
         // A key without expiry is no-expiry once (not also
         // lifetime-too-long); k-dead, deactivated at a moment the API does
-        // not give, is not judged for deletion (issue 26, items 5 and 6).
+        // not give, is not judged for deletion.
         pairs(&[
             ("k-forever", "no-expiry"),
             ("k-forever", "too-old"),
@@ -153,7 +153,7 @@ fn a_policy_file_and_flags_over_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Issue 26, item 4: `audit --ids` is not a deactivation list; the remedy
+/// `audit --ids` is not a deactivation list; the remedy
 /// picks the findings a command clears, so the pipe is safe as written.
 #[test]
 fn audit_ids_by_remedy_feed_the_command_that_clears_them() {
@@ -194,7 +194,7 @@ fn audit_ids_by_remedy_feed_the_command_that_clears_them() {
 #[test]
 fn a_server_before_1_7_is_said_once_not_guessed() {
     let server = seeded_with(|b| b.api_version(ApiVersion::V1_6));
-    // Issue 26, item 9: the only rule asked for cannot be checked there:
+    // The only rule asked for cannot be checked there:
     // said even with --quiet, and not a clean exit.
     for quiet in [false, true] {
         let mut cmd = cli(&server);
@@ -268,7 +268,7 @@ fn a_large_audit_table_holds_every_finding_grouped() {
         .collect();
     assert_eq!(ranks.len(), count);
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "grouped");
-    // Issue 26, item 6: the columns do not jump between chunks: the user
+    // The columns do not jump between chunks: the user
     // column (the fourth) starts at the same place on every row.
     let starts: BTreeSet<usize> = table
         .stdout

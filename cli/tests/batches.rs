@@ -187,7 +187,7 @@ fn expire_sets_and_removes() {
         serde_json::from_str(&run(cli(&server).args(["show", &id, "-o", "json"])).stdout)
             .expect("JSON");
     assert!(shown.get("expires_at").is_none());
-    // Issue 26, item 7: the grammar is the client's to check, in a dry
+    // The grammar is the client's to check, in a dry
     // run and a real run alike, before any call.
     for dry_run in [false, true] {
         let mut cmd = cli(&server);
@@ -216,7 +216,7 @@ fn inactivity_sets_and_removes_the_interval() {
     };
     let r = run(cli(&server).args(["inactivity", &id, "--days", "30"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // Words that match the act (issue 20, item 9).
+    // Words that match the act.
     assert!(
         r.stderr.contains("1 inactivity interval set, 0 failed"),
         "{}",
@@ -251,7 +251,7 @@ fn batches_read_stdin_files_with_a_bom_and_crlf() {
     assert!(r.stderr.contains("1 deleted, 0 failed"), "{}", r.stderr);
 }
 
-// Issue 16, item 13: a 503 says nothing was done, so the 404 after it is
+// A 503 says nothing was done, so the 404 after it is
 // the truth: the ids were never there.
 #[test]
 fn a_gateway_503_then_404_is_not_a_deletion() {

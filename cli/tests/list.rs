@@ -96,7 +96,7 @@ fn show_finds_a_key_by_paging() {
     let key = create(&server, &["--user", "u-bob", "--name", "one"]);
     let r = run(cli(&server).args(["show", &id_of(&key), "-o", "json"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // One object, not an array (issue 20, item 7).
+    // One object, not an array.
     let shown: Value = serde_json::from_str(&r.stdout).expect("JSON");
     assert_eq!(shown["name"], "one");
     let missing = run(cli(&server).args(["show", "no-such-key"]));
@@ -139,7 +139,7 @@ fn a_server_before_1_7_is_listed_and_its_missing_operation_named() {
     assert!(r.stdout.contains("before h2oGPTe 1.7.0"), "{}", r.stdout);
 }
 
-// Issue 16, item 10: a listing that never ends stops at --max-keys, and
+// A listing that never ends stops at --max-keys, and
 // JSON and NDJSON are written as keys arrive.
 #[test]
 fn an_endless_listing_stops_at_max_keys() {
@@ -158,7 +158,7 @@ fn an_endless_listing_stops_at_max_keys() {
     }
 }
 
-// Issue 16, item 11: a page with more keys than asked is refused.
+// A page with more keys than asked is refused.
 #[test]
 fn a_fat_page_is_refused() {
     let keys: Vec<String> = (0..10)
@@ -173,7 +173,7 @@ fn a_fat_page_is_refused() {
     assert!(r.stderr.contains("ignores `limit`"), "{}", r.stderr);
 }
 
-// Issue 16, item 12: prefetch is bounded.
+// Prefetch is bounded.
 #[test]
 fn prefetch_beyond_its_bound_is_a_usage_error() {
     let r = run(bare().args(["list", "--all", "--prefetch", "20000"]));
@@ -181,7 +181,7 @@ fn prefetch_beyond_its_bound_is_a_usage_error() {
     assert!(r.stderr.contains("between 1 and 32"), "{}", r.stderr);
 }
 
-// Issue 16, item 11: a table of many keys is written in chunks whose
+// A table of many keys is written in chunks whose
 // columns continue the first.
 #[test]
 fn a_long_table_has_one_header_and_every_row() {

@@ -294,7 +294,7 @@ fn csv_defuses_every_formula_trigger() {
     assert!(r.stdout.contains("\"x;'=1+1\""), "{}", r.stdout);
 }
 
-// Issue 26, item 8: a failure never looks like a result.
+// A failure never looks like a result.
 #[test]
 fn a_failed_listing_leaves_no_output_that_passes_for_an_answer() {
     // Before the first page: nothing at all on stdout, in any format.
@@ -556,7 +556,7 @@ fn messages_speak_the_cli_language() {
     assert!(r.stderr.contains("h2ogpte_http"), "{}", r.stderr);
 }
 
-// Issue 16, item 7: a loopback server is reached directly, never through a
+// A loopback server is reached directly, never through a
 // proxy from the environment, which would see the bearer in clear.
 #[test]
 fn a_loopback_server_is_never_reached_through_an_environment_proxy() {
@@ -578,7 +578,7 @@ fn a_loopback_server_is_never_reached_through_an_environment_proxy() {
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
 }
 
-// Issue 16, item 8: user info in the server URL is refused and never shown.
+// User info in the server URL is refused and never shown.
 #[test]
 fn credentials_in_the_server_url_are_refused_and_never_shown() {
     let r = run(bare()
@@ -589,7 +589,7 @@ fn credentials_in_the_server_url_are_refused_and_never_shown() {
     assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
 }
 
-// Issue 16, item 15: invisible characters cannot pass one name off as another.
+// Invisible characters cannot pass one name off as another.
 #[test]
 fn invisible_characters_are_escaped_in_tables() {
     let server = server();

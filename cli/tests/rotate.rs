@@ -308,7 +308,7 @@ fn a_key_revoked_after_delivery_keeps_its_replacement_and_says_so() {
     );
 }
 
-/// Issue 26, item 1: a key revoked between the create and the delivery
+/// A key revoked between the create and the delivery
 /// gets no replacement: the new key is deleted before anyone sees its
 /// secret (exit 1), or named when that delete fails (exit 3).
 #[test]

@@ -224,7 +224,7 @@ fn ctrl_c_at_the_delete_prompt_deletes_nothing() {
         assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
     }
-    // Issue 26, item 14: the prompt says which keys still work.
+    // The prompt says which keys still work.
     assert!(
         String::from_utf8_lossy(&seen).contains("(active)"),
         "{}",

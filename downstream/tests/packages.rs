@@ -28,7 +28,7 @@ async fn the_client_walks_a_lifecycle_on_the_fake_server() {
     client.delete_api_key(&created.api_key.id).await.expect("deleted");
 }
 
-/// Issue 25: a downstream service spawns the client's futures (they are
+/// A downstream service spawns the client's futures (they are
 /// `Send`) and rotates a key in one call for a user whose id is not the
 /// username, as on a real server; a wrong id is a rotation error of kind
 /// not found, with the old key's expiry put back.

@@ -149,7 +149,7 @@ fn bad_arguments_fail_with_a_message() {
     }
 }
 
-// Issue 16, item 2: the ready lines come after the signal handlers, so a
+// The ready lines come after the signal handlers, so a
 // supervisor that signals right after them stops the server cleanly.
 #[test]
 fn a_signal_right_after_the_ready_lines_stops_it_cleanly() {
@@ -236,7 +236,7 @@ fn serves_again(server: &Running) -> bool {
     false
 }
 
-// Issue 9, item 11: idle and half-sent connections time out, and the
+// Idle and half-sent connections time out, and the
 // server recovers from running out of file descriptors.
 #[test]
 fn idle_connections_time_out_and_the_server_recovers_from_fd_exhaustion() {
@@ -270,7 +270,7 @@ fn idle_connections_time_out_and_the_server_recovers_from_fd_exhaustion() {
     stop(server, "TERM");
 }
 
-// Issue 9, item 12: shutdown has a deadline, even with a request half sent.
+// Shutdown has a deadline, even with a request half sent.
 #[test]
 fn shutdown_completes_while_a_client_holds_a_half_sent_request() {
     let server = start(&["--shutdown-grace", "1"]);
@@ -282,7 +282,7 @@ fn shutdown_completes_while_a_client_holds_a_half_sent_request() {
     drop(stream);
 }
 
-/// Issue 18: this crate's README's seed file example loads, and a bad seed file stops
+/// This crate's README's seed file example loads, and a bad seed file stops
 /// the binary before its ready lines with a message naming the record.
 #[test]
 fn a_seed_file_loads_or_names_its_bad_record() {
@@ -324,7 +324,7 @@ fn a_seed_file_loads_or_names_its_bad_record() {
         err.contains("record 0 (id \"k-forever\")") && err.contains("created_at"),
         "{err}"
     );
-    // Issue 27, item 10: records are read one at a time, so an array of a
+    // Records are read one at a time, so an array of a
     // million non-objects is refused at its first, not parsed whole.
     let zeros = format!("[{}0]", "0,".repeat(1_000_000));
     std::fs::write(&path, zeros).expect("write");

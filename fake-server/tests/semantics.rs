@@ -668,7 +668,7 @@ async fn send_body(
     (status, content_type, json)
 }
 
-// Issue 9, item 13: every error is an EndpointError.
+// Every error is an EndpointError.
 #[tokio::test]
 async fn every_error_is_an_endpoint_error() {
     let h = Harness::new();
@@ -708,7 +708,7 @@ fn futures_broken_body() -> Body {
     Body::from_stream(futures::stream::iter(parts))
 }
 
-// Issue 9, item 14: no invalid data out, and bounded echoes of input.
+// No invalid data out, and bounded echoes of input.
 #[tokio::test]
 async fn expiries_past_year_9999_and_long_inputs_are_refused_boundedly() {
     let h = Harness::new();
@@ -749,7 +749,7 @@ async fn expiries_past_year_9999_and_long_inputs_are_refused_boundedly() {
     }
 }
 
-// Issue 9, item 15: `--user admin:NAME` keeps the bootstrap admin an admin.
+// `--user admin:NAME` keeps the bootstrap admin an admin.
 #[tokio::test]
 async fn renaming_the_bootstrap_admin_keeps_it_an_admin() {
     let h = Harness::with(FakeServer::builder().user("admin", "root"));
@@ -836,7 +836,7 @@ async fn playing_a_server_before_1_7() {
     assert!(json.get("code").is_none(), "{json}");
 }
 
-// Issue 12: latency delays every response without holding a lock, so
+// Latency delays every response without holding a lock, so
 // concurrent requests overlap. Measured in tokio's paused (virtual) time.
 #[tokio::test(start_paused = true)]
 async fn latency_delays_each_response_and_requests_overlap() {
@@ -881,7 +881,7 @@ fn seeding_beyond_the_bound_fails_with_a_message() {
     assert!(err.contains("at most 1000000"), "{err}");
 }
 
-/// Issue 18: a seed file's keys are served as written, with the users and
+/// A seed file's keys are served as written, with the users and
 /// collections they name; a bad record fails the start and is named.
 #[tokio::test]
 async fn a_seed_file_populates_users_collections_and_keys() {
@@ -946,7 +946,7 @@ fn uuid_like() -> String {
     )
 }
 
-/// Issue 27, item 1: the clock takes any step, the extremes included,
+/// The clock takes any step, the extremes included,
 /// and saturates at `MAX_CLOCK_OFFSET` instead of overflowing.
 #[tokio::test]
 async fn the_clock_saturates_on_any_step() {

@@ -90,7 +90,7 @@ async fn unmatched_requests_do_not_hit_the_mock() {
     assert_eq!(delete.calls_async().await, 1);
 }
 
-/// Issue 20, item 3: the README's mistake, `with_server_url` on a mock
+/// The README's mistake, `with_server_url` on a mock
 /// server that serves the API at its root, explains itself.
 #[tokio::test]
 async fn a_server_url_where_the_api_is_not_says_so() {

@@ -1,5 +1,5 @@
-//! `cargo xtask readme`: every Rust sample in README.md, and every sample of
-//! the library's docs (`src/lib.md` and the doc comments under `src/`),
+//! `cargo xtask readme`: every Rust sample in README.md, the fake server's
+//! README and the library's docs (`src/lib.md` and the doc comments under `src/`),
 //! compiles in a new crate whose dependencies are exactly those README's
 //! "Add it" section lists. Doc-tests alone cannot show that: they see this
 //! workspace's dev-dependencies too, and their features.
@@ -34,6 +34,11 @@ pub fn run() -> Result<(), String> {
     }
     let from_readme = samples.len();
     samples.extend(self::samples(&crate::workspace::read("src/lib.md")?, false));
+    // The fake server's README shows it from a downstream crate's tests.
+    samples.extend(self::samples(
+        &crate::workspace::read("fake-server/README.md")?,
+        false,
+    ));
     let mut sources = Vec::new();
     rust_files(&root().join("src"), &mut sources);
     sources.sort();

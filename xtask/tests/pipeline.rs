@@ -690,7 +690,7 @@ fn the_compiled_verdict_is_read_and_set_beside_the_spec_level_one() {
     assert!(report.contains("semver: major"), "{report}");
 }
 
-/// Issue 21, item 4: diff names what changed precisely.
+/// Diff names what changed precisely.
 #[test]
 fn diff_says_version_renames_and_types_precisely() {
     let current = committed()["info"]["version"]

@@ -163,8 +163,6 @@ fn placed(f: &Failure) -> bool {
         || !f.incomplete && [EXIT_FINDINGS, EXIT_NOTHING_CHECKED, EXIT_PARTIAL].contains(&f.code)
 }
 
-/// Read-only work that a signal may stop at any point: exit 130 on SIGINT,
-/// 143 on SIGTERM, no panic.
 /// The manual page, one page for the tool and every command: the
 /// commands' sections follow the tool's, so it names no page that nothing
 /// installs, and the audit's finding codes and policy keys (its help) are
