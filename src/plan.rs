@@ -27,6 +27,7 @@
 //! than its expiring-soon window) makes rotations [`Action::NeedsHuman`].
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -278,16 +279,22 @@ impl Policy {
                 .unwrap_or(DEFAULT_LIFETIME_DAYS)
                 .into(),
         );
+        // A day inside the longest lifetime: the expiry is sent as an
+        // interval from when the call reaches the server, and neither the
+        // time in between nor a skew of the server's clock may push it over.
         let latest = match self.max_lifetime_days {
             Some(_) => key.created_at.checked_add_signed(lifetime)?,
             None => now.checked_add_signed(lifetime)?,
-        };
+        } - EXPIRY_MARGIN;
         let soonest = now.checked_add_signed(TimeDelta::days(
             self.expiring_within_days.unwrap_or(0).into(),
         ))? + TimeDelta::days(1);
         (latest > soonest).then_some(latest)
     }
 }
+
+/// How far inside the longest lifetime an [`Action::Expire`] lands.
+const EXPIRY_MARGIN: TimeDelta = TimeDelta::days(1);
 
 /// An inactivity interval that does not make `key` idle at once: the
 /// default, or a month beyond the time it has gone unused.
@@ -356,20 +363,10 @@ pub async fn apply<J: Journal, D: Deliver>(
 ) -> Result<Vec<Applied>, JournalError> {
     let client = rotator.client();
     let now = crate::rotation::now_utc();
-    let mut applied = Vec::new();
     let mut plans = Vec::new();
+    let mut singles = Vec::new();
     for row in rows.iter().filter(|r| r.action.changes()) {
-        let id = &row.key.id;
-        let result = match &row.action {
-            Action::Delete => client.delete_api_key(id).await,
-            Action::Deactivate => client.deactivate_api_key(id).await,
-            Action::Expire { at } => {
-                let seconds = (*at - now).num_seconds().max(1);
-                client
-                    .set_api_key_expiry(id, &format!("{seconds} seconds"))
-                    .await
-            }
-            Action::Inactivity { days } => client.set_api_key_inactivity_interval(id, *days).await,
+        match &row.action {
             Action::Rotate {
                 expires_in_days,
                 inactivity_days,
@@ -382,27 +379,51 @@ pub async fn apply<J: Journal, D: Deliver>(
                         None => p,
                     });
                 match planned {
-                    Ok(plan) => {
-                        plans.push(plan);
-                        continue;
-                    }
-                    Err(e) => Err(e),
+                    Ok(plan) => plans.push(plan),
+                    Err(error) => singles.push((row, Some(error))),
                 }
             }
-            _ => continue,
-        };
-        applied.push(match result {
-            Ok(()) => Applied::Done {
-                key_id: id.clone(),
-                action: row.action.clone(),
-            },
-            Err(error) => Applied::Failed {
-                key_id: id.clone(),
-                action: row.action.clone(),
-                error,
-            },
-        });
+            _ => singles.push((row, None)),
+        }
     }
+    // One call each, as many at once as the engine runs rotations, in the
+    // plan's order; none started once a stop is asked.
+    let mut applied: Vec<Applied> = stream::iter(singles)
+        .take_while(|_| std::future::ready(!rotator.stop_requested()))
+        .map(|(row, refused)| async move {
+            let id = &row.key.id;
+            let result = match (refused, &row.action) {
+                (Some(error), _) => Err(error),
+                (None, Action::Delete) => client.delete_api_key(id).await,
+                (None, Action::Deactivate) => client.deactivate_api_key(id).await,
+                (None, Action::Expire { at }) => {
+                    // From now, not from when the run began: a long run
+                    // would push every later expiry past the plan's.
+                    let seconds = (*at - crate::rotation::now_utc()).num_seconds().max(1);
+                    client
+                        .set_api_key_expiry(id, &format!("{seconds} seconds"))
+                        .await
+                }
+                (None, Action::Inactivity { days }) => {
+                    client.set_api_key_inactivity_interval(id, *days).await
+                }
+                _ => Ok(()),
+            };
+            match result {
+                Ok(()) => Applied::Done {
+                    key_id: id.clone(),
+                    action: row.action.clone(),
+                },
+                Err(error) => Applied::Failed {
+                    key_id: id.clone(),
+                    action: row.action.clone(),
+                    error,
+                },
+            }
+        })
+        .buffered(rotator.concurrency())
+        .collect()
+        .await;
     let run = rotator.run(plans, |_| {}).await?;
     applied.extend(run.outcomes.into_iter().map(Applied::Rotated));
     Ok(applied)

@@ -277,6 +277,16 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
         self
     }
 
+    /// How many rotations it runs at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// Whether its [`Stop`] was requested.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.requested()
+    }
+
     /// The client it calls with.
     pub fn client(&self) -> &Client {
         &self.client
