@@ -131,8 +131,33 @@ fn plan_apply_plan_leaves_nothing_to_change() {
         "{}",
         r.stderr
     );
+    // A secret file already in the way: the dry run skips that rotation
+    // as the real run would, naming the file; moved away, it goes.
+    let rotated = first
+        .iter()
+        .find(|r| r["action"] == "rotate")
+        .and_then(|r| r["id"].as_str())
+        .expect("a rotation");
+    let in_the_way = secrets.join(rotated);
+    std::fs::write(&in_the_way, "old").expect("write");
     let r = apply(&["--dry-run"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let dry: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");
+    let row = dry.iter().find(|a| a["id"] == rotated).expect("its row");
+    assert_eq!(row["result"], "skipped", "{row}");
+    assert!(
+        row["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("exists already")),
+        "{row}"
+    );
+    assert!(
+        dry.iter()
+            .filter(|a| a["id"] != rotated)
+            .all(|a| a["result"] == "would"),
+        "{dry:?}"
+    );
+    std::fs::remove_file(&in_the_way).expect("remove");
     let r = apply(&["--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let applied: Vec<Value> = serde_json::from_str(&r.stdout).expect("json");

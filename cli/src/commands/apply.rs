@@ -96,6 +96,14 @@ pub async fn apply(
             Some(now) if !g.allow_self && client.may_be_own_key(now) => {
                 rows.push(Row::skipped(row, OWN_KEY))
             }
+            // A secret that has no place is found now, in a dry run as in
+            // the real run, before any key is made for it.
+            Some(_) if matches!(row.action, Action::Rotate { .. }) => {
+                match sink.check(Some(&row.key.id)) {
+                    Ok(()) => fresh.push(row.clone()),
+                    Err(why) => rows.push(Row::skipped(row, &why)),
+                }
+            }
             Some(_) => fresh.push(row.clone()),
         }
     }
