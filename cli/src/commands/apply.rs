@@ -32,12 +32,12 @@ use crate::{
 
 /// One key's result, as printed.
 #[derive(Debug, Serialize)]
-struct Row {
-    id: String,
-    action: &'static str,
+pub struct Row {
+    pub id: String,
+    pub action: &'static str,
     /// "done", "failed", "skipped" or, in a dry run, "would".
-    result: &'static str,
-    detail: String,
+    pub result: &'static str,
+    pub detail: String,
 }
 
 const COLUMNS: [&str; 4] = ["id", "action", "result", "detail"];
@@ -79,34 +79,8 @@ pub async fn apply(
     {
         note(&warning);
     }
-    // Every key the plan changes, as listed now: a key changed since the
-    // plan was made is skipped, never acted on from stale facts.
-    let ids: Vec<String> = changing.iter().map(|r| r.key.id.clone()).collect();
-    let now_listed = interruptible(signals, keys_named(client, &ids, g)).await?;
-    let mut rows = Vec::new();
-    let mut fresh = Vec::new();
-    for row in changing {
-        match now_listed.get(&row.key.id) {
-            None => rows.push(Row::skipped(row, "the key is gone since the plan was made")),
-            Some(now) if row.is_stale(now) => rows.push(Row::skipped(
-                row,
-                "the key changed since the plan was made: make a new plan",
-            )),
-            // A plan made with another key may hold this one's.
-            Some(now) if !g.allow_self && client.may_be_own_key(now) => {
-                rows.push(Row::skipped(row, OWN_KEY))
-            }
-            // A secret that has no place is found now, in a dry run as in
-            // the real run, before any key is made for it.
-            Some(_) if matches!(row.action, Action::Rotate { .. }) => {
-                match sink.check(Some(&row.key.id)) {
-                    Ok(()) => fresh.push(row.clone()),
-                    Err(why) => rows.push(Row::skipped(row, &why)),
-                }
-            }
-            Some(_) => fresh.push(row.clone()),
-        }
-    }
+    let changing: Vec<PlanRow> = changing.into_iter().cloned().collect();
+    let (fresh, mut rows) = interruptible(signals, recheck(client, &changing, &sink, g)).await?;
     let shown = crate::context::target(&server, g);
     if args.dry_run {
         rows.extend(fresh.iter().map(|r| Row {
@@ -149,24 +123,19 @@ pub async fn apply(
     if !g.quiet {
         note(&format!("applying {} change(s) to {shown}", fresh.len()));
     }
-    let journal = open_journal(client, g)?;
     let stop = Stop::new();
-    let rotator = Rotator::new(client.clone(), journal, Outlet { sink: &sink, g })
-        .with_concurrency(args.concurrency.into())
-        .with_stop(stop.clone())
-        .with_allow_self(g.allow_self);
-    let user_id = |key: &ApiKeyInfo| {
-        users
-            .as_ref()
-            .and_then(|m| m.get(&key.username))
-            .map_or_else(|| key.username.clone(), str::to_owned)
-    };
-    let (done, signal) =
-        until_second_signal(signals, &stop, plan::apply(&rotator, &fresh, user_id)).await;
+    let work = carry_out(
+        client,
+        &fresh,
+        &sink,
+        users.as_ref(),
+        args.concurrency.into(),
+        &stop,
+        g,
+    );
+    let (done, signal) = until_second_signal(signals, &stop, work).await;
     if let Some(done) = done {
-        for applied in done.map_err(journal_failure)? {
-            rows.push(Row::of(applied, g));
-        }
+        rows.extend(done?);
     }
     print(&rows, g)?;
     let failed = rows.iter().filter(|r| r.result != "done").count();
@@ -187,6 +156,73 @@ pub async fn apply(
             rows.len()
         ))),
     }
+}
+
+/// Every key of `changing` as listed now, and the rows of those skipped: a
+/// key gone or changed since the plan was made, the caller's own key
+/// (unless --allow-self), a rotation whose secret has no place. Never acted
+/// on from stale facts. For `apply` and the MCP server's `apply_plan`.
+pub async fn recheck(
+    client: &Client,
+    changing: &[PlanRow],
+    sink: &Sink,
+    g: &Global,
+) -> Result<(Vec<PlanRow>, Vec<Row>), Failure> {
+    let ids: Vec<String> = changing.iter().map(|r| r.key.id.clone()).collect();
+    let now_listed = keys_named(client, &ids, g).await?;
+    let mut rows = Vec::new();
+    let mut fresh = Vec::new();
+    for row in changing {
+        match now_listed.get(&row.key.id) {
+            None => rows.push(Row::skipped(row, "the key is gone since the plan was made")),
+            Some(now) if row.is_stale(now) => rows.push(Row::skipped(
+                row,
+                "the key changed since the plan was made: make a new plan",
+            )),
+            // A plan made with another key may hold this one's.
+            Some(now) if !g.allow_self && client.may_be_own_key(now) => {
+                rows.push(Row::skipped(row, OWN_KEY))
+            }
+            // A secret that has no place is found now, in a dry run as in
+            // the real run, before any key is made for it.
+            Some(_) if matches!(row.action, Action::Rotate { .. }) => {
+                match sink.check(Some(&row.key.id)) {
+                    Ok(()) => fresh.push(row.clone()),
+                    Err(why) => rows.push(Row::skipped(row, &why)),
+                }
+            }
+            Some(_) => fresh.push(row.clone()),
+        }
+    }
+    Ok((fresh, rows))
+}
+
+/// Carries `fresh` out through the library ([`plan::apply`]): rotations
+/// journalled in the state directory and delivered to `sink`, `concurrency`
+/// calls at once, none started after `stop`. One row per change.
+pub async fn carry_out(
+    client: &Client,
+    fresh: &[PlanRow],
+    sink: &Sink,
+    users: Option<&UserMap>,
+    concurrency: usize,
+    stop: &Stop,
+    g: &Global,
+) -> Result<Vec<Row>, Failure> {
+    let journal = open_journal(client, g)?;
+    let rotator = Rotator::new(client.clone(), journal, Outlet { sink, g })
+        .with_concurrency(concurrency)
+        .with_stop(stop.clone())
+        .with_allow_self(g.allow_self);
+    let user_id = |key: &ApiKeyInfo| {
+        users
+            .and_then(|m| m.get(&key.username))
+            .map_or_else(|| key.username.clone(), str::to_owned)
+    };
+    let applied = plan::apply(&rotator, fresh, user_id)
+        .await
+        .map_err(journal_failure)?;
+    Ok(applied.into_iter().map(|a| Row::of(a, g)).collect())
 }
 
 impl Row {
