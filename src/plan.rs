@@ -293,6 +293,47 @@ impl Policy {
     }
 }
 
+/// One call of a plan: `None` when a stop came before it started.
+async fn single(
+    client: &Client,
+    stop: impl Fn() -> bool,
+    row: PlanRow,
+    refused: Option<Error>,
+) -> Option<Applied> {
+    if stop() {
+        return None;
+    }
+    let id = &row.key.id;
+    let result = match (refused, &row.action) {
+        (Some(error), _) => Err(error),
+        (None, Action::Delete) => client.delete_api_key(id).await,
+        (None, Action::Deactivate) => client.deactivate_api_key(id).await,
+        (None, Action::Expire { at }) => {
+            // From now, not from when the run began: a long run would push
+            // every later expiry past the plan's.
+            let seconds = (*at - crate::rotation::now_utc()).num_seconds().max(1);
+            client
+                .set_api_key_expiry(id, &format!("{seconds} seconds"))
+                .await
+        }
+        (None, Action::Inactivity { days }) => {
+            client.set_api_key_inactivity_interval(id, *days).await
+        }
+        _ => Ok(()),
+    };
+    Some(match result {
+        Ok(()) => Applied::Done {
+            key_id: row.key.id,
+            action: row.action,
+        },
+        Err(error) => Applied::Failed {
+            key_id: row.key.id,
+            action: row.action,
+            error,
+        },
+    })
+}
+
 /// How far inside the longest lifetime an [`Action::Expire`] lands.
 const EXPIRY_MARGIN: TimeDelta = TimeDelta::days(1);
 
@@ -380,48 +421,21 @@ pub async fn apply<J: Journal, D: Deliver>(
                     });
                 match planned {
                     Ok(plan) => plans.push(plan),
-                    Err(error) => singles.push((row, Some(error))),
+                    Err(error) => singles.push((row.clone(), Some(error))),
                 }
             }
-            _ => singles.push((row, None)),
+            _ => singles.push((row.clone(), None)),
         }
     }
     // One call each, as many at once as the engine runs rotations, in the
-    // plan's order; none started once a stop is asked.
-    let mut applied: Vec<Applied> = stream::iter(singles)
-        .take_while(|_| std::future::ready(!rotator.stop_requested()))
-        .map(|(row, refused)| async move {
-            let id = &row.key.id;
-            let result = match (refused, &row.action) {
-                (Some(error), _) => Err(error),
-                (None, Action::Delete) => client.delete_api_key(id).await,
-                (None, Action::Deactivate) => client.deactivate_api_key(id).await,
-                (None, Action::Expire { at }) => {
-                    // From now, not from when the run began: a long run
-                    // would push every later expiry past the plan's.
-                    let seconds = (*at - crate::rotation::now_utc()).num_seconds().max(1);
-                    client
-                        .set_api_key_expiry(id, &format!("{seconds} seconds"))
-                        .await
-                }
-                (None, Action::Inactivity { days }) => {
-                    client.set_api_key_inactivity_interval(id, *days).await
-                }
-                _ => Ok(()),
-            };
-            match result {
-                Ok(()) => Applied::Done {
-                    key_id: id.clone(),
-                    action: row.action.clone(),
-                },
-                Err(error) => Applied::Failed {
-                    key_id: id.clone(),
-                    action: row.action.clone(),
-                    error,
-                },
-            }
-        })
+    // plan's order; none started once a stop is asked. The futures come
+    // from a named function over owned rows, so the whole is `Send`.
+    let calls = singles
+        .into_iter()
+        .map(|(row, refused)| single(client, rotator.stop_requested_flag(), row, refused));
+    let mut applied: Vec<Applied> = stream::iter(calls)
         .buffered(rotator.concurrency())
+        .filter_map(std::future::ready)
         .collect()
         .await;
     let run = rotator.run(plans, |_| {}).await?;

@@ -42,7 +42,7 @@ pub struct Cli {
 }
 
 /// Options every command takes.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct Global {
     /// The h2oGPTe server root, such as `https://h2ogpte.example.com` (/api/v1 is appended).
     #[arg(long, env = SERVER_URL_ENV, global = true, help_heading = "Connection")]
@@ -241,6 +241,12 @@ pub enum Command {
     /// for, skipping every key changed since, rotations into a secret
     /// directory or command.
     Apply(ApplyArgs),
+    /// Serve AI assistants over MCP (stdio): read tools (whoami, list_keys,
+    /// show_key, audit, plan) and, with --allow-writes, apply_plan of a plan
+    /// this server made, confirmed by the human; no secret ever reaches the
+    /// model.
+    #[cfg(feature = "mcp")]
+    Mcp(McpArgs),
     /// The server and context in use, and the key this tool authenticates
     /// with as the server lists it (found by its hint).
     Whoami,
@@ -632,6 +638,35 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub rules: Rules,
+}
+
+/// `mcp`.
+#[cfg(feature = "mcp")]
+#[derive(Args, Debug)]
+pub struct McpArgs {
+    /// Offer apply_plan: a plan this server made, named by its digest and
+    /// confirmed by the human (or by repeating the digest), carried out as
+    /// `apply` does. Without it every tool only reads.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Read the rules of audit and plan from this TOML file (flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: Rules,
+    /// Rotations: write each new secret to a file named by the old key's
+    /// id in this directory, which must have mode 700.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["secret_file", "secret_command"])]
+    pub secret_dir: Option<PathBuf>,
+    /// Rotations: the user id of each username, as CSV lines
+    /// `username,user_id` or TOML `username = "user_id"`.
+    #[arg(long, value_name = "FILE")]
+    pub user_map: Option<PathBuf>,
+    /// Rotations run at once, between 1 and 64.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = between(1u16, 64))]
+    pub concurrency: u16,
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// `apply`.

@@ -18,6 +18,8 @@ mod deliver;
 mod exit;
 mod failure;
 mod lookup;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod metrics;
 mod output;
 mod output_file;

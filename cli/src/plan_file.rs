@@ -20,7 +20,7 @@ const FORMAT: u32 = 1;
 const MAX_BYTES: u64 = 256 << 20;
 
 /// A saved plan.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     format: u32,

@@ -287,6 +287,12 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
         self.stop.requested()
     }
 
+    /// A check of its [`Stop`] that owns what it needs.
+    pub(crate) fn stop_requested_flag(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let stop = self.stop.clone();
+        move || stop.requested()
+    }
+
     /// The client it calls with.
     pub fn client(&self) -> &Client {
         &self.client

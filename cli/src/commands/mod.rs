@@ -1,6 +1,6 @@
 //! One module per command; this one dispatches to them.
 
-mod apply;
+pub(crate) mod apply;
 mod audit;
 mod bulk;
 mod context;
@@ -64,6 +64,8 @@ pub async fn run(mut cli: Cli, mut signals: Signals) -> Result<(), Failure> {
             into_report(args.output_file.as_deref(), false, listed).await
         }
         Command::Context(action) => context::context(action, g),
+        #[cfg(feature = "mcp")]
+        Command::Mcp(args) => crate::mcp::serve(client(g, signals).await?, args, g).await,
         Command::Whoami => {
             let client = client(g, signals).await?;
             interruptible(signals, list::whoami(&client, g)).await
