@@ -81,6 +81,37 @@ fn every_future_is_send(client: &Client, plan: h2ogpte_api_keys::rotation::Rotat
     });
 }
 
+/// A sink that delivers nowhere: for the engine's futures' types.
+struct Nowhere;
+
+impl h2ogpte_api_keys::rotation::Deliver for Nowhere {
+    async fn deliver(
+        &self,
+        _secret: &h2ogpte_api_keys::Secret,
+        _key: h2ogpte_api_keys::rotation::Handover<'_>,
+    ) -> Result<String, h2ogpte_api_keys::rotation::DeliveryError> {
+        Ok("nowhere".to_owned())
+    }
+
+    fn target(&self, _old: &types::ApiKeyInfo) -> String {
+        "nowhere".to_owned()
+    }
+}
+
+/// Never run: it only has to compile. The engine and a plan's carrying
+/// out, moved into a task as a service would (an MCP tool's future, a
+/// spawned job): `Send + 'static` with everything they borrow owned.
+#[allow(dead_code, clippy::let_underscore_future)]
+fn the_engine_runs_in_a_task(client: Client, rows: Vec<h2ogpte_api_keys::plan::PlanRow>) {
+    use h2ogpte_api_keys::rotation::{MemoryJournal, Rotator};
+    let rotator = Rotator::new(client, MemoryJournal::new(), Nowhere);
+    let _ = owned(async move {
+        let _ = rotator.run(Vec::new(), |_| {}).await;
+        let _ = rotator.resume(|_| {}).await;
+        h2ogpte_api_keys::plan::apply(&rotator, &rows, |k| k.username.clone()).await
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_call_runs_in_a_spawned_task() {
     let (_server, client) = serve(FakeServer::builder().user("u-1", "alice")).await;
