@@ -654,19 +654,8 @@ pub struct McpArgs {
     pub policy: Option<PathBuf>,
     #[command(flatten)]
     pub rules: Rules,
-    /// Rotations: write each new secret to a file named by the old key's
-    /// id in this directory, which must have mode 700.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["secret_file", "secret_command"])]
-    pub secret_dir: Option<PathBuf>,
-    /// Rotations: the user id of each username, as CSV lines
-    /// `username,user_id` or TOML `username = "user_id"`.
-    #[arg(long, value_name = "FILE")]
-    pub user_map: Option<PathBuf>,
-    /// Rotations run at once, between 1 and 64.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = between(1u16, 64))]
-    pub concurrency: u16,
     #[command(flatten)]
-    pub sink: SinkArgs,
+    pub delivery: Delivery,
 }
 
 /// `apply`.
@@ -675,6 +664,20 @@ pub struct ApplyArgs {
     /// The plan, as `plan --out` saved it.
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
+    #[command(flatten)]
+    pub delivery: Delivery,
+    /// Apply without asking (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Say what would be done, key by key; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Where a plan's rotations put their secrets, and how many at once
+/// (`apply`, `mcp`).
+#[derive(Args, Debug)]
+pub struct Delivery {
     /// Rotations: write each new secret to a file named by the old key's
     /// id in this directory, which must have mode 700.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["secret_file", "secret_command"])]
@@ -686,12 +689,6 @@ pub struct ApplyArgs {
     /// Rotations run at once, between 1 and 64.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = between(1u16, 64))]
     pub concurrency: u16,
-    /// Apply without asking (needed without a terminal).
-    #[arg(long)]
-    pub yes: bool,
-    /// Say what would be done, key by key; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
     #[command(flatten)]
     pub sink: SinkArgs,
 }

@@ -80,16 +80,7 @@ impl Context {
 /// The configuration directory: `$XDG_CONFIG_HOME/h2ogpte-keys`, else
 /// `~/.config/h2ogpte-keys`.
 pub fn config_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .map(|home| home.join(".config"))
-        })
-        .map(|base| base.join("h2ogpte-keys"))
+    crate::state_dir::xdg_base("XDG_CONFIG_HOME", ".config").map(|base| base.join("h2ogpte-keys"))
 }
 
 /// The configuration file's path.

@@ -67,15 +67,20 @@ pub struct KeysServer {
 /// Serves on stdin and stdout until the client goes.
 pub async fn serve(client: Client, args: &McpArgs, g: &Global) -> Result<(), Failure> {
     let policy = crate::policy_file::load(args.policy.as_deref(), &args.rules)?;
-    let sink = Sink::from_args(&args.sink, args.secret_dir.as_deref())?;
-    let users = args.user_map.as_deref().map(UserMap::read).transpose()?;
+    let sink = Sink::from_args(&args.delivery.sink, args.delivery.secret_dir.as_deref())?;
+    let users = args
+        .delivery
+        .user_map
+        .as_deref()
+        .map(UserMap::read)
+        .transpose()?;
     let server = KeysServer {
         client,
         g: Arc::new(g.clone()),
         policy: Arc::new(policy),
         sink: Arc::new(sink),
         users: users.map(Arc::new),
-        concurrency: args.concurrency.into(),
+        concurrency: args.delivery.concurrency.into(),
         allow_writes: args.allow_writes,
         plans: Arc::default(),
         tool_router: KeysServer::tool_router(),

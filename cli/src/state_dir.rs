@@ -20,21 +20,23 @@ pub fn state_dir(flag: Option<&Path>) -> Result<PathBuf, Failure> {
     if let Some(dir) = flag {
         return Ok(dir.to_owned());
     }
-    let base = std::env::var_os(XDG_STATE_HOME)
+    let base = xdg_base(XDG_STATE_HOME, ".local/state").ok_or_else(|| {
+        Failure::usage("no state directory: set XDG_STATE_HOME or HOME, or pass --state-dir DIR")
+    })?;
+    Ok(base.join("h2ogpte-keys"))
+}
+
+/// An XDG base directory: `$var` when it is absolute, else `$HOME/fallback`.
+pub fn xdg_base(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| {
             std::env::var_os("HOME")
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute())
-                .map(|home| home.join(".local/state"))
+                .map(|home| home.join(fallback))
         })
-        .ok_or_else(|| {
-            Failure::usage(
-                "no state directory: set XDG_STATE_HOME or HOME, or pass --state-dir DIR",
-            )
-        })?;
-    Ok(base.join("h2ogpte-keys"))
 }
 
 /// The rotation journal of `client`'s server in the state directory,

@@ -54,8 +54,8 @@ pub async fn apply(
         let server = server.clone();
         unless_signalled(signals, move || PlanFile::load(&path, &server)).await?
     };
-    let sink = Sink::from_args(&args.sink, args.secret_dir.as_deref())?;
-    let users = match &args.user_map {
+    let sink = Sink::from_args(&args.delivery.sink, args.delivery.secret_dir.as_deref())?;
+    let users = match &args.delivery.user_map {
         Some(path) => Some(UserMap::read(path)?),
         None => None,
     };
@@ -129,7 +129,7 @@ pub async fn apply(
         &fresh,
         &sink,
         users.as_ref(),
-        args.concurrency.into(),
+        args.delivery.concurrency.into(),
         &stop,
         g,
     );
