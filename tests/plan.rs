@@ -248,3 +248,21 @@ proptest! {
         runtime.block_on(converge(specs, forbid_global));
     }
 }
+
+proptest! {
+    // Fewer and larger: the service account holds hundreds of keys, as on
+    // a real fleet, and a plan's single calls and rotations run in phases.
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_large_fleets_plan_applied_leaves_nothing_to_plan(
+        specs in prop::collection::vec(spec(), 400..600),
+        forbid_global in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(converge(specs, forbid_global));
+    }
+}
