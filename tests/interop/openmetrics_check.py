@@ -31,12 +31,13 @@ assert len(expiry.samples) == expected, f"{len(expiry.samples)} expiry gauges, e
 names = {s.labels["name"] for s in expiry.samples}
 assert odd_name in names, f"the odd name did not round-trip: {odd_name!r}"
 for sample in expiry.samples:
-    assert set(sample.labels) == {"id", "username", "name"}, sample.labels
+    assert set(sample.labels) == {"id", "username", "name", "state"}, sample.labels
+    assert sample.labels["state"] in {"active", "expired", "idle", "deactivated"}, sample.labels
 
 states = {s.labels["state"]: s.value for s in families["h2ogpte_api_keys"].samples}
 assert set(states) == {"active", "expired", "idle", "deactivated"}, states
 codes = {s.labels["code"] for s in families["h2ogpte_api_key_findings"].samples}
-assert "no-expiry" in codes and "rotation-in-progress" in codes, codes
+assert "no-expiry" in codes and "rotation-in-progress" in codes and "waiver-expired" in codes, codes
 success = families["h2ogpte_api_key_audit_success"].samples[0].value
 assert success == 1, success
 print(f"openmetrics: {len(families)} families, {len(expiry.samples)} expiry gauges, {int(sum(states.values()))} keys: parsed")
