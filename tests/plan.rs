@@ -233,6 +233,15 @@ async fn converge(specs: Vec<Spec>, forbid_global: bool) -> (usize, usize) {
     (changes, specs.len())
 }
 
+/// [`converge`] on a runtime of its own, as each property case runs.
+fn converge_now(specs: Vec<Spec>, forbid_global: bool) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(converge(specs, forbid_global));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -241,11 +250,7 @@ proptest! {
         specs in prop::collection::vec(spec(), 10..60),
         forbid_global in any::<bool>(),
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(converge(specs, forbid_global));
+        converge_now(specs, forbid_global);
     }
 }
 
@@ -259,10 +264,6 @@ proptest! {
         specs in prop::collection::vec(spec(), 400..600),
         forbid_global in any::<bool>(),
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(converge(specs, forbid_global));
+        converge_now(specs, forbid_global);
     }
 }

@@ -287,7 +287,7 @@ impl KeysServer {
             .try_filter(|k| std::future::ready(client.may_be_own_key(k)))
             .try_collect()
             .await
-            .map_err(|e| error(Failure::from_error(&e, self.g.timeout)))?;
+            .map_err(|e| self.api(&e))?;
         Ok(Json(WhoAmI {
             server: self.server(),
             context: self.g.context.clone(),
@@ -327,11 +327,7 @@ impl KeysServer {
         let mut keys = Vec::new();
         let mut seen = 0usize;
         let mut stream = std::pin::pin!(self.client.stream_all_api_keys(&query));
-        while let Some(key) = stream
-            .try_next()
-            .await
-            .map_err(|e| error(Failure::from_error(&e, self.g.timeout)))?
-        {
+        while let Some(key) = stream.try_next().await.map_err(|e| self.api(&e))? {
             if !wanted(&key) {
                 continue;
             }
@@ -383,11 +379,7 @@ impl KeysServer {
         let memory = peek_journal(&self.client, &self.g).unwrap_or_default();
         let mut audited = std::pin::pin!(self.client.audit(&query, &self.policy, now));
         let (mut findings, mut keys_checked, mut not_shown) = (Vec::new(), 0u64, 0u64);
-        while let Some(judged) = audited
-            .try_next()
-            .await
-            .map_err(|e| error(Failure::from_error(&e, self.g.timeout)))?
-        {
+        while let Some(judged) = audited.try_next().await.map_err(|e| self.api(&e))? {
             keys_checked += 1;
             for f in memory.judge(&judged.key, judged.findings, now) {
                 if findings.len() == MAX_ROWS {
@@ -426,7 +418,7 @@ impl KeysServer {
             .client
             .collect_all_api_keys(&query)
             .await
-            .map_err(|e| error(Failure::from_error(&e, self.g.timeout)))?;
+            .map_err(|e| self.api(&e))?;
         let memory = peek_journal(&self.client, &self.g).unwrap_or_default();
         let own = match self.g.allow_self {
             true => Vec::new(),
@@ -562,6 +554,11 @@ impl ServerHandler for KeysServer {
 }
 
 impl KeysServer {
+    /// A failed call, in the CLI's words.
+    fn api(&self, e: &h2ogpte_api_keys::Error) -> ErrorData {
+        error(Failure::from_error(e, self.g.timeout))
+    }
+
     /// The API base this server calls.
     fn server(&self) -> String {
         self.client.base_url().as_str().to_owned()
