@@ -36,18 +36,7 @@ impl OutputFile {
     pub fn begin(path: &Path) -> Result<Self, Failure> {
         let shown = escape(&path.display().to_string());
         let cannot = |e: std::io::Error| Failure::usage(format!("--output-file {shown}: {e}"));
-        let path =
-            target(path).map_err(|why| Failure::usage(format!("--output-file {shown} {why}")))?;
-        #[cfg(unix)]
-        let mode = {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(&path).map_or(0o644, |m| m.permissions().mode() & 0o777)
-        };
-        let temp = atomic::temp_beside(&path).map_err(cannot)?;
-        #[cfg(unix)]
-        temp.as_file()
-            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-            .map_err(cannot)?;
+        let (path, temp) = temp_for(path)?;
         let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| cannot(e.into()))?;
         let copier = std::thread::Builder::new()
@@ -95,6 +84,38 @@ impl OutputFile {
         flushed.map_err(cannot)?;
         atomic::place(temp, &self.path, true).map_err(cannot)
     }
+}
+
+/// Replaces `path` whole with `bytes`, by the same rules as a report: the
+/// regular file there (or a link's), its mode kept; a device, a FIFO or a
+/// directory is refused, never replaced.
+pub fn replace_whole(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let shown = escape(&path.display().to_string());
+    let cannot = |e: std::io::Error| Failure::usage(format!("--output-file {shown}: {e}"));
+    let (path, mut temp) = temp_for(path)?;
+    temp.write_all(bytes).map_err(cannot)?;
+    temp.as_file().sync_all().map_err(cannot)?;
+    atomic::place(temp, &path, true).map_err(cannot)
+}
+
+/// The file a report replaces ([`target`]) and a temporary file beside it
+/// with its mode.
+fn temp_for(path: &Path) -> Result<(PathBuf, NamedTempFile), Failure> {
+    let shown = escape(&path.display().to_string());
+    let cannot = |e: std::io::Error| Failure::usage(format!("--output-file {shown}: {e}"));
+    let path =
+        target(path).map_err(|why| Failure::usage(format!("--output-file {shown} {why}")))?;
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(&path).map_or(0o644, |m| m.permissions().mode() & 0o777)
+    };
+    let temp = atomic::temp_beside(&path).map_err(cannot)?;
+    #[cfg(unix)]
+    temp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(cannot)?;
+    Ok((path, temp))
 }
 
 /// The file a report replaces: FILE, or the regular file a link names; a

@@ -407,6 +407,17 @@ fn output_file_never_replaces_a_device_or_a_fifo() {
         let r = run(cli(&server).args(["list", "--output-file"]).arg(target));
         assert_eq!(r.code, 2, "{}: {}", target.display(), r.stderr);
         assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+        // Nor by the failure document of metrics that were not written.
+        let r = run(cli(&server)
+            .args([
+                "audit",
+                "--require-expiry",
+                "-o",
+                "openmetrics",
+                "--output-file",
+            ])
+            .arg(target));
+        assert_eq!(r.code, 2, "{}: {}", target.display(), r.stderr);
     }
     use std::os::unix::fs::FileTypeExt;
     assert!(

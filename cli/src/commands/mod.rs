@@ -144,15 +144,13 @@ fn failed_metrics(
         return Err(failure);
     };
     let written = crate::metrics::failed_document(chrono::Utc::now())
-        .and_then(|document| crate::atomic::write_with(path, true, |out| out.write_all(&document)));
+        .map_err(|e| Failure::api(e.to_string()))
+        .and_then(|document| crate::output_file::replace_whole(path, &document));
     match written {
         Ok(()) => Err(failure),
         Err(e) => {
             let mut failure = failure;
-            failure.message += &format!(
-                "; the failure could not be written to {} either: {e}",
-                crate::terminal::escape(&path.display().to_string())
-            );
+            failure.message += &format!("; the failure was not written either: {}", e.message);
             Err(failure)
         }
     }
