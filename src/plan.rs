@@ -33,7 +33,9 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Client, Error, KeyState,
     policy::{FindingCode, Policy},
-    rotation::{Deliver, Journal, JournalError, Memory, Outcome, Retire, RotationPlan, Rotator},
+    rotation::{
+        Deliver, Journal, JournalError, Memory, Outcome, Retire, RotationPlan, Rotator, Stop,
+    },
     types::ApiKeyInfo,
 };
 
@@ -296,11 +298,11 @@ impl Policy {
 /// One call of a plan: `None` when a stop came before it started.
 async fn single(
     client: &Client,
-    stop: impl Fn() -> bool,
+    stop: Stop,
     row: PlanRow,
     refused: Option<Error>,
 ) -> Option<Applied> {
-    if stop() {
+    if stop.requested() {
         return None;
     }
     let id = &row.key.id;
@@ -432,7 +434,7 @@ pub async fn apply<J: Journal, D: Deliver>(
     // from a named function over owned rows, so the whole is `Send`.
     let calls = singles
         .into_iter()
-        .map(|(row, refused)| single(client, rotator.stop_requested_flag(), row, refused));
+        .map(|(row, refused)| single(client, rotator.stop().clone(), row, refused));
     let mut applied: Vec<Applied> = stream::iter(calls)
         .buffered(rotator.concurrency())
         .filter_map(std::future::ready)

@@ -1,5 +1,6 @@
 //! Keys looked up by id, for the commands that act on ids: one listing
-//! pass over every key, whatever the number of ids.
+//! pass over every key, whatever the number of ids; and the tool's own key,
+//! which no command acts on unless `--allow-self`.
 
 use futures::{StreamExt, TryStreamExt};
 use h2ogpte_api_keys::{Client, ListQuery, types};
@@ -60,4 +61,34 @@ pub async fn keys_named(
         }
     }
     Ok(found)
+}
+
+/// Whether `key` is kept from every change: it may be the key this tool
+/// authenticates with (the library's judgement) and `--allow-self` was
+/// not given.
+pub fn protected(client: &Client, key: &types::ApiKeyInfo, g: &Global) -> bool {
+    !g.allow_self && client.may_be_own_key(key)
+}
+
+/// The ids of `keys` kept from every change, for a plan ([`protected`]).
+pub fn protected_ids<'a>(
+    client: &Client,
+    keys: impl IntoIterator<Item = &'a types::ApiKeyInfo>,
+    g: &Global,
+) -> Vec<String> {
+    match g.allow_self {
+        true => Vec::new(),
+        false => h2ogpte_api_keys::plan::own_keys(client, keys),
+    }
+}
+
+/// The listed keys that may be the one this tool authenticates with,
+/// found by reading every key once (`whoami`).
+pub async fn own(client: &Client, g: &Global) -> Result<Vec<types::ApiKeyInfo>, Failure> {
+    client
+        .stream_all_api_keys(&query(None, None))
+        .try_filter(|k| std::future::ready(client.may_be_own_key(k)))
+        .try_collect()
+        .await
+        .map_err(|e| Failure::from_error(&e, g.timeout))
 }

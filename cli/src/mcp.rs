@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use h2ogpte_api_keys::{
     Client, KeyState,
-    plan::{Action, PlanRow, own_keys},
+    plan::{Action, PlanRow},
     policy::Policy,
     rotation::Stop,
     types::ApiKeyInfo,
@@ -281,13 +281,7 @@ impl KeysServer {
         description = "The h2oGPTe server this MCP server administers, the context, and the key it authenticates with (by hint). Reads only."
     )]
     async fn whoami(&self) -> Result<Json<WhoAmI>, ErrorData> {
-        let client = &self.client;
-        let keys: Vec<ApiKeyInfo> = client
-            .stream_all_api_keys(&lookup::query(None, None))
-            .try_filter(|k| std::future::ready(client.may_be_own_key(k)))
-            .try_collect()
-            .await
-            .map_err(|e| self.api(&e))?;
+        let keys = lookup::own(&self.client, &self.g).await.map_err(error)?;
         Ok(Json(WhoAmI {
             server: self.server(),
             context: self.g.context.clone(),
@@ -307,8 +301,13 @@ impl KeysServer {
         let query = self.query(&args.scope)?;
         let limit = match args.limit {
             None => 50,
-            Some(n @ 1..=200) => n as usize,
-            Some(_) => return Err(ErrorData::invalid_params("limit: between 1 and 200", None)),
+            Some(n) if (1..=MAX_PAGE).contains(&(n as usize)) => n as usize,
+            Some(_) => {
+                return Err(ErrorData::invalid_params(
+                    format!("limit: between 1 and {MAX_PAGE}"),
+                    None,
+                ));
+            }
         };
         let skip = usize::try_from(args.cursor.unwrap_or(0)).unwrap_or(usize::MAX);
         let now = Utc::now();
@@ -335,7 +334,7 @@ impl KeysServer {
             if seen <= skip {
                 continue;
             }
-            if keys.len() == limit.min(MAX_PAGE) {
+            if keys.len() == limit {
                 return Ok(Json(KeyPage {
                     keys,
                     next_cursor: Some((seen - 1) as u64),
@@ -420,10 +419,7 @@ impl KeysServer {
             .await
             .map_err(|e| self.api(&e))?;
         let memory = peek_journal(&self.client, &self.g).unwrap_or_default();
-        let own = match self.g.allow_self {
-            true => Vec::new(),
-            false => own_keys(&self.client, &keys),
-        };
+        let own = lookup::protected_ids(&self.client, &keys, &self.g);
         let now = Utc::now();
         let rows = self.policy.plan(&keys, &memory, &own, now);
         let file = PlanFile::new(&self.server(), now, rows);

@@ -282,15 +282,10 @@ impl<J: Journal, D: Deliver> Rotator<J, D> {
         self.concurrency
     }
 
-    /// Whether its [`Stop`] was requested.
-    pub fn stop_requested(&self) -> bool {
-        self.stop.requested()
-    }
-
-    /// A check of its [`Stop`] that owns what it needs.
-    pub(crate) fn stop_requested_flag(&self) -> impl Fn() -> bool + Send + Sync + 'static {
-        let stop = self.stop.clone();
-        move || stop.requested()
+    /// Its [`Stop`]: whoever holds a clone can ask this engine to stop,
+    /// and work beside it can see that it was asked.
+    pub fn stop(&self) -> &Stop {
+        &self.stop
     }
 
     /// The client it calls with.

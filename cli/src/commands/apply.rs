@@ -180,7 +180,7 @@ pub async fn recheck(
                 "the key changed since the plan was made: make a new plan",
             )),
             // A plan made with another key may hold this one's.
-            Some(now) if !g.allow_self && client.may_be_own_key(now) => {
+            Some(now) if crate::lookup::protected(client, now, g) => {
                 rows.push(Row::skipped(row, OWN_KEY))
             }
             // A secret that has no place is found now, in a dry run as in

@@ -192,10 +192,7 @@ pub async fn audit(
         // ids into the remedy's command converges: an unused key is listed
         // for deactivation, never for rotation too.
         // The tool's own key (by its hint) is never listed for a remedy.
-        let own = match g.allow_self {
-            true => Vec::new(),
-            false => h2ogpte_api_keys::plan::own_keys(client, [&key]),
-        };
+        let own = crate::lookup::protected_ids(client, [&key], g);
         let planned = (!args.remedy.is_empty()).then(|| {
             policy
                 .plan(std::slice::from_ref(&key), &remembered, &own, now)

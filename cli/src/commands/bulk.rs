@@ -533,7 +533,7 @@ async fn verdicts(
         .into_iter()
         .map(|id| {
             let key = found.get(&id);
-            let own = !g.allow_self && key.is_some_and(|k| client.may_be_own_key(k));
+            let own = key.is_some_and(|k| crate::lookup::protected(client, k, g));
             let verdict = judge(&id, key, change, act, now, own);
             (id, key.is_some(), verdict)
         })
@@ -579,7 +579,7 @@ async fn guard_own(
     Ok(ids
         .into_iter()
         .map(|id| match found.get(&id) {
-            Some(key) if client.may_be_own_key(key) => {
+            Some(key) if crate::lookup::protected(client, key, g) => {
                 let why = format!("key {}: {OWN_KEY}", escape(&id));
                 Judged::Decided(Outcome::refused(id, why))
             }

@@ -119,12 +119,7 @@ pub async fn show(client: &Client, id: &str, g: &Global) -> Result<(), Failure> 
 /// `whoami`: the server, the context, and the keys whose hint is the one
 /// this tool authenticates with, found by reading every key once.
 pub async fn whoami(client: &Client, g: &Global) -> Result<(), Failure> {
-    let own: Vec<types::ApiKeyInfo> = client
-        .stream_all_api_keys(&crate::lookup::query(None, None))
-        .try_filter(|k| std::future::ready(client.may_be_own_key(k)))
-        .try_collect()
-        .await
-        .map_err(|e| Failure::from_error(&e, g.timeout))?;
+    let own = crate::lookup::own(client, g).await?;
     let server = client.base_url().as_str();
     let mut out = std::io::stdout().lock();
     match g.output {

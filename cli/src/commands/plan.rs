@@ -3,7 +3,7 @@
 //! for `apply`; it changes nothing.
 
 use chrono::Utc;
-use h2ogpte_api_keys::{Client, plan::own_keys};
+use h2ogpte_api_keys::Client;
 use serde::Serialize;
 
 use crate::{
@@ -54,10 +54,7 @@ pub async fn plan(
         ));
         Default::default()
     });
-    let own = match g.allow_self {
-        true => Vec::new(),
-        false => own_keys(client, &keys),
-    };
+    let own = crate::lookup::protected_ids(client, &keys, g);
     let now = Utc::now();
     let rows = policy.plan(&keys, &memory, &own, now);
     let printed: Vec<Row> = rows

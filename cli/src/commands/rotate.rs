@@ -298,7 +298,7 @@ impl Judge<'_> {
         let plan = RotationPlan::new(key.clone(), self.retire, self.now)
             .map_err(|e| refused(e, id, self.g))?;
         // The engine's own refusal, said before anything is made.
-        if !self.g.allow_self && self.client.may_be_own_key(key) {
+        if crate::lookup::protected(self.client, key, self.g) {
             return Err(Failure::usage(refusal(&Refusal::OwnKey)));
         }
         if let Some(why) = self
