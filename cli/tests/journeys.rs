@@ -48,6 +48,11 @@ fn dry_runs_say_what_would_be_done_and_change_nothing() {
         "{}",
         r.stdout
     );
+    assert!(
+        r.stderr.contains("dry run on http://127.0.0.1:"),
+        "names the server: {}",
+        r.stderr
+    );
     let r = run(cli(&server).args([
         "deactivate",
         "k-clean",

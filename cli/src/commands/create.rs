@@ -36,7 +36,7 @@ pub async fn create(
         check_output_keeps_secrets(g)?;
     }
     if args.dry_run {
-        return say_request(&request, g);
+        return say_request(&request, g, client.base_url().as_str());
     }
     let user = request.user_id.clone();
     let (result, deferred) = create_key(
@@ -111,14 +111,24 @@ fn say_delivered(key: &types::ApiKeyInfo, to: &str, g: &Global) -> Result<(), Fa
 }
 
 /// `--dry-run`: the request that would be sent, on stdout.
-fn say_request(request: &types::ApiKeyCreateRequest, g: &Global) -> Result<(), Failure> {
+fn say_request(
+    request: &types::ApiKeyCreateRequest,
+    g: &Global,
+    server: &str,
+) -> Result<(), Failure> {
+    let target = crate::context::target(server, g);
     if let Some(interval) = &request.expires_in
         && let Err(e) = parse_interval(interval)
         && !g.quiet
     {
         note(&format!("--expires-in: the server may refuse it: {e}"));
     }
-    let summary = serde_json::json!({ "dry_run": true, "create": request });
+    let summary = serde_json::json!({
+        "dry_run": true,
+        "server": server,
+        "context": g.context,
+        "create": request,
+    });
     match g.output {
         Output::Json => {
             line(&serde_json::to_string_pretty(&summary).map_err(std::io::Error::from)?)?
@@ -153,7 +163,10 @@ fn say_request(request: &types::ApiKeyCreateRequest, g: &Global) -> Result<(), F
         if request.expires_in.is_some() {
             unchecked.push("that the server's longest expiry allows it");
         }
-        note(&format!("dry run, not checked: {}", unchecked.join("; ")));
+        note(&format!(
+            "dry run on {target}, not checked: {}",
+            unchecked.join("; ")
+        ));
     }
     Ok(())
 }
