@@ -8,10 +8,8 @@
 //!
 //! It builds the workspace twice over (about ten minutes on two cores), so
 //! it is a test target of its own that `cargo test --workspace` leaves out
-//! (`test = false` in xtask/Cargo.toml): `cargo test -p xtask --test
-//! release_walk` runs it. `.ci/run` builds it so, then runs the binary
-//! alone with `RELEASE_WALK_TARGET_DIR` at the workspace's target dir,
-//! whose dependencies are built already. It walks the committed HEAD:
+//! (`test = false` in xtask/Cargo.toml) and `.ci/run` runs by name:
+//! `cargo test -p xtask --test release_walk`. It walks the committed HEAD:
 //! commit first.
 
 use std::{
