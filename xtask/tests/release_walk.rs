@@ -29,14 +29,10 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> Ran {
     let output = Command::new(program)
         .current_dir(dir)
         .args(args)
-        // Shared between runs, apart from the outer cargo's target dir
-        // (which `cargo test` holds locked); CI runs the built test alone
-        // and points this at the workspace's own, whose dependencies are
-        // built already.
+        // Shared between runs, apart from the outer cargo's target dir.
         .env(
             "CARGO_TARGET_DIR",
-            std::env::var_os("RELEASE_WALK_TARGET_DIR")
-                .map_or_else(|| workspace::root().join("target/release-walk"), Into::into),
+            workspace::root().join("target/release-walk"),
         )
         .env_remove("XTASK_WORKSPACE")
         .env("INSTA_UPDATE", "no")
